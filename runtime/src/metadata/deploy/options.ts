@@ -1,0 +1,72 @@
+/**
+ * Where and how the metadata server is installed on its host. Shared by every deploy builder so
+ * the unit, the env file, the proxy site and the remote steps always agree on paths and names.
+ */
+export interface MetadataHostOptions {
+  /** systemd unit name without `.service`. Default `cloudsync-metadata`. */
+  readonly serviceName?: string;
+  /** Unprivileged account the server runs as. Default `cloudsync-metadata`. */
+  readonly user?: string;
+  /** Release directory root: releases go under `<appDir>/releases/<id>`, `<appDir>/current` links the live one. Default `/opt/cloudsync-metadata`. */
+  readonly appDir?: string;
+  /** Writable state (the SQLite database and its WAL). Default `/var/lib/cloudsync-metadata`. */
+  readonly dataDir?: string;
+  /** Documentation served under `/docs`. Default `<dataDir>/docs`. */
+  readonly docsDir?: string;
+  /** Path of the env file the unit loads. Default `/etc/cloudsync-metadata/env`. */
+  readonly envFile?: string;
+  /** Absolute path of the node binary on the host. Default `/usr/bin/node`. */
+  readonly nodePath?: string;
+  /** Address the server binds; the reverse proxy is the only public listener. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Port the server binds. Default `8787`. */
+  readonly port?: number;
+  /** systemd `MemoryMax` in MiB (hard cap; the server is killed and restarted above it). Default 96. */
+  readonly memoryMaxMiB?: number;
+}
+
+/** `MetadataHostOptions` with every default applied. */
+export type ResolvedHostOptions = Required<MetadataHostOptions>;
+
+/** The file, relative to a release directory, that systemd starts. */
+export const SERVER_ENTRY = "dist/runtime/src/metadata/serve-main.js";
+
+/** V8 flags that keep the heap small: the server's working set is a few pages of JSON. */
+export const NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=48"] as const;
+
+/**
+ * Applies defaults and rejects values that would produce a broken or unsafe unit (relative
+ * paths, whitespace or quotes in paths, a root service user, a bad port).
+ * Throws `Error` naming the option; pure otherwise.
+ */
+export function resolveHostOptions(opts: MetadataHostOptions = {}): ResolvedHostOptions {
+  const dataDir = opts.dataDir ?? "/var/lib/cloudsync-metadata";
+  const resolved: ResolvedHostOptions = {
+    serviceName: opts.serviceName ?? "cloudsync-metadata",
+    user: opts.user ?? "cloudsync-metadata",
+    appDir: opts.appDir ?? "/opt/cloudsync-metadata",
+    dataDir,
+    docsDir: opts.docsDir ?? `${dataDir}/docs`,
+    envFile: opts.envFile ?? "/etc/cloudsync-metadata/env",
+    nodePath: opts.nodePath ?? "/usr/bin/node",
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 8787,
+    memoryMaxMiB: opts.memoryMaxMiB ?? 96,
+  };
+  for (const key of ["appDir", "dataDir", "docsDir", "envFile", "nodePath"] as const) {
+    // These land unquoted in unit files and shell lines: keep them to a safe alphabet.
+    if (!/^\/[A-Za-z0-9._/@+-]*$/.test(resolved[key])) throw new Error(`deploy option ${key}: must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(resolved[key])})`);
+  }
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(resolved.user)) throw new Error(`deploy option user: not a valid user name: ${JSON.stringify(resolved.user)}`);
+  if (resolved.user === "root") throw new Error("deploy option user: the server must not run as root");
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(resolved.serviceName)) throw new Error(`deploy option serviceName: not a valid unit name: ${JSON.stringify(resolved.serviceName)}`);
+  if (!Number.isInteger(resolved.port) || resolved.port < 1 || resolved.port > 65535) throw new Error(`deploy option port: must be 1-65535 (got ${resolved.port})`);
+  if (!/^[0-9a-fA-F.:]+$|^localhost$/.test(resolved.host)) throw new Error(`deploy option host: must be an IP address or localhost (got ${JSON.stringify(resolved.host)})`);
+  if (!Number.isInteger(resolved.memoryMaxMiB) || resolved.memoryMaxMiB < 32) throw new Error(`deploy option memoryMaxMiB: must be an integer ≥ 32 (got ${resolved.memoryMaxMiB})`);
+  return resolved;
+}
+
+/** The ExecStart command line: node with the small-heap flags and the server entry of the live release. */
+export function execStartLine(opts: ResolvedHostOptions): string {
+  return [opts.nodePath, ...NODE_FLAGS, `${opts.appDir}/current/${SERVER_ENTRY}`].join(" ");
+}
