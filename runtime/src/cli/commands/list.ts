@@ -1,0 +1,48 @@
+import type { Command } from "commander";
+import { listBackups } from "../../manifest/store.js";
+import type { CliApp } from "../app.js";
+import { destinationOf, flagsToConfig } from "../common.js";
+import { formatBytes } from "../progress.js";
+
+/** `cloudsync list`: complete backups only, newest first. */
+export function register(program: Command, app: CliApp): void {
+  program
+    .command("list")
+    .description("List complete backups (those with a manifest), newest first, with when each was last verified")
+    .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
+    .action(
+      app.action(async (ctx) => {
+        const { flags, names } = flagsToConfig(ctx.opts, "from");
+        const config = ctx.config(flags, names);
+        const dest = destinationOf(config);
+        const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${(err as Error).message}`) });
+        ctx.out.result(
+          entries.map((e) => ({
+            id: e.manifest.id,
+            key: e.manifest.object.key,
+            manifestKey: e.manifestKey,
+            createdAt: e.manifest.createdAt,
+            size: e.manifest.object.size,
+            sha256: e.manifest.object.sha256,
+            documents: e.manifest.totals.documents,
+            namespaces: e.manifest.totals.namespaces,
+            encryption: e.manifest.encryption.scheme,
+            consistency: e.manifest.consistency.mode,
+            lastVerifiedAt: e.lastVerified?.verifiedAt ?? null,
+          })),
+          () => {
+            if (entries.length === 0) return `no complete backups in ${dest.url}`;
+            const rows = entries.map((e) => [e.manifest.id, e.manifest.createdAt.replace(/\.\d{3}Z$/, "Z"), formatBytes(e.manifest.object.size), String(e.manifest.totals.documents), e.manifest.encryption.scheme, e.lastVerified ? e.lastVerified.verifiedAt.replace(/\.\d{3}Z$/, "Z") : "never"]);
+            return table(["ID", "CREATED", "SIZE", "DOCS", "ENCRYPTION", "VERIFIED"], rows) + `\n${entries.length} backup${entries.length === 1 ? "" : "s"} in ${dest.url}`;
+          },
+        );
+      }),
+    );
+}
+
+/** Left-aligned text table with two spaces between columns. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { IntegrityError } from "../errors.js";
+
+/** Version of the manifest document format; readers refuse newer major versions. */
+export const MANIFEST_FORMAT = 1;
+
+/** Per-namespace facts taken from the archive's EOF headers as the backup was made. */
+export interface ManifestNamespace {
+  readonly ns: string;
+  readonly documents: number;
+  /** Raw BSON bytes of the namespace's documents. */
+  readonly bytes: number;
+  /** CRC-64/XZ of the raw documents as stored in the archive (signed int64, decimal). */
+  readonly crc: string;
+}
+
+/** How consistent the dump was; `fuzzy` unless the source proved more. */
+export interface ManifestConsistency {
+  readonly mode: "snapshot" | "oplog-window" | "fuzzy" | "archive";
+  readonly detail?: Record<string, unknown>;
+}
+
+/**
+ * The record of one complete backup. Written last, only after the stored object's size and
+ * SHA-256 were confirmed: an object without a manifest is not a backup. Holds no secrets:
+ * encryption is described by recipient fingerprints, sources by redacted descriptions.
+ */
+export interface BackupManifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly id: string;
+  /** When the backup started (ISO 8601, UTC). */
+  readonly createdAt: string;
+  /** When the object was confirmed stored (ISO 8601, UTC). */
+  readonly completedAt: string;
+  readonly tool: { readonly name: "cloudsync"; readonly version: string };
+  readonly archive: {
+    readonly format: "mongodump-archive";
+    readonly version: string;
+    readonly serverVersion: string;
+    readonly toolVersion: string;
+  };
+  readonly source: { readonly kind: "archive-file" | "stdin" | "mongodb" | "demo"; readonly description: string };
+  readonly consistency: ManifestConsistency;
+  readonly namespaces: readonly ManifestNamespace[];
+  readonly totals: { readonly namespaces: number; readonly documents: number; readonly archiveBytes: number };
+  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
+  readonly encryption: { readonly scheme: "age-x25519" | "age-scrypt" | "openpgp" | "none"; readonly recipients: readonly string[] };
+  readonly object: { readonly key: string; readonly size: number; readonly sha256: string };
+}
+
+/**
+ * A new backup id: UTC time to the second then 6 random hex digits, e.g.
+ * `20261124T221500Z-3fa9c1`. Ids sort by creation time, so listing keys in order lists backups
+ * oldest first.
+ */
+export function newBackupId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** True when `id` has the shape `newBackupId` produces. */
+export function isBackupId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/** Object key of a backup's data, by id and the stages it went through. */
+export function objectKeyFor(id: string, compression: BackupManifest["compression"]["algorithm"], scheme: BackupManifest["encryption"]["scheme"]): string {
+  const comp = compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : "";
+  const enc = scheme.startsWith("age") ? ".age" : scheme === "openpgp" ? ".gpg" : "";
+  return `data/${id}.archive${comp}${enc}`;
+}
+
+/** Key of a backup's manifest. */
+export function manifestKeyFor(id: string): string {
+  return `manifests/${id}.json`;
+}
+
+/** Key prefix under which manifests live. */
+export const MANIFEST_PREFIX = "manifests/";
+/** Key prefix under which backup data objects live. */
+export const DATA_PREFIX = "data/";
+/** Key prefix under which verification records live (one object per verification, never rewritten). */
+export const VERIFICATION_PREFIX = "verifications/";
+
+/**
+ * Parses and checks a manifest document. Throws IntegrityError naming `where` when it is not a
+ * cloudsync manifest of a format this version understands.
+ */
+export function parseManifest(text: string, where: string): BackupManifest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new IntegrityError(`manifest ${where}: not valid JSON (${(err as Error).message})`);
+  }
+  const m = doc as Partial<BackupManifest> | null;
+  const problems: string[] = [];
+  if (!m || typeof m !== "object") throw new IntegrityError(`manifest ${where}: not a JSON object`);
+  if (m.format !== MANIFEST_FORMAT) problems.push(`format ${String(m.format)} is not ${MANIFEST_FORMAT} (a newer cloudsync wrote it? upgrade)`);
+  if (typeof m.id !== "string" || !isBackupId(m.id)) problems.push("id is missing or malformed");
+  if (!m.object || typeof m.object.key !== "string" || typeof m.object.size !== "number" || !/^[0-9a-f]{64}$/.test(String(m.object.sha256))) problems.push("object {key,size,sha256} is missing or malformed");
+  if (typeof m.createdAt !== "string" || Number.isNaN(Date.parse(m.createdAt))) problems.push("createdAt is missing or not a date");
+  if (!Array.isArray(m.namespaces)) problems.push("namespaces is missing");
+  if (problems.length) throw new IntegrityError(`manifest ${where}: ${problems.join("; ")}`);
+  return m as BackupManifest;
+}

@@ -1,0 +1,107 @@
+import { Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createArchiveVerifier } from "../archive/verifier.js";
+import type { ArchiveSummary } from "../archive/types.js";
+import { createCompressor } from "../compression/index.js";
+import type { Destination, PutResult } from "../destinations/destination.js";
+import { IntegrityError } from "../errors.js";
+import { MANIFEST_FORMAT, newBackupId, objectKeyFor, type BackupManifest, type ManifestConsistency } from "../manifest/manifest.js";
+import { writeManifest } from "../manifest/store.js";
+import { VERSION } from "../version.js";
+import type { EncryptionPlan } from "./encryption.js";
+import { createCountingStream, createHashingStream } from "./streams.js";
+
+/** Input of `runBackupPipeline`. */
+export interface BackupPipelineOptions {
+  /** The archive bytes (a mongodump archive, or what the archive writer produces from MongoDB). */
+  readonly source: Readable | AsyncIterable<Uint8Array>;
+  /** What the data came from; never holds secrets (redact URIs before passing them). */
+  readonly sourceInfo: BackupManifest["source"];
+  /** The consistency achieved, asked for after the source is drained; `archive` when unknown. */
+  readonly consistency?: () => ManifestConsistency;
+  readonly destination: Destination;
+  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
+  readonly encryption: EncryptionPlan;
+  readonly signal?: AbortSignal;
+  /** Called as archive bytes are read from the source. */
+  readonly onProgress?: (archiveBytes: number) => void;
+  /** Fixed id and clock, for tests. */
+  readonly id?: string;
+  readonly now?: () => Date;
+}
+
+/** Outcome of a successful backup. */
+export interface BackupResult {
+  readonly manifest: BackupManifest;
+  readonly manifestKey: string;
+  readonly summary: ArchiveSummary;
+}
+
+/**
+ * Streams an archive through verify → compress → encrypt → SHA-256 → destination with
+ * back-pressure and constant memory, then confirms the stored object (size from the store, and
+ * the SHA-256 the destination computed over what it received, against ours) and only then writes
+ * the manifest. Any failure deletes the object (best effort) and writes no manifest, so nothing
+ * is listed: an object without a manifest is not a backup, and `prune` cleans such orphans.
+ *
+ * Throws IntegrityError when the source archive is damaged (bad CRC, truncated) or the stored
+ * object does not match; other errors come from the stages and the destination.
+ */
+export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<BackupResult> {
+  const now = opts.now ?? (() => new Date());
+  const createdAt = now();
+  const id = opts.id ?? newBackupId(createdAt);
+  const key = objectKeyFor(id, opts.compression.algorithm, opts.encryption.manifest.scheme);
+  const dest = opts.destination;
+
+  const verifier = createArchiveVerifier();
+  // The verifier's summary promise rejects on damage; the pipeline reports that error itself.
+  verifier.summary.catch(() => undefined);
+  const hasher = createHashingStream();
+  const stages: Transform[] = [createCountingStream((n) => opts.onProgress?.(n)), verifier, createCompressor(opts.compression.algorithm, { level: opts.compression.level })];
+  const encryptor = opts.encryption.create();
+  if (encryptor) stages.push(encryptor);
+  stages.push(hasher);
+
+  let put: PutResult | undefined;
+  try {
+    const source = opts.source instanceof Readable ? opts.source : Readable.from(opts.source, { objectMode: false });
+    await pipeline([source, ...stages, async (body: AsyncIterable<Uint8Array>) => {
+      put = await dest.put(key, body, { signal: opts.signal, contentType: "application/octet-stream" });
+    }] as unknown as Parameters<typeof pipeline>, { signal: opts.signal } as never);
+    const summary = await verifier.summary;
+    if (!put) throw new Error(`store ${key}: the destination returned no result`);
+    const sha256 = hasher.digest();
+    if (put.size !== hasher.bytes || put.sha256 !== sha256) {
+      throw new IntegrityError(`store ${key}: the destination received ${put.size} bytes with SHA-256 ${put.sha256}, but ${hasher.bytes} bytes with SHA-256 ${sha256} were sent`);
+    }
+    const stored = await dest.head(key);
+    if (stored.size !== hasher.bytes) throw new IntegrityError(`store ${key}: stored size ${stored.size} differs from the ${hasher.bytes} bytes written`);
+
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      createdAt: createdAt.toISOString(),
+      completedAt: now().toISOString(),
+      tool: { name: "cloudsync", version: VERSION },
+      archive: { format: "mongodump-archive", version: summary.header.version, serverVersion: summary.header.serverVersion, toolVersion: summary.header.toolVersion },
+      source: opts.sourceInfo,
+      consistency: opts.consistency?.() ?? { mode: "archive" },
+      namespaces: summary.namespaces.map((n) => ({ ns: n.ns, documents: n.documents, bytes: n.bytes, crc: n.crc })),
+      totals: {
+        namespaces: summary.namespaces.length,
+        documents: summary.namespaces.reduce((a, n) => a + n.documents, 0),
+        archiveBytes: summary.namespaces.reduce((a, n) => a + n.bytes, 0),
+      },
+      compression: opts.compression.algorithm === "none" ? { algorithm: "none" } : { algorithm: opts.compression.algorithm, level: opts.compression.level ?? 1 },
+      encryption: opts.encryption.manifest,
+      object: { key, size: hasher.bytes, sha256 },
+    };
+    const manifestKey = await writeManifest(dest, manifest);
+    return { manifest, manifestKey, summary };
+  } catch (err) {
+    // Leave nothing behind: the object is unreferenced, and deleting it keeps the store tidy.
+    await dest.delete(key).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+import { summarizeArchive } from "../archive/reader.js";
+import type { Destination } from "../destinations/destination.js";
+import { IntegrityError } from "../errors.js";
+import { findBackup, writeVerification, type VerificationRecord } from "../manifest/store.js";
+import { decodeArtifact } from "./decode.js";
+import type { DecryptionKeys } from "./encryption.js";
+import { fetchVerified } from "./fetch.js";
+import { compareWithManifest, type NamespaceCheck } from "./restore.js";
+
+/** Outcome of `verifyBackup`. */
+export interface VerifyResult {
+  readonly record: VerificationRecord;
+  readonly recordKey?: string;
+  readonly checks: NamespaceCheck[];
+}
+
+/**
+ * Reads backup `ref` back: size and SHA-256 against the manifest, decryption (authenticating
+ * every chunk), decompression, every document parsed and every CRC and count compared with the
+ * manifest. Stores the outcome as a new verification record beside the backup (unless `record`
+ * is false) — the manifest itself is never rewritten. Resolves with ok=false for count or CRC
+ * differences found while parsing; rejects for failures that stop reading (corrupt object, wrong
+ * key) after recording them.
+ */
+export async function verifyBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: { record?: boolean; spoolDir?: string; signal?: AbortSignal; now?: () => Date; onDownload?: (bytes: number, total: number) => void } = {}): Promise<VerifyResult> {
+  const now = opts.now ?? (() => new Date());
+  const { manifest } = await findBackup(dest, ref);
+  const save = async (record: VerificationRecord): Promise<string | undefined> => (opts.record === false ? undefined : writeVerification(dest, record));
+  let copy;
+  try {
+    copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload });
+  } catch (err) {
+    if (err instanceof IntegrityError) await save({ id: manifest.id, verifiedAt: now().toISOString(), ok: false, level: "read", detail: { error: err.message } });
+    throw err;
+  }
+  try {
+    const { stream, layers } = await decodeArtifact(copy.open(), keys);
+    let checks: NamespaceCheck[];
+    try {
+      const summary = await summarizeArchive(stream, { tolerateCrc: true });
+      checks = compareWithManifest(manifest, summary);
+    } catch (err) {
+      if (err instanceof IntegrityError) await save({ id: manifest.id, verifiedAt: now().toISOString(), ok: false, level: "read", detail: { error: err.message } });
+      throw err;
+    }
+    const ok = checks.every((c) => c.ok);
+    const record: VerificationRecord = {
+      id: manifest.id,
+      verifiedAt: now().toISOString(),
+      ok,
+      level: "read",
+      detail: { sha256: manifest.object.sha256, size: manifest.object.size, layers, namespaces: checks },
+    };
+    const recordKey = await save(record);
+    return recordKey ? { record, recordKey, checks } : { record, checks };
+  } finally {
+    await copy.cleanup();
+  }
+}
