@@ -1,0 +1,160 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { describeLocalIO, NotFoundError } from "../errors.js";
+import { bodyChunks } from "./body.js";
+import type { Destination, ObjectInfo, PutOptions, PutResult } from "./destination.js";
+import { compareKeys, TEMP_NAME, validateKey, validatePrefix } from "./keys.js";
+
+/**
+ * A destination in a local directory: key "a/b" is the file `<root>/a/b`.
+ *
+ * `put` writes `.<base>.tmp-<random>` beside the final file, hashing as it writes, then fsyncs the
+ * file, renames it over the final name and fsyncs the directory, so after a crash the final name
+ * holds either the old or the whole new object. On any failure the temporary file is removed; a
+ * kill -9 can leave one behind, which `list` skips. Missing directories are created. Disk-full and
+ * permission errors become LocalIOError saying what to do. `root` is resolved against the cwd.
+ */
+export function createLocalDestination(root: string): Destination {
+  const base = path.resolve(root);
+  const fileOf = (key: string) => path.join(base, ...validateKey(key).split("/"));
+  const keyOf = (file: string) => path.relative(base, file).split(path.sep).join("/");
+
+  async function put(key: string, body: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+    const file = fileOf(key);
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
+    let handle: FileHandle | undefined;
+    try {
+      await mkdir(dir, { recursive: true });
+      handle = await open(temp, "wx", 0o600);
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of bodyChunks(body, options.signal)) {
+        hash.update(chunk);
+        size += chunk.length;
+        // Awaiting each write is the back-pressure: the source is not read faster than the disk takes it.
+        await writeAll(handle, chunk);
+      }
+      options.signal?.throwIfAborted();
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await rename(temp, file);
+      await syncDir(dir);
+      return { key, size, sha256: hash.digest("hex") };
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      throw describeLocalIO(err, `write ${file}`);
+    }
+  }
+
+  async function get(key: string): Promise<Readable> {
+    const file = fileOf(key);
+    // Opening first turns a missing file into NotFoundError here rather than as a stream error later.
+    const handle = await openExisting(file, key);
+    return handle.createReadStream();
+  }
+
+  async function head(key: string): Promise<ObjectInfo> {
+    const file = fileOf(key);
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw notFound(key);
+      return { key, size: st.size, lastModified: st.mtime };
+    } catch (err) {
+      throw mapMissing(err, key, `stat ${file}`);
+    }
+  }
+
+  async function* list(prefix: string): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    // Only the directory the prefix points into can hold matches: "a/b" → walk "<root>/a".
+    const slash = prefix.lastIndexOf("/");
+    const start = slash < 0 ? base : path.join(base, ...prefix.slice(0, slash).split("/"));
+    const files: string[] = [];
+    await walk(start, files);
+    const keys = files.map(keyOf).filter((k) => k.startsWith(prefix));
+    keys.sort(compareKeys);
+    for (const key of keys) {
+      try {
+        yield await head(key);
+      } catch (err) {
+        // Deleted between the directory walk and now: it is no longer part of the listing.
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+  }
+
+  async function del(key: string): Promise<void> {
+    const file = fileOf(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw describeLocalIO(err, `delete ${file}`);
+    }
+  }
+
+  return { url: base, put, get, head, list, delete: del } satisfies Destination;
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+// The rename is durable only once the directory entry is on disk (rename(2) alone is not).
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function openExisting(file: string, key: string): Promise<FileHandle> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, "r");
+    if (!(await handle.stat()).isFile()) throw notFound(key);
+    return handle;
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    throw mapMissing(err, key, `read ${file}`);
+  }
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    throw describeLocalIO(err, `list ${dir}`);
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await walk(full, out);
+    else if (entry.isFile() && !TEMP_NAME.test(entry.name)) out.push(full);
+  }
+}
+
+function notFound(key: string): NotFoundError {
+  return new NotFoundError(`no object ${JSON.stringify(key)}`);
+}
+
+function mapMissing(err: unknown, key: string, what: string): unknown {
+  if (err instanceof NotFoundError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return notFound(key);
+  return describeLocalIO(err, what);
+}
