@@ -1,0 +1,55 @@
+/** Helpers for the crypto tests: run a Transform over bytes, find CLIs, scratch directories. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+/** Whether an executable is on PATH. */
+export function hasBinary(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
+}
+
+/** Feeds `input` in pieces of `piece` bytes (to exercise chunk boundaries) through `t`. */
+export async function runTransform(t: Transform, input: Buffer, piece = 10_000): Promise<{ out: Buffer; err?: unknown }> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < input.length; i += piece) parts.push(input.subarray(i, i + piece));
+  const out: Buffer[] = [];
+  try {
+    await pipeline(Readable.from(parts), t, async (source: AsyncIterable<Buffer>) => {
+      for await (const c of source) out.push(c);
+    });
+    return { out: Buffer.concat(out) };
+  } catch (err) {
+    return { out: Buffer.concat(out), err };
+  }
+}
+
+/** Like runTransform, but throws the stream's error. */
+export async function transformAll(t: Transform, input: Buffer, piece?: number): Promise<Buffer> {
+  const r = await runTransform(t, input, piece);
+  if (r.err) throw r.err;
+  return r.out;
+}
+
+/** A temporary directory removed by the returned cleanup. */
+export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so failures reproduce; not for keys. */
+export function pseudoRandom(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
