@@ -1,0 +1,91 @@
+import { PassThrough, type Transform } from "node:stream";
+import * as zlib from "node:zlib";
+import { ConfigError } from "../errors.js";
+import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
+
+export { createGzipStream, liveGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, type GzipStreamOptions } from "./gzip.js";
+
+/** How a backup artifact's archive bytes are compressed before encryption. */
+export type Compression = "gzip" | "zstd" | "none";
+
+/** Every accepted value of `Compression`, for validating flags and config. */
+export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
+
+/** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
+export type CompressorOptions = GzipStreamOptions;
+
+/** The zstd streams exist only in Node ≥ 22.15 / 23.8; @types/node 20 does not declare them. */
+interface ZstdZlib {
+  createZstdCompress?: (options?: { params?: Record<number, number> }) => Transform;
+  createZstdDecompress?: () => Transform;
+  constants: { ZSTD_c_compressionLevel?: number };
+}
+
+const zstd = zlib as unknown as ZstdZlib;
+
+function requireZstd(): void {
+  if (typeof zstd.createZstdCompress !== "function" || typeof zstd.createZstdDecompress !== "function") {
+    throw new ConfigError(
+      "compress",
+      `zstd needs Node ≥ 22.15 (this is Node ${process.versions.node}, whose zlib has no zstd); use gzip or none`,
+    );
+  }
+}
+
+/**
+ * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
+ * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" Node's zstd stream.
+ *
+ * Throws ConfigError("compress", …) when `kind` is "zstd" and the running Node's zlib has no
+ * zstd, or when `kind` is not a known compression; ConfigError for an invalid gzip option.
+ */
+export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform {
+  switch (kind) {
+    case "gzip":
+      return createGzipStream(options);
+    case "none":
+      return new PassThrough();
+    case "zstd": {
+      requireZstd();
+      const levelKey = zstd.constants.ZSTD_c_compressionLevel;
+      const params = options.level !== undefined && levelKey !== undefined ? { [levelKey]: options.level } : {};
+      return (zstd.createZstdCompress as NonNullable<ZstdZlib["createZstdCompress"]>)({ params });
+    }
+    default:
+      throw unknownCompression(kind);
+  }
+}
+
+/**
+ * Returns a fresh Transform undoing `kind`. gzip input may be any number of concatenated
+ * members (zlib's gunzip reads them all); corrupt input fails the stream with zlib's error.
+ * Throws ConfigError like `createCompressor`.
+ */
+export function createDecompressor(kind: Compression): Transform {
+  switch (kind) {
+    case "gzip":
+      return zlib.createGunzip();
+    case "none":
+      return new PassThrough();
+    case "zstd":
+      requireZstd();
+      return (zstd.createZstdDecompress as NonNullable<ZstdZlib["createZstdDecompress"]>)();
+    default:
+      throw unknownCompression(kind);
+  }
+}
+
+/**
+ * Identifies compressed data from its first bytes: gzip's magic 1f 8b (RFC 1952), zstd's frame
+ * magic 28 b5 2f fd (RFC 8878), otherwise "none". Needs at least 4 bytes to recognise zstd;
+ * shorter input that matches no magic is "none".
+ */
+export function detectCompression(first: Uint8Array): Compression {
+  if (first[0] === 0x1f && first[1] === 0x8b) return "gzip";
+  if (first[0] === 0x28 && first[1] === 0xb5 && first[2] === 0x2f && first[3] === 0xfd) return "zstd";
+  return "none";
+}
+
+function unknownCompression(kind: unknown): ConfigError {
+  return new ConfigError("compress", `unknown compression ${JSON.stringify(kind)}; use gzip, zstd or none`);
+}
