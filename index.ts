@@ -1,0 +1,10 @@
+/**
+ * The Pulumi program (compiled to dist/index.js, which Pulumi.yaml names as `main`). It runs the
+ * stack program matching the selected stack; its return value becomes the stack's outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { runStack } from "./stacks/index.js";
+
+export default async function main(): Promise<Record<string, unknown>> {
+  return runStack(pulumi.getStack());
+}
