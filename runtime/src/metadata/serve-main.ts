@@ -1,0 +1,43 @@
+/**
+ * Process entry of the deployed metadata server (`node dist/runtime/src/metadata/serve-main.js`),
+ * what the systemd unit's ExecStart runs. It imports only the server and its dependencies
+ * (Fastify, better-sqlite3), not the whole CLI, to keep the resident set small.
+ *
+ * Settings: flags `--db`, `--port`, `--host`, `--docs`, each falling back to the environment
+ * (`METADATA_DB`, `METADATA_PORT`, `METADATA_HOST`, `METADATA_DOCS_DIR`, `METADATA_TRUST_PROXY`,
+ * `CLOUD_SYNC_API_KEY`). Prints `metadata: listening on <url>` once ready; exits 0 on
+ * SIGTERM/SIGINT after closing, 2 on a configuration error.
+ *
+ * `CLOUDSYNC_FAULT_PUSH_DELAY_MS` is fault injection for the kill -9 test: the process sleeps
+ * that long inside the push transaction (after announcing it on stderr), so the test can kill it
+ * with the transaction provably open. Nothing else reads it.
+ */
+import { writeSync } from "node:fs";
+import { createMetadataServer, type MetadataServerOptions } from "./server.js";
+import { serverOptionsFrom } from "./server-options.js";
+
+async function run(): Promise<void> {
+  const stderr = (line: string): void => {
+    writeSync(2, `${line}\n`);
+  };
+  let options: MetadataServerOptions;
+  try {
+    options = serverOptionsFrom(process.argv.slice(2), process.env);
+  } catch (err) {
+    stderr(`metadata: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const delay = Number(process.env.CLOUDSYNC_FAULT_PUSH_DELAY_MS ?? 0);
+  const faults = delay > 0 ? { midPush: () => (stderr("metadata: fault: push transaction open"), Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay)) } : undefined;
+  const server = await createMetadataServer({ ...options, log: stderr, faults });
+  if (!options.apiKey) stderr("metadata: CLOUD_SYNC_API_KEY is not set; pushes are disabled (503)");
+  writeSync(1, `metadata: listening on ${server.url}\n`);
+  const stop = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+await run();

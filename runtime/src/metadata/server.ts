@@ -1,0 +1,247 @@
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { ConfigError } from "../errors.js";
+import type { Secret } from "../secret.js";
+import { lookupDoc } from "./docs-files.js";
+import { APP_CSS, APP_JS } from "./page/app-js.js";
+import { INDEX_HTML } from "./page/index-html.js";
+import { MAX_PAGE_SIZE, pushBodySchema, type PushBody } from "./public-schema.js";
+import { createRateLimiter, type RateLimitOptions } from "./rate-limit.js";
+import { verifySignature } from "./signature.js";
+import { MODEL_SORTS, openMetadataStore, RequestRejected, type ModelSort } from "./store.js";
+
+/** Options of `createMetadataServer`. */
+export interface MetadataServerOptions {
+  /** SQLite file (created if absent; WAL files live beside it). */
+  readonly dbPath: string;
+  /** Shared push secret (`CLOUD_SYNC_API_KEY`, ≥ 16 characters). Without it the push endpoint answers 503. */
+  readonly apiKey?: Secret;
+  /** Listen address. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Listen port; 0 (default) picks a free one (see `url`). */
+  readonly port?: number;
+  /** Directory served read-only under `/docs/`. Absent: `/docs/` is 404. */
+  readonly docsDir?: string;
+  /** Per-client limit on pushes. Default burst 10, 1 per second. */
+  readonly rateLimit?: RateLimitOptions;
+  /** Largest push body in bytes; larger → 413 before the body is read. Default 1 MiB. */
+  readonly bodyLimitBytes?: number;
+  /** Trust `X-Forwarded-For` from these proxies (fastify's `trustProxy`): `"loopback"` behind the local Caddy. Default off. */
+  readonly trustProxy?: boolean | string;
+  /** Clock in ms since the epoch (tests inject it to check the 300 s window). Default `Date.now`. */
+  readonly now?: () => number;
+  /** One line per push and per refused push (never secrets). Default: silent. */
+  readonly log?: (line: string) => void;
+  /** Fault injection for tests: runs inside the push transaction after half the models are written. */
+  readonly faults?: { readonly midPush?: () => void };
+}
+
+/** A running metadata server. */
+export interface MetadataServer {
+  /** Base URL, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string;
+  /** Stops accepting connections, ends open ones, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where the push is accepted; also what the client signs. */
+export const PUSH_PATH = "/api/sync/metadata";
+
+const CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60";
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const RESPONSE_CACHE_ENTRIES = 256;
+
+const listQuerySchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    limit: { type: "string", pattern: "^[0-9]{1,6}$" },
+    sort: { type: "string", enum: [...MODEL_SORTS] },
+    order: { type: "string", enum: ["asc", "desc"] },
+    name: { type: "string", maxLength: 200 },
+    q: { type: "string", maxLength: 200 },
+    license: { type: "string", maxLength: 100 },
+    source: { type: "string", maxLength: 253 },
+    cursor: { type: "string", maxLength: 700 },
+  },
+} as const;
+
+/**
+ * Starts the public metadata API. Fastify rather than Express because it validates requests
+ * against JSON Schema (ajv) before the handler runs, which is how the push admits only public
+ * fields, and because its routing and serialization cost less per request, which the
+ * 60 %-of-bare-node:http target needs. better-sqlite3 (WAL) holds the data: reads are synchronous
+ * sub-millisecond queries and each push is one transaction.
+ *
+ * GETs are public, cached (ETag of database instance + data version, 304 on If-None-Match,
+ * `Cache-Control: public, max-age=30`), and open to every origin. The push requires the v1
+ * HMAC signature (see signature.ts and docs/METADATA_API.md), is rate-limited per client,
+ * size-capped, schema-checked, idempotent by key, and sends no CORS headers.
+ * Throws `ConfigError("CLOUD_SYNC_API_KEY")` for a key shorter than 16 characters, and the
+ * listen error (EADDRINUSE…) as is.
+ */
+export async function createMetadataServer(opts: MetadataServerOptions): Promise<MetadataServer> {
+  if (opts.apiKey && opts.apiKey.reveal().length < 16) throw new ConfigError("CLOUD_SYNC_API_KEY", "must be at least 16 characters; generate one with `openssl rand -base64 32`");
+  const now = opts.now ?? Date.now;
+  const log = opts.log ?? (() => undefined);
+  const bodyLimit = opts.bodyLimitBytes ?? 1024 * 1024;
+  const limiter = createRateLimiter(opts.rateLimit ?? { burst: 10, perSecond: 1 });
+  const store = openMetadataStore(opts.dbPath);
+  const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+  // Whole responses by URL for the current data version: the data changes only on a push.
+  let cacheVersion = -1;
+  const cache = new Map<string, string>();
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    trustProxy: opts.trustProxy ?? false,
+    // Slow-loris and idle-socket limits: headers in 10 s, whole request in 30 s, idle keep-alive 5 s.
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Reject rather than repair: fastify's defaults strip unknown properties and coerce types,
+    // which would let a private field or a wrong type pass silently.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  app.server.headersTimeout = 10_000;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    const raw = body as Buffer;
+    rawBodies.set(req, raw);
+    try {
+      done(null, JSON.parse(raw.toString("utf8")));
+    } catch {
+      done(new RequestRejected(400, "body", "body is not valid JSON"), undefined);
+    }
+  });
+
+  app.addHook("onSend", async (req, reply, payload) => {
+    reply.header("x-content-type-options", "nosniff");
+    if (req.method === "GET" || req.method === "HEAD") reply.header("access-control-allow-origin", "*");
+    return payload;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: Array<{ instancePath: string; params: Record<string, unknown>; message?: string }>; validationContext?: string }, req, reply) => {
+    if (err.validation && err.validation.length > 0) {
+      const v = err.validation[0] as { instancePath: string; params: Record<string, unknown>; message?: string };
+      const field = fieldName(v.instancePath, v.params);
+      return reply.code(400).send({ error: "invalid_request", field, message: `${err.validationContext ?? "request"} ${field}: ${v.message ?? "is invalid"}` });
+    }
+    if (err instanceof RequestRejected) return reply.code(err.status).send({ error: "invalid_request", field: err.field, message: err.message });
+    if (err.statusCode === 413) return reply.code(413).send({ error: "body_too_large", message: `request body exceeds ${bodyLimit} bytes; push smaller batches` });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: "bad_request", message: err.message });
+    log(`metadata: ${req.method} ${req.url}: internal error: ${err.message}`);
+    return reply.code(500).send({ error: "internal", message: "internal error" });
+  });
+
+  const cached = (req: FastifyRequest, reply: FastifyReply, compute: () => string): FastifyReply => {
+    const version = store.version();
+    const etag = `"${store.instance}-${version}"`;
+    reply.header("etag", etag).header("cache-control", CACHE_CONTROL);
+    if (req.headers["if-none-match"]?.split(",").some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) return reply.code(304).send();
+    if (cacheVersion !== version) {
+      cache.clear();
+      cacheVersion = version;
+    }
+    let body = cache.get(req.url);
+    if (body === undefined) {
+      body = compute();
+      if (cache.size >= RESPONSE_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+      cache.set(req.url, body);
+    }
+    return reply.type("application/json; charset=utf-8").send(body);
+  };
+
+  app.get("/api/models", { schema: { querystring: listQuerySchema } }, (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const limit = q.limit === undefined ? 50 : Number(q.limit);
+    if (limit < 1 || limit > MAX_PAGE_SIZE) throw new RequestRejected(400, "limit", `limit must be 1-${MAX_PAGE_SIZE}`);
+    return cached(req, reply, () =>
+      store.listModels({ limit, sort: (q.sort ?? "name") as ModelSort, order: q.order === "desc" ? "desc" : "asc", name: q.name, q: q.q, license: q.license, source: q.source, cursor: q.cursor }).json,
+    );
+  });
+  app.get("/api/models/:id", (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const doc = store.getModel(id);
+    if (doc === undefined) return reply.code(404).header("cache-control", "public, max-age=30").send({ error: "not_found", message: `no model ${id}` });
+    return cached(req, reply, () => doc);
+  });
+  app.get("/api/inventory", (req, reply) => cached(req, reply, () => JSON.stringify(store.inventory())));
+  app.get("/api/licenses", (req, reply) => cached(req, reply, () => JSON.stringify(store.licenses())));
+  app.get("/healthz", (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok", version: store.version() }));
+
+  const page = (type: string, body: string) => (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.type(type).header("cache-control", "public, max-age=300").header("content-security-policy", PAGE_CSP).header("referrer-policy", "no-referrer").send(body);
+  app.get("/", page("text/html; charset=utf-8", INDEX_HTML));
+  app.get("/assets/app.js", page("text/javascript; charset=utf-8", APP_JS));
+  app.get("/assets/app.css", page("text/css; charset=utf-8", APP_CSS));
+
+  app.get("/docs", (_req, reply) => reply.redirect("/docs/", 301));
+  app.get("/docs/*", async (req, reply) => {
+    if (!opts.docsDir) return reply.code(404).send({ error: "not_found", message: "no documentation directory configured" });
+    const answer = await lookupDoc(opts.docsDir, (req.params as { "*": string })["*"]);
+    if (answer.kind === "missing") return reply.code(404).send({ error: "not_found", message: "no such document" });
+    reply.header("cache-control", "public, max-age=300").header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+    if (answer.kind === "index") return reply.type("text/html; charset=utf-8").send(answer.html);
+    reply.header("etag", answer.etag);
+    if (req.headers["if-none-match"] === answer.etag) {
+      answer.stream.destroy();
+      return reply.code(304).send();
+    }
+    return reply.type(answer.type).header("content-length", answer.size).send(answer.stream);
+  });
+
+  app.post(PUSH_PATH, {
+    schema: { body: pushBodySchema },
+    onRequest: async (req, reply) => {
+      const wait = limiter.take(req.ip, now());
+      if (wait > 0) {
+        log(`metadata: push from ${req.ip}: rate limited (429)`);
+        return reply.code(429).header("retry-after", String(wait)).send({ error: "rate_limited", message: `too many pushes; retry after ${wait} s` });
+      }
+      if (!opts.apiKey) return reply.code(503).send({ error: "push_disabled", message: "this server has no CLOUD_SYNC_API_KEY; pushes are disabled" });
+    },
+    preValidation: async (req, reply) => {
+      const body = rawBodies.get(req) ?? Buffer.alloc(0);
+      const failure = verifySignature(opts.apiKey as Secret, { method: req.method, path: req.url, body, headers: req.headers }, Math.floor(now() / 1000));
+      if (failure) {
+        log(`metadata: push from ${req.ip}: signature ${failure} (401)`);
+        return reply.code(401).header("www-authenticate", 'Cloudsync-HMAC-SHA256 realm="metadata"').send({ error: "unauthorized", reason: failure, message: `signature ${failure}; see docs/METADATA_API.md` });
+      }
+    },
+  }, (req, reply) => {
+    const key = req.headers["idempotency-key"] as string;
+    const result = store.applyPush(req.body as PushBody, rawBodies.get(req) ?? Buffer.alloc(0), key, now(), opts.faults?.midPush);
+    log(`metadata: push ${key} from ${req.ip}: ${result.replayed ? "replayed, nothing written" : `upserted ${result.upserted}, deleted ${result.deleted}, licences ${result.licenses}`}, version ${result.version}`);
+    return reply.header("cache-control", "no-store").send(result);
+  });
+
+  let address: string;
+  try {
+    address = await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 0 });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: address,
+    close() {
+      closing ??= app.close().then(() => store.close());
+      return closing;
+    },
+  };
+}
+
+/** `/models/0` + {additionalProperty: "secret"} → `models[0].secret`: what the user must fix. */
+function fieldName(instancePath: string, params: Record<string, unknown>): string {
+  const parts = instancePath.split("/").filter(Boolean);
+  const extra = params.additionalProperty ?? params.missingProperty;
+  if (typeof extra === "string") parts.push(extra);
+  let out = "";
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || "(root)";
+}
