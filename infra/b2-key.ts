@@ -28,7 +28,7 @@ export interface B2KeySpec {
 export function b2RuntimeKeySpec(o: { bucket: string; namePrefix: string; keyName?: string; stack?: string }): B2KeySpec {
   const keyName = o.keyName ?? `${o.bucket}-runtime`;
   for (const [k, v] of [["bucket", o.bucket], ["namePrefix", o.namePrefix], ["keyName", keyName]] as const) {
-    if (!/^[A-Za-z0-9._\/-]+$/.test(v)) throw new Error(`b2 key ${k}: only letters, digits and ._/- are allowed, got ${JSON.stringify(v)}`);
+    if (!/^[A-Za-z0-9._/-]+$/.test(v)) throw new Error(`b2 key ${k}: only letters, digits and ._/- are allowed, got ${JSON.stringify(v)}`);
   }
   const stack = o.stack ? ` -s ${o.stack}` : "";
   return {

@@ -8,7 +8,7 @@ import type { ConfigSchema, ConfigValues, CrossCheck } from "../infra/config.js"
 /** The config namespace: the Pulumi project name. */
 export const NS = "cloudsync";
 
-const IMAGE_REF = /^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/;
+const IMAGE_REF = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 const STACK_REF = /^[\w.-]+\/[\w.-]+\/[\w.-]+$/;
@@ -69,7 +69,7 @@ export const cloudSchema = {
   metadataDomain: { kind: "string", pattern: /^[a-z0-9.-]+\.[a-z]{2,}$/, hint: "the public domain, e.g. jeffreysanford.us" },
   metadataPort: { kind: "int", default: 8787, min: 1024, max: 65535 },
   metadataMemoryMaxMiB: { kind: "int", default: 96, min: 32 },
-  metadataBundleDir: { kind: "string", default: "dist/metadata-bundle", pattern: /^[A-Za-z0-9._\/-]+$/, hint: "a directory path" },
+  metadataBundleDir: { kind: "string", default: "dist/metadata-bundle", pattern: /^[A-Za-z0-9._/-]+$/, hint: "a directory path" },
   sshUser: { kind: "string", default: "deploy", pattern: /^[a-z_][a-z0-9_-]*$/, hint: "a Unix user name" },
   sshPort: { kind: "int", default: 22, min: 1, max: 65535 },
   sshPrivateKey: { kind: "secret" },

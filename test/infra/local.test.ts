@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { local } from "../../stacks/local.js";
+import { one, runMocked, stackYaml } from "./harness.js";
+
+const RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+const SECRETS = { "cloudsync:mongoRootPassword": "p@ss:w/rd-local-only", "cloudsync:mongoKeyfile": "a2V5ZmlsZWtleWZpbGVrZXlmaWxl" };
+const base = (): Record<string, string> => ({ ...stackYaml("local"), "cloudsync:backupRecipients": RECIPIENT, ...SECRETS });
+
+describe("stack local (mocked)", async () => {
+  const run = await runMocked("local", base(), Object.keys(SECRETS), local);
+
+  it("registers exactly the expected resources", () => {
+    expect(run.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
+      [
+        "cloudsync:infra:BackupAgent agent",
+        "cloudsync:infra:MongoNode mongo",
+        "docker:index/container:Container agent-daemon",
+        "docker:index/container:Container mongo-mongod",
+        "docker:index/image:Image agent-image",
+        "docker:index/network:Network mongo-net",
+        "docker:index/volume:Volume agent-backups",
+        "docker:index/volume:Volume mongo-config",
+        "docker:index/volume:Volume mongo-data",
+      ].sort(),
+    );
+  });
+
+  it("protects and retains every data volume, and parents children to their component", () => {
+    for (const name of ["mongo-data", "mongo-config", "agent-backups"]) {
+      const v = one(run, "docker:index/volume:Volume", name);
+      expect([v.protect, v.retainOnDelete, v.inputs.name]).toEqual([true, true, name]);
+    }
+    const mongo = one(run, "cloudsync:infra:MongoNode", "mongo");
+    expect(one(run, "docker:index/volume:Volume", "mongo-data").parent).toBe(mongo.urn);
+    expect(one(run, "docker:index/container:Container", "mongo-mongod").parent).toBe(mongo.urn);
+    expect(one(run, "docker:index/container:Container", "mongo-mongod").protect).toBe(false);
+  });
+
+  it("runs mongod as a keyfile-authenticated replica set bound to 127.0.0.1", () => {
+    const c = one(run, "docker:index/container:Container", "mongo-mongod").inputs;
+    expect(c.image).toBe("mongo:8.0.12");
+    expect(c.command).toEqual(["mongod", "--replSet", "rs0", "--keyFile", "/run/secrets/mongo-keyfile", "--bind_ip_all", "--port", "27017"]);
+    expect(c.ports).toEqual([{ internal: 27017, external: 27017, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(c.volumes).toEqual([
+      { volumeName: "mongo-data", containerPath: "/data/db" },
+      { volumeName: "mongo-config", containerPath: "/data/configdb" },
+    ]);
+    expect([c.restart, c.memory]).toEqual(["unless-stopped", 1024]);
+    const hc = c.healthcheck as { tests: string[] };
+    expect(hc.tests.slice(0, 5)).toEqual(["CMD", "mongosh", "--nodb", "--quiet", "--eval"]);
+    expect(hc.tests[5]).toContain('replSetInitiate: {"_id":"rs0","members":[{"_id":0,"host":"localhost:27017"}]}');
+  });
+
+  it("keeps the root password and keyfile out of env and args: secret uploads only", () => {
+    const r = one(run, "docker:index/container:Container", "mongo-mongod");
+    expect(r.inputs.envs).toEqual(["MONGO_INITDB_ROOT_USERNAME=root", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo-root-password"]);
+    expect(JSON.stringify([r.inputs.envs, r.inputs.command, r.inputs.healthcheck])).not.toContain(SECRETS["cloudsync:mongoRootPassword"]);
+    expect(r.secretInputs).toContain("uploads");
+    expect(r.inputs.uploads).toEqual([
+      { file: "/run/secrets/mongo-root-password", content: SECRETS["cloudsync:mongoRootPassword"], permissions: "0400" },
+      { file: "/run/secrets/mongo-keyfile", content: SECRETS["cloudsync:mongoKeyfile"], permissions: "0400", owner: "999", group: "999" },
+    ]);
+  });
+
+  it("runs the agent from the repository's image with a daily schedule, 7-day retention and the URI as a secret file", () => {
+    const img = one(run, "docker:index/image:Image", "agent-image").inputs;
+    expect(img).toEqual({ imageName: "cloudsync-agent:local", build: { context: ".", dockerfile: "./Dockerfile", platform: "linux/amd64" }, skipPush: true, buildOnPreview: img.buildOnPreview });
+    const a = one(run, "docker:index/container:Container", "agent-daemon");
+    expect(a.inputs.envs).toEqual([
+      "CLOUDSYNC_DESTINATION=file:///backups",
+      "CLOUDSYNC_KEEP_WITHIN=7d",
+      `CLOUDSYNC_RECIPIENTS=${RECIPIENT}`,
+      "CLOUDSYNC_SCHEDULE=0 3 * * *",
+      "CLOUD_SYNC_ENABLED=false",
+      "CLOUD_SYNC_PROVIDER=none",
+    ]);
+    expect((a.inputs.command as string[]).at(-1)).toMatch(/exec node bin\/cloudsync\.js daemon$/);
+    expect(a.inputs.volumes).toEqual([{ volumeName: "agent-backups", containerPath: "/backups" }]);
+    expect(a.secretInputs).toContain("uploads");
+    expect(a.inputs.uploads).toEqual([
+      {
+        file: "/run/secrets/env/MONGODB_URI",
+        content: "mongodb://root:p%40ss%3Aw%2Frd-local-only@cloudsync-mongo:27017/?authSource=admin&directConnection=true&replicaSet=rs0",
+        permissions: "0400",
+        owner: "1000",
+        group: "1000",
+      },
+    ]);
+    expect(a.inputs.networksAdvanced).toEqual([{ name: "mongo-net" }]);
+    expect(a.inputs).not.toHaveProperty("ports");
+  });
+
+  it("exports the endpoints and volume names, no secret", () => {
+    expect(run.outputs).toEqual({
+      mongoEndpoint: "127.0.0.1:27017",
+      mongoContainer: "cloudsync-mongo",
+      mongoReplicaSet: "rs0",
+      mongoDataVolume: "mongo-data",
+      mongoConfigVolume: "mongo-config",
+      mongoConnectionHint: "mongodb://root@127.0.0.1:27017/?authSource=admin&directConnection=true",
+      agentContainer: "agent-daemon",
+      backupsVolume: "agent-backups",
+      backupSchedule: "0 3 * * *",
+      backupRetentionDays: 7,
+      cloudEnabled: false,
+    });
+    expect(run.secretOutputs).toEqual([]);
+  });
+});
