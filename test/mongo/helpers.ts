@@ -1,0 +1,64 @@
+// Shared pieces of the MongoDB tests: a client on the test server, unique database names, and
+// the dump → archive → read → restore chain run exactly as the product runs it.
+import { randomBytes } from "node:crypto";
+import { BSON, MongoClient, type Document } from "mongodb";
+import { readArchive } from "../../runtime/src/archive/reader.js";
+import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
+import { writeArchive } from "../../runtime/src/archive/writer.js";
+import { createMongoDumpSource, type MongoDumpOptions, type MongoDumpSource } from "../../runtime/src/mongo/dump.js";
+import { restoreToMongo, type RestoreOptions, type RestoreReport } from "../../runtime/src/mongo/restore.js";
+import { Secret } from "../../runtime/src/secret.js";
+
+/** A database name no other test uses. */
+export function uniqueDb(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString("hex")}`;
+}
+
+/** Connects a plain driver client (for seeding and inspection, not under test). */
+export async function testClient(uri: string): Promise<MongoClient> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  return client;
+}
+
+/** Inserts raw BSON documents exactly as they are (decoded without promotion, re-encoded by the driver). */
+export async function insertRaw(client: MongoClient, ns: string, raws: readonly Uint8Array[]): Promise<void> {
+  const [db, ...rest] = ns.split(".");
+  const docs: Document[] = raws.map((r) => BSON.deserialize(r, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }));
+  if (docs.length > 0) await client.db(db as string).collection(rest.join(".")).insertMany(docs, { ordered: true });
+}
+
+/** Collects an archive stream into one buffer. */
+export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+/** Dumps with `dumpOpts` into an in-memory archive; returns the archive and the drained source. */
+export async function dumpToArchive(uri: string, dumpOpts: Omit<MongoDumpOptions, "uri">, concurrency = 2): Promise<{ archive: Buffer; source: MongoDumpSource }> {
+  const source = await createMongoDumpSource({ uri: new Secret(uri), concurrency, ...dumpOpts });
+  try {
+    const archive = await collect(writeArchive(source, { concurrency, segmentBytes: 4096 }));
+    return { archive, source };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Restores an in-memory archive through readArchive into `uri`. */
+export async function restoreArchive(archive: Buffer, uri: string, restoreOpts: Omit<RestoreOptions, "uri">): Promise<RestoreReport> {
+  return restoreToMongo(readArchive(chunks(archive)), { uri: new Secret(uri), ...restoreOpts });
+}
+
+/** The archive in 64 KiB chunks, as a file or network stream would deliver it. */
+export async function* chunks(buf: Buffer, size = 65536): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+/** Every event of an archive, documents included (small archives only). */
+export async function events(archive: Buffer): Promise<ArchiveEvent[]> {
+  const out: ArchiveEvent[] = [];
+  for await (const e of readArchive(chunks(archive))) out.push(e);
+  return out;
+}
