@@ -10,7 +10,9 @@ export type Fault =
   /** Forward the head and `afterBytes` of the body (default half), then reset both connections. */
   | { readonly kind: "reset"; readonly afterBytes?: number }
   /** Forward nothing for `ms`, then carry on normally (the client has usually given up by then). */
-  | { readonly kind: "stall"; readonly ms: number };
+  | { readonly kind: "stall"; readonly ms: number }
+  /** Forward the request with the body byte at `offset` inverted (default the middle one). */
+  | { readonly kind: "flip"; readonly offset?: number };
 
 /** One request as the proxy saw it. */
 export interface SeenRequest {
@@ -20,6 +22,8 @@ export interface SeenRequest {
   /** Request target, e.g. "/bucket/key?partNumber=2&uploadId=…". */
   readonly url: string;
   readonly contentLength: number;
+  /** Request headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
   /** The fault injected, if any. */
   readonly fault?: Fault;
 }
@@ -78,13 +82,13 @@ export async function startFaultProxy(target: string, plan: FaultPlan = () => un
   };
 }
 
-type Decide = (head: { method: string; url: string; contentLength: number }) => Fault | undefined;
+type Decide = (head: Omit<SeenRequest, "index" | "fault">) => Fault | undefined;
 
 // Reads requests off `client` one after the other; each is forwarded, answered with a 503,
 // reset or stalled according to `decide`.
 function handleConnection(client: net.Socket, upstream: net.Socket, decide: Decide): void {
   let buffered: Buffer = Buffer.alloc(0);
-  let state: { kind: "head" } | { kind: "body"; remaining: number; fault?: Fault; sent: number; resetAt: number } = { kind: "head" };
+  let state: { kind: "head" } | { kind: "body"; remaining: number; sent: number; resetAt: number; flipAt: number } = { kind: "head" };
   let paused = false;
 
   const forward = (data: Buffer) => {
@@ -103,8 +107,13 @@ function handleConnection(client: net.Socket, upstream: net.Socket, decide: Deci
         buffered = buffered.subarray(end + 4);
         const text = headBytes.toString("latin1");
         const [method = "", url = ""] = text.split("\r\n", 1)[0]?.split(" ") ?? [];
-        const contentLength = Number(/\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1] ?? 0);
-        const fault = decide({ method, url, contentLength });
+        const headers: Record<string, string> = {};
+        for (const line of text.split("\r\n").slice(1)) {
+          const colon = line.indexOf(":");
+          if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+        }
+        const contentLength = Number(headers["content-length"] ?? 0);
+        const fault = decide({ method, url, contentLength, headers });
         if (fault?.kind === "503") {
           const body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>injected by fault proxy</Message></Error>";
           // Connection: close, so the client never sends the unread body on this socket again.
@@ -120,7 +129,7 @@ function handleConnection(client: net.Socket, upstream: net.Socket, decide: Deci
             paused = false;
             if (client.destroyed) return;
             forward(headBytes);
-            state = { kind: "body", remaining: contentLength, sent: 0, resetAt: Infinity };
+            state = { kind: "body", remaining: contentLength, sent: 0, resetAt: Infinity, flipAt: -1 };
             client.resume();
             pump();
           }, fault.ms).unref();
@@ -128,11 +137,18 @@ function handleConnection(client: net.Socket, upstream: net.Socket, decide: Deci
         }
         forward(headBytes);
         const resetAt = fault?.kind === "reset" ? (fault.afterBytes ?? Math.floor(contentLength / 2)) : Infinity;
-        state = { kind: "body", remaining: contentLength, fault, sent: 0, resetAt };
+        const flipAt = fault?.kind === "flip" ? (fault.offset ?? Math.floor(contentLength / 2)) : -1;
+        state = { kind: "body", remaining: contentLength, sent: 0, resetAt, flipAt };
         if (resetAt === 0) return reset();
       } else {
         const take = Math.min(state.remaining, buffered.length, state.resetAt - state.sent);
-        forward(buffered.subarray(0, take));
+        let piece = buffered.subarray(0, take);
+        const at = state.flipAt - state.sent;
+        if (at >= 0 && at < take) {
+          piece = Buffer.from(piece);
+          piece[at] = (piece[at] ?? 0) ^ 0xff;
+        }
+        forward(piece);
         buffered = buffered.subarray(take);
         state.remaining -= take;
         state.sent += take;

@@ -19,8 +19,10 @@ const RETRYABLE_NAMES = new Set([
   "RequestTimeout",
   "RequestTimeoutException",
   "TimeoutError",
-  // The server saw other bytes than we hashed: damaged in transit, and the part is still in memory.
+  // The server saw other bytes than we signed or hashed: damaged in transit, and the part is
+  // still in memory. Ceph reports the SigV4 payload hash first, S3 and B2 the Content-MD5.
   "BadDigest",
+  "XAmzContentSHA256Mismatch",
 ]);
 
 const RETRYABLE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "ERR_STREAM_PREMATURE_CLOSE"]);
@@ -57,6 +59,7 @@ export function mapS3Error(err: unknown, operation: string, secrets: Array<Secre
   const last = (err instanceof RetriesExhausted ? err.cause : err) as S3ErrorShape | undefined;
   const status = statusOf(last);
   const name = last?.name ?? "Error";
+  const label = meaningful(name) ? name : status ? `HTTP ${status}` : "no detail";
   const detail = redactText(describe(last), secrets);
   if (name === "NoSuchKey" || name === "NotFound" || (status === 404 && name !== "NoSuchBucket" && name !== "NoSuchUpload")) {
     return new NotFoundError(`${operation}: no such object`, { cause: err });
@@ -66,7 +69,7 @@ export function mapS3Error(err: unknown, operation: string, secrets: Array<Secre
   }
   if (status === 403 || name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" || name === "AccessDenied") {
     return new AuthError(
-      `${operation}: access denied (${name}); check the access key, secret and the key's permissions on the bucket. ` +
+      `${operation}: access denied (${label}); check the access key, secret and the key's permissions on the bucket. ` +
         "On an object-lock bucket, deleting or overwriting a locked version is refused by design.",
       { cause: err },
     );
@@ -75,10 +78,15 @@ export function mapS3Error(err: unknown, operation: string, secrets: Array<Secre
   return new RemoteError(operation, `${detail}${tries}`, { cause: err });
 }
 
+// The SDK names errors it could not parse (HEAD responses have no body) "Unknown" or "UnknownError".
+function meaningful(name: string | undefined): name is string {
+  return !!name && !["Error", "Unknown", "UnknownError"].includes(name);
+}
+
 function describe(e: S3ErrorShape | undefined): string {
   if (!e) return "unknown error";
   const status = statusOf(e);
-  const label = [e.name && e.name !== "Error" ? e.name : e.code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(", ");
+  const label = [meaningful(e.name) ? e.name : e.code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(", ");
   // The SDK's message for a non-XML error body is just "UnknownError"; the status says more.
   const message = e.message && e.message !== "UnknownError" && e.message !== e.name ? e.message : "";
   return [label, message].filter(Boolean).join(": ") || "unknown error";
