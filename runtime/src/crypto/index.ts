@@ -8,3 +8,7 @@ export { generateAgeIdentity, ageRecipientOf, recipientFingerprint } from "./age
 export { parseAgeIdentities, writeIdentityFile } from "./age/identity-file.js";
 export { DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR } from "./age/scrypt.js";
 export { detectEnvelope, type Envelope } from "./detect.js";
+export { createOpenPgpEncryptStream, type OpenPgpEncryptOptions } from "./openpgp/encrypt.js";
+export { createOpenPgpDecryptStream, type OpenPgpDecryptOptions } from "./openpgp/decrypt.js";
+export { loadOpenPgpRecipients, openPgpFingerprints, type OpenPgpRecipients } from "./openpgp/keys.js";
+export { describeEncryption, type EncryptionDescription } from "./describe.js";
