@@ -1,5 +1,6 @@
 /** Helpers for the crypto tests: run a Transform over bytes, find CLIs, scratch directories. */
 import { spawnSync } from "node:child_process";
+import { createCipheriv, createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,17 +40,8 @@ export function scratchDir(prefix: string): { dir: string; cleanup: () => void }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce; not for keys. */
+/** Deterministic pseudo-random bytes (a ChaCha20 keystream keyed by the seed), so failures reproduce; not for keys. */
 export function pseudoRandom(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const key = createHash("sha256").update(`cloudsync-test-${seed}`).digest();
+  return createCipheriv("chacha20", key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
