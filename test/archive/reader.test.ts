@@ -1,24 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { IntegrityError } from "../../runtime/src/errors.js";
-import { readArchive, summarizeArchive } from "../../runtime/src/archive/reader.js";
-import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
+import { summarizeArchive } from "../../runtime/src/archive/reader.js";
+import { collectEvents as collect, flip, integrityMessage } from "./helpers.js";
 import { chunked, fixture, fixtureSkipReason, haveFixtures } from "./fixtures.js";
-
-async function collect(input: AsyncIterable<Uint8Array>): Promise<ArchiveEvent[]> {
-  const events: ArchiveEvent[] = [];
-  for await (const e of readArchive(input)) events.push(e);
-  return events;
-}
-
-async function integrityMessage(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(IntegrityError);
-    return (err as Error).message;
-  }
-  throw new Error("expected an IntegrityError, got success");
-}
 
 describe.skipIf(!haveFixtures)(`real mongodump archives${fixtureSkipReason}`, () => {
   it("test.bar.archive: header, prelude, namespaces, counts and CRCs", async () => {
@@ -64,7 +47,7 @@ describe.skipIf(!haveFixtures)(`real mongodump archives${fixtureSkipReason}`, ()
 
   it("a flipped byte inside a document is a CRC mismatch naming the namespace", async () => {
     const file = Buffer.from(fixture("test.bar.archive"));
-    file[0x31c + 20] ^= 0x01; // inside the test.bar document (last byte of its _id ObjectId)
+    flip(file, 0x31c + 20); // inside the test.bar document (last byte of its _id ObjectId)
     const message = await integrityMessage(summarizeArchive(chunked(file)));
     expect(message).toBe(
       "archive: CRC mismatch for test.bar (EOF header at offset 835): stored -7824457949569593127, computed 7141605498866494758 over 1 documents",
@@ -73,7 +56,7 @@ describe.skipIf(!haveFixtures)(`real mongodump archives${fixtureSkipReason}`, ()
 
   it("tolerateCrc reports the mismatch per namespace instead of throwing", async () => {
     const file = Buffer.from(fixture("test.bar.archive"));
-    file[0x31c + 20] ^= 0x01;
+    flip(file, 0x31c + 20);
     const summary = await summarizeArchive(chunked(file), { tolerateCrc: true });
     expect(summary.namespaces.map((n) => [n.ns, n.crcOk])).toEqual([
       ["admin.system.version", true],

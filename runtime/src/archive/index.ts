@@ -11,3 +11,12 @@ export {
 export { readArchive, summarizeArchive, type ReadArchiveOptions } from "./reader.js";
 export { createArchiveVerifier, type ArchiveVerifier } from "./verifier.js";
 export { writeArchive, type WriteArchiveOptions } from "./writer.js";
+export {
+  writeDumpDirectory,
+  readDumpDirectory,
+  splitBsonStream,
+  escapeCollectionName,
+  unescapeCollectionName,
+  dumpPaths,
+  type ReadDumpDirectoryOptions,
+} from "./dump-dir.js";

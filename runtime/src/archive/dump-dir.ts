@@ -1,0 +1,252 @@
+/**
+ * The mongodump directory layout — `<db>/<coll>.bson` (documents back to back) and
+ * `<db>/<coll>.metadata.json` (the prelude's metadata text), the oplog as `oplog.bson` at the
+ * top — which is what `mongorestore --dir` and `bsondump` read. Both directions: archive events
+ * to a directory (atomically), and a directory back to an archive source.
+ */
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { ConfigError, IntegrityError, describeLocalIO } from "../errors.js";
+import { FORMAT_VERSION, MAX_DOCUMENT_SIZE, MIN_BSON_SIZE } from "./format.js";
+import { createSummaryCollector } from "./summary.js";
+import type { ArchiveEvent, ArchiveSource, ArchiveSourceNamespace, ArchiveSummary, NamespaceMetadata } from "./types.js";
+
+/**
+ * A collection name as mongodump spells it in file names: Go's `url.PathEscape`, i.e. every
+ * UTF-8 byte outside `A-Z a-z 0-9 - _ . ~ $ & + : = @` becomes `%XX` (upper-case hex).
+ */
+export function escapeCollectionName(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+:=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** The inverse of escapeCollectionName (`url.PathUnescape`). */
+export function unescapeCollectionName(file: string): string {
+  return decodeURIComponent(file);
+}
+
+/** Relative paths of a namespace's files in the dump directory. */
+export function dumpPaths(db: string, collection: string): { bson: string; metadata: string } {
+  const base = escapeCollectionName(collection);
+  // mongodump puts the oplog (db "") at the top of the dump directory.
+  const dir = db === "" ? "" : db;
+  return { bson: path.join(dir, `${base}.bson`), metadata: path.join(dir, `${base}.metadata.json`) };
+}
+
+async function isNonEmptyDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return false;
+    if (code === "ENOTDIR") return true;
+    throw err;
+  }
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  const fh = await open(p, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
+
+/**
+ * Writes the archive read as `events` into the mongodump directory `dir` and returns the
+ * archive's summary. Atomic: everything is built in `.<name>.tmp-<random>` beside `dir`, each file
+ * fsynced, then the folder is renamed to `dir` and the parent fsynced; on any error (including
+ * one thrown by `events`, e.g. an IntegrityError of the archive) the temporary folder is removed
+ * and nothing is left. Every namespace gets a `.bson` file (empty for an empty collection) and,
+ * when its prelude metadata is not empty, a `.metadata.json` holding that text unchanged.
+ *
+ * Errors: ConfigError (field "dir") if `dir` exists and is not an empty directory; LocalIOError
+ * for disk full / permission problems; errors of `events` propagate.
+ */
+export async function writeDumpDirectory(events: AsyncIterable<ArchiveEvent>, dir: string): Promise<ArchiveSummary> {
+  const target = path.resolve(dir);
+  if (await isNonEmptyDirectory(target)) {
+    throw new ConfigError("dir", `${dir} exists and is not empty; restore into a new or empty directory`);
+  }
+  const parent = path.dirname(target);
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${randomBytes(6).toString("hex")}`);
+  const collector = createSummaryCollector();
+  const files = new Map<string, FileHandle>();
+  const dirs = new Set<string>([tmp]);
+  let ok = false;
+
+  async function ensureDir(rel: string): Promise<void> {
+    const full = path.join(tmp, path.dirname(rel));
+    if (!dirs.has(full)) {
+      await mkdir(full, { recursive: true });
+      dirs.add(full);
+    }
+  }
+
+  async function fileFor(ns: string): Promise<FileHandle> {
+    let fh = files.get(ns);
+    if (!fh) {
+      const dot = ns.indexOf(".");
+      const rel = dumpPaths(ns.slice(0, dot), ns.slice(dot + 1)).bson;
+      await ensureDir(rel);
+      fh = await open(path.join(tmp, rel), "wx");
+      files.set(ns, fh);
+    }
+    return fh;
+  }
+
+  async function writeMetadata(meta: NamespaceMetadata): Promise<void> {
+    if (meta.metadata === "") return;
+    const rel = dumpPaths(meta.db, meta.collection).metadata;
+    await ensureDir(rel);
+    const fh = await open(path.join(tmp, rel), "wx");
+    try {
+      await writeAll(fh, Buffer.from(meta.metadata, "utf8"));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  try {
+    await mkdir(parent, { recursive: true });
+    await mkdir(tmp);
+    for await (const e of events) {
+      switch (e.kind) {
+        case "header":
+          collector.header(e.header);
+          break;
+        case "metadata":
+          collector.metadata(e.meta);
+          await writeMetadata(e.meta);
+          break;
+        case "documents":
+          await writeAll(await fileFor(e.ns), e.docs.length === 1 ? e.docs[0]! : Buffer.concat(e.docs));
+          break;
+        case "eof": {
+          collector.eof(e);
+          const fh = await fileFor(e.ns);
+          files.delete(e.ns);
+          try {
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          break;
+        }
+      }
+    }
+    const summary = collector.summary();
+    if (files.size > 0) throw new IntegrityError(`archive: ended without EOF for ${[...files.keys()].join(", ")}`);
+    for (const d of [...dirs].reverse()) await fsyncPath(d);
+    // rename(2) replaces an empty directory atomically; a non-empty one was refused above.
+    await rename(tmp, target);
+    await fsyncPath(parent);
+    ok = true;
+    return summary;
+  } catch (err) {
+    throw describeLocalIO(err, `write dump directory ${dir}`);
+  } finally {
+    await Promise.allSettled([...files.values()].map((fh) => fh.close()));
+    if (!ok) await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Options of readDumpDirectory. */
+export interface ReadDumpDirectoryOptions {
+  /** `server_version` to put in the archive header (a directory does not record it). Default "". */
+  serverVersion?: string;
+  /** `tool_version` for the archive header. Default "cloudsync". */
+  toolVersion?: string;
+}
+
+/**
+ * Splits a stream of concatenated BSON documents (a `.bson` file) into one buffer per document.
+ * Throws IntegrityError naming `what` and the offset on a bad length, a missing trailing NUL or
+ * a truncated last document.
+ */
+export async function* splitBsonStream(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0);
+  let offset = 0;
+  for await (const chunk of input) {
+    let buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let i = 0;
+    while (buf.length - i >= 4) {
+      const len = buf.readInt32LE(i);
+      if (len < MIN_BSON_SIZE || len > MAX_DOCUMENT_SIZE) {
+        throw new IntegrityError(`${what}: invalid BSON length ${len} at offset ${offset + i}`);
+      }
+      if (buf.length - i < len) break;
+      if (buf[i + len - 1] !== 0) throw new IntegrityError(`${what}: document at offset ${offset + i} does not end with a NUL byte`);
+      yield buf.subarray(i, i + len);
+      i += len;
+    }
+    offset += i;
+    carry = Buffer.from(buf.subarray(i));
+    buf = carry;
+  }
+  if (carry.length > 0) throw new IntegrityError(`${what}: truncated document at offset ${offset}`);
+}
+
+/**
+ * Describes an existing mongodump directory as an ArchiveSource for writeArchive: one namespace
+ * per `<db>/<coll>.bson` (plus a top-level `oplog.bson`), metadata from the matching
+ * `.metadata.json` ("" when absent), `size` from the file size. Namespaces are sorted by
+ * database then collection; documents are streamed from disk when the archive is written.
+ *
+ * Errors: the Node error (ENOENT) if `dir` does not exist; IntegrityError while the archive is
+ * written if a `.bson` file holds a malformed or truncated document.
+ */
+export async function readDumpDirectory(dir: string, options: ReadDumpDirectoryOptions = {}): Promise<ArchiveSource> {
+  const namespaces: ArchiveSourceNamespace[] = [];
+  const add = async (db: string, folder: string, file: string): Promise<void> => {
+    const collection = unescapeCollectionName(file.slice(0, -".bson".length));
+    const bsonPath = path.join(folder, file);
+    const metaPath = path.join(folder, `${file.slice(0, -".bson".length)}.metadata.json`);
+    let metadata = "";
+    try {
+      metadata = await readFile(metaPath, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const size = (await stat(bsonPath)).size;
+    namespaces.push({
+      meta: { db, collection, metadata, size },
+      documents: splitBsonStream(lazyRead(bsonPath), bsonPath),
+    });
+  };
+  const top = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of top) {
+    if (entry.isFile() && entry.name === "oplog.bson") await add("", dir, entry.name);
+  }
+  for (const entry of top) {
+    if (!entry.isDirectory()) continue;
+    const folder = path.join(dir, entry.name);
+    const files = (await readdir(folder)).filter((f) => f.endsWith(".bson")).sort();
+    for (const f of files) await add(entry.name, folder, f);
+  }
+  return {
+    header: { version: FORMAT_VERSION, serverVersion: options.serverVersion ?? "", toolVersion: options.toolVersion ?? "cloudsync" },
+    namespaces,
+  };
+}
+
+/** Opens the file only when the first chunk is wanted, so a large dump does not hold every file open. */
+async function* lazyRead(file: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+}
