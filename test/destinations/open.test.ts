@@ -1,0 +1,41 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { openDestination } from "../../runtime/src/destinations/open.js";
+import { ConfigError } from "../../runtime/src/errors.js";
+import { Secret } from "../../runtime/src/secret.js";
+
+describe("openDestination", () => {
+  it("opens plain and file:// paths as local directories", () => {
+    expect(openDestination("/srv/backups").url).toBe("/srv/backups");
+    expect(openDestination("backups").url).toBe(path.resolve("backups"));
+    expect(openDestination("./a/../b").url).toBe(path.resolve("b"));
+    expect(openDestination("file:///srv/backups").url).toBe("/srv/backups");
+    expect(openDestination("file:///srv/with%20space").url).toBe("/srv/with space");
+  });
+
+  it("opens s3://bucket/prefix with the given settings and no credentials in the url", () => {
+    const secret = "secret-value-1234";
+    const dest = openDestination("s3://my-bucket/team/db", { endpoint: "http://127.0.0.1:9000", accessKeyId: "AKIA", secretAccessKey: new Secret(secret), region: undefined });
+    expect(dest.url).toBe("s3://my-bucket/team/db/");
+    expect(openDestination("s3://my-bucket").url).toBe("s3://my-bucket/");
+    expect(openDestination("s3://my-bucket/").url).toBe("s3://my-bucket/");
+    expect(JSON.stringify(dest)).not.toContain(secret);
+  });
+
+  it("refuses other schemes, empty specs and bad buckets with ConfigError on destination or bucket", () => {
+    const hint = "use a path, file:///path or s3://bucket/prefix";
+    expect(() => openDestination("gs://bucket/x")).toThrow(`destination: unknown scheme "gs://"; ${hint}`);
+    expect(() => openDestination("")).toThrow(`destination: is empty; ${hint}`);
+    expect(() => openDestination("s3://")).toThrow(`destination: "s3://" names no bucket; ${hint}`);
+    expect(() => openDestination("file://host/x")).toThrow(ConfigError);
+    const err = (() => {
+      try {
+        openDestination("s3://Bad_Bucket/x");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).field).toBe("bucket");
+  });
+});
