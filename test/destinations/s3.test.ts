@@ -197,6 +197,27 @@ describe.skipIf(!!skip)(`S3 through a fault-injecting proxy${skip ? ` (skipped: 
     await expect(dest(bucket).head("fail/small")).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("keeps at most queueSize parts in flight and reads at most one part ahead", async () => {
+    proxy.setPlan((r) => (isPart(r) ? { kind: "stall", ms: 1_000 } : undefined));
+    const start = proxy.requests.length;
+    const data = randomBytes(4 * PART + 1);
+    let pulled = 0;
+    const body = (async function* () {
+      for await (const piece of pieces(data, 256 * 1024)) {
+        pulled += piece.length;
+        yield piece;
+      }
+    })();
+    const upload = viaProxy({ queueSize: 2 }).put("queue/bounded", body);
+    while (since(start).filter(isPart).length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Both stalled parts hold their slots: no third part is sent, and the reader waits.
+    expect(since(start).filter(isPart)).toHaveLength(2);
+    expect(pulled).toBeLessThanOrEqual(3 * PART);
+    expect((await upload).sha256).toBe(sha256(data));
+    expect(since(start).filter(isPart)).toHaveLength(5);
+  });
+
   it("get, head, list and delete retry 503s too", async () => {
     await dest(bucket).put("reads/x", Readable.from([Buffer.from("readable")]));
     const failed = new Set<string>();

@@ -7,3 +7,4 @@ export { openDestination } from "./open.js";
 export { validateKey, validatePrefix, compareKeys } from "./keys.js";
 export { basePartSize, partSizeAt, maxUploadSize, MIN_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, DEFAULT_PART_SIZE } from "./part-size.js";
 export { withRetry, backoffDelay, DEFAULT_RETRY, RetriesExhausted, type RetryPolicy } from "./retry.js";
+export { withLogging, withProgress } from "./wrappers.js";
