@@ -141,6 +141,21 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
     expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("--gpg-recipient: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
   });
 
+  it("without gpg on PATH → ConfigError(\"gpg\") saying how to install it", async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = tmp.dir;
+    try {
+      for (const t of [createOpenPgpEncryptStream({ publicKeys: keys.plain.pub }), createOpenPgpDecryptStream({ useGpgAgent: true })]) {
+        const { out, err } = await runTransform(t, Buffer.from("data"));
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).toBe("gpg: the gpg binary was not found; install GnuPG (apt-get install gnupg) to use OpenPGP encryption");
+        expect(out.length).toBe(0);
+      }
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
   describe("failures", () => {
     let enc: Buffer;
     const plain = randomBytes(200_000);

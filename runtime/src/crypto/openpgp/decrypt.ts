@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Transform } from "node:stream";
 import { AuthError, ConfigError, IntegrityError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
-import { gpgMessages, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
+import { gpgMessages, gpgSpawnError, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
 import { createProcessTransform } from "./process-transform.js";
 
 /**
@@ -72,6 +72,7 @@ export function createOpenPgpDecryptStream(opts: OpenPgpDecryptOptions): Transfo
       }
       throw new IntegrityError(`${context}: gpg reports the data as damaged or altered (${gpgMessages(stderr) || `exit ${code}`})`);
     },
+    spawnError: gpgSpawnError,
     async cleanup() {
       if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
       if (home) await removeGpgHome(home);

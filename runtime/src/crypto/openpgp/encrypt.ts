@@ -12,7 +12,7 @@
  */
 import type { Transform } from "node:stream";
 import { ConfigError } from "../../errors.js";
-import { gpgMessages, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
+import { gpgMessages, gpgSpawnError, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
 import { openPgpFingerprints } from "./keys.js";
 import { createProcessTransform } from "./process-transform.js";
 
@@ -50,6 +50,7 @@ export function createOpenPgpEncryptStream(opts: OpenPgpEncryptOptions): Transfo
       if (status.has("INV_RECP")) throw new ConfigError("--gpg-recipient", `gpg rejected a recipient key: ${gpgMessages(stderr)}`);
       throw new Error(`openpgp encrypt: gpg failed (exit ${code}): ${gpgMessages(stderr)}`);
     },
+    spawnError: gpgSpawnError,
     async cleanup() {
       if (home) await removeGpgHome(home);
     },

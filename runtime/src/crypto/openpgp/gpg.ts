@@ -19,6 +19,11 @@ export function gpgMissing(cause?: unknown): ConfigError {
   return new ConfigError("gpg", "the gpg binary was not found; install GnuPG (apt-get install gnupg) to use OpenPGP encryption", { cause });
 }
 
+/** Maps a spawn failure of gpg: ENOENT becomes gpgMissing(), anything else is returned as is. */
+export function gpgSpawnError(err: Error): Error {
+  return (err as NodeJS.ErrnoException).code === "ENOENT" ? gpgMissing(err) : err;
+}
+
 /**
  * Spawns gpg with the base options (and `--homedir home` when given). `extraFds` adds pipes
  * after stderr (fd 3, 4, …), e.g. for `--passphrase-fd 3`.
@@ -47,7 +52,7 @@ export function runGpg(args: readonly string[], opts: { home?: string; input?: s
     child.stdout!.on("data", (d: Buffer) => out.push(d));
     child.stderr!.on("data", (d: Buffer) => (err += d.toString("utf8")));
     child.stdin!.on("error", () => undefined);
-    child.on("error", (e) => reject((e as NodeJS.ErrnoException).code === "ENOENT" ? gpgMissing(e) : e));
+    child.on("error", (e) => reject(gpgSpawnError(e)));
     child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
     child.stdin!.end(opts.input ?? "");
   });

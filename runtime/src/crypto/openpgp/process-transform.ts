@@ -18,6 +18,8 @@ export interface ProcessSpec {
    * `early` is true when the process exited before the input ended.
    */
   finish(code: number | null, stderr: string, early: boolean): Promise<Readable | undefined>;
+  /** Turns a spawn failure ('error' event, e.g. ENOENT) into the error the stream reports. */
+  spawnError(err: Error): Error;
   /** Releases temporary state (home directory, spool). Called exactly once, on success or failure. */
   cleanup(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export function createProcessTransform(spec: ProcessSpec): Transform {
         c.stdout!.resume();
       }
       exited = new Promise((resolve, reject) => {
-        c.on("error", reject);
+        c.on("error", (err) => reject(spec.spawnError(err)));
         c.on("close", (code) => resolve(code));
       });
       exited.then(
