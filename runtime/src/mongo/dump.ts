@@ -37,6 +37,8 @@ export interface MongoDumpOptions {
   readonly snapshot?: boolean;
   /** How many collections the archive writer interleaves; recorded in the archive header. Default 4. */
   readonly concurrency?: number;
+  /** Documents per cursor batch; default: the server's (101, then up to 16 MiB per getMore). */
+  readonly batchSize?: number;
   /** How long to wait for a usable server (connect, and after a connection drops). Default 10 s. */
   readonly serverSelectionTimeoutMS?: number;
   readonly signal?: AbortSignal;
@@ -224,7 +226,7 @@ async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState
   const cursor = r.client
     .db(plan.db)
     .collection(plan.dataCollection as string)
-    .find({}, { raw: true, ...(session ? { session } : {}) });
+    .find({}, { raw: true, ...(session ? { session } : {}), ...(r.opts.batchSize ? { batchSize: r.opts.batchSize } : {}) });
   try {
     for await (const doc of cursor as AsyncIterable<Uint8Array>) {
       r.opts.signal?.throwIfAborted();

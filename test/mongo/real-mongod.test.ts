@@ -1,0 +1,141 @@
+// What needs a real mongod (MONGODB_URI; the public CI runs mongo:8 as a single-node replica
+// set): discovery with wildcard patterns, validators and collection options, views, time-series,
+// snapshot and oplog consistency, --oplog, --drop. Against jongodb these skip with the reason.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BSON, type MongoClient } from "mongodb";
+import { ConfigError } from "../../runtime/src/errors.js";
+import { compareDescriptions, describeDatabase } from "../../runtime/src/mongo/compare.js";
+import { createMongoDumpSource } from "../../runtime/src/mongo/dump.js";
+import { Secret } from "../../runtime/src/secret.js";
+import { mongoTestUri, needsRealMongod } from "../support/mongo-service.js";
+import { dumpToArchive, events, restoreArchive, testClient, uniqueDb } from "./helpers.js";
+
+const gate = needsRealMongod("discovery (listDatabases/listCollections), validators, views, time-series, snapshot/oplog consistency and drop");
+if (gate.skip) console.warn(`real-mongod tests ${gate.message}`);
+
+describe.skipIf(gate.skip)(`against a real mongod${gate.skip ? ` (${gate.message})` : ""}`, () => {
+  const uri = mongoTestUri() as string;
+  const src = uniqueDb("real_src");
+  let client: MongoClient;
+  let replicaSet = false;
+
+  beforeAll(async () => {
+    client = await testClient(uri);
+    replicaSet = typeof (await client.db("admin").command({ hello: 1 })).setName === "string";
+    const db = client.db(src);
+    await db.createCollection("validated", {
+      validator: { $jsonSchema: { bsonType: "object", required: ["sku"], properties: { sku: { bsonType: "string" } } } },
+      validationLevel: "strict",
+      validationAction: "error",
+    });
+    await db.collection("validated").insertMany([{ sku: "a" }, { sku: "b" }]);
+    await db.createCollection("capped", { capped: true, size: 65536, max: 100 });
+    await db.collection("capped").insertMany([{ n: 1 }, { n: 2 }]);
+    await db.collection("plain").insertMany([{ _id: 1, v: 1 } as never, { _id: 2, v: 2 } as never]);
+    await db.collection("excluded").insertOne({ x: 1 });
+    await db.createCollection("big_orders", { viewOn: "plain", pipeline: [{ $match: { v: { $gt: 1 } } }] });
+    await db.createCollection("weather", { timeseries: { timeField: "at", metaField: "station", granularity: "hours" } });
+    await db.collection("weather").insertMany(Array.from({ length: 12 }, (_, i) => ({ at: new Date(Date.UTC(2026, 0, 1, i)), station: { id: i % 2 }, temp: i / 2 })));
+  });
+
+  afterAll(async () => {
+    await client?.db(src).dropDatabase().catch(() => undefined);
+    await client?.close();
+  });
+
+  it("discovers with wildcard include/exclude: views as definitions, time-series through their buckets", async () => {
+    const source = await createMongoDumpSource({ uri: new Secret(uri), include: [`${src}.*`], exclude: [`${src}.excluded`] });
+    try {
+      expect(source.prelude.map((m) => `${m.collection}:${m.type}`)).toEqual(["big_orders:view", "capped:collection", "plain:collection", "validated:collection", "weather:timeseries"]);
+      expect(source.namespaces.map((n) => n.meta.collection)).toEqual(["capped", "plain", "validated", "system.buckets.weather"]);
+      const view = BSON.EJSON.parse(source.prelude[0]?.metadata ?? "{}") as { options: { viewOn: string; pipeline: unknown[] }; indexes: unknown[] };
+      expect(view.options.viewOn).toBe("plain");
+      expect(view.options.pipeline).toEqual([{ $match: { v: { $gt: 1 } } }]);
+      expect(view.indexes).toEqual([]);
+      expect(source.prelude[3]?.metadata).toMatch(/"uuid":"[0-9a-f]{32}"/);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("round-trips validators, capped options, views and time-series into another database", async () => {
+    const dst = uniqueDb("real_dst");
+    const { archive } = await dumpToArchive(uri, { include: [`${src}.*`], exclude: [`${src}.excluded`] });
+    const report = await restoreArchive(archive, uri, { rename: [{ from: `${src}.*`, to: `${dst}.*` }] });
+    expect(report.ok).toBe(true);
+    expect(report.views).toEqual([`${dst}.big_orders`]);
+    const options = async (db: string) =>
+      Object.fromEntries((await client.db(db).listCollections().toArray()).filter((c) => !c.name.startsWith("system.")).map((c) => [c.name, BSON.EJSON.stringify((c as { options?: unknown }).options ?? {})]));
+    const expected = await options(src);
+    delete expected.excluded;
+    expect(await options(dst)).toEqual(expected);
+    await expect(client.db(dst).collection("validated").insertOne({ nosku: true })).rejects.toThrow(/Document failed validation/);
+    expect(await client.db(dst).collection("big_orders").find({}, { projection: { _id: 1 } }).toArray()).toEqual([{ _id: 2 }]);
+    const measurements = async (db: string) => (await client.db(db).collection("weather").find({}, { sort: { at: 1 }, projection: { _id: 0 } }).toArray()).map((d) => BSON.EJSON.stringify(d));
+    expect(await measurements(dst)).toEqual(await measurements(src));
+    const names = ["validated", "capped", "plain"];
+    expect(compareDescriptions(await describeDatabase(new Secret(uri), names.map((n) => `${src}.${n}`)), await describeDatabase(new Secret(uri), names.map((n) => `${dst}.${n}`)), (ns) => ns.replace(`${src}.`, `${dst}.`))).toEqual([]);
+    await client.db(dst).dropDatabase();
+  });
+
+  it("records the consistency achieved: snapshot with its cluster time on a replica set, fuzzy on a standalone", async () => {
+    const { source } = await dumpToArchive(uri, { include: [`${src}.plain`, `${src}.validated`] });
+    const c = source.consistency();
+    if (replicaSet) {
+      expect(c.mode).toBe("snapshot");
+      expect(c.detail.clusterTime?.t).toBeGreaterThan(0);
+      expect(c.detail.reasons).toEqual([]);
+      expect(c.detail.oplogWindow && c.detail.oplogWindow.start.t <= c.detail.oplogWindow.end.t).toBe(true);
+    } else {
+      expect(c).toEqual({ mode: "fuzzy", detail: { topology: "standalone", oplogIncluded: false, reasons: ["standalone server: no snapshot reads and no oplog"] } });
+    }
+  });
+
+  it("without snapshots a replica set dump records the oplog window and why", async () => {
+    const { source } = await dumpToArchive(uri, { include: [`${src}.plain`], snapshot: false });
+    const c = source.consistency();
+    if (replicaSet) {
+      expect(c.mode).toBe("oplog-window");
+      expect(c.detail.reasons).toEqual(["snapshot reads turned off"]);
+      expect(c.detail.oplogWindow).toBeDefined();
+    } else {
+      expect(c.mode).toBe("fuzzy");
+    }
+  });
+
+  it("--oplog adds the .oplog namespace on a replica set and is refused on a standalone", async () => {
+    if (!replicaSet) {
+      await expect(createMongoDumpSource({ uri: new Secret(uri), include: [`${src}.plain`], oplog: true })).rejects.toThrow(ConfigError);
+      return;
+    }
+    const { archive, source } = await dumpToArchive(uri, { include: [`${src}.plain`], oplog: true });
+    expect(source.consistency().detail.oplogIncluded).toBe(true);
+    const eofs = (await events(archive)).filter((e) => e.kind === "eof").map((e) => (e.kind === "eof" ? e.ns : ""));
+    expect(eofs).toContain(".oplog");
+    expect(eofs).toContain(`${src}.plain`);
+  });
+
+  it("--drop replaces the target instead of adding to it", async () => {
+    const dst = uniqueDb("real_drop");
+    const { archive } = await dumpToArchive(uri, { include: [`${src}.plain`] });
+    const opts = { rename: [{ from: `${src}.*`, to: `${dst}.*` }], drop: true };
+    await restoreArchive(archive, uri, opts);
+    await client.db(dst).collection("plain").insertOne({ _id: 99 } as never);
+    const second = await restoreArchive(archive, uri, opts);
+    expect(second.namespaces).toEqual([{ ns: `${src}.plain`, target: `${dst}.plain`, expected: 2, restored: 2, ok: true }]);
+    expect(await client.db(dst).collection("plain").countDocuments()).toBe(2);
+    await client.db(dst).dropDatabase();
+  });
+
+  it("a full discovery skips local and config", async () => {
+    const source = await createMongoDumpSource({ uri: new Secret(uri) });
+    try {
+      const dbs = new Set(source.prelude.map((m) => m.db));
+      expect(dbs.has("local")).toBe(false);
+      expect(dbs.has("config")).toBe(false);
+      expect(dbs.has(src)).toBe(true);
+    } finally {
+      await source.close();
+    }
+  });
+});
