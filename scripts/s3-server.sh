@@ -66,6 +66,15 @@ gateway_answers() {
   curl -s -o /dev/null -m 2 "$ep/" 2>/dev/null
 }
 
+# Refuses to delete a directory this script did not create (CLOUDSYNC_S3_DIR may be mistyped).
+check_ours() {
+  [[ ! -e "$DIR" ]] && return 0
+  [[ -d "$DIR" ]] || die "$DIR is not a directory"
+  if [[ -n "$(ls -A "$DIR")" && ! -f "$DIR/ceph.conf" ]]; then
+    die "$DIR is not empty and holds no ceph.conf: not an s3-server.sh state directory, refusing to delete it"
+  fi
+}
+
 is_running() { pid_alive "$DIR/run/client.rgw.a.pid" && gateway_answers; }
 
 write_conf() {
@@ -133,7 +142,8 @@ start() {
     print_env
     return 0
   fi
-  [[ -e "$DIR/run" ]] && stop_daemons
+  check_ours
+  if [[ -e "$DIR/run" ]]; then stop_daemons; fi
   for bin in ceph-mon ceph-osd radosgw radosgw-admin ceph curl; do
     command -v "$bin" >/dev/null || die "$bin not found; install ceph-mon ceph-osd radosgw ceph-common curl"
   done
@@ -194,6 +204,7 @@ stop_daemons() {
 
 stop() {
   [[ -d "$DIR" ]] || return 0
+  check_ours
   stop_daemons
   rm -rf "$DIR"
 }

@@ -1,7 +1,7 @@
 // The S3 server for the test suite: a user's own endpoint when S3_TEST_ENDPOINT is set, otherwise
 // a throw-away single-node Ceph RADOS Gateway started by scripts/s3-server.sh, otherwise a skip
 // reason that every S3 test prints.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -71,7 +71,22 @@ export async function startS3ForTests(): Promise<StartedService> {
   const script = path.join(repoRoot(), "scripts", "s3-server.sh");
   const dir = await mkdtemp(path.join(tmpdir(), "cloudsync-s3-"));
   const scriptEnv = { ...process.env, CLOUDSYNC_S3_DIR: dir, CLOUDSYNC_S3_PORT: "0" };
+  // If this process dies without running the teardown (a killed run), the watchdog stops the
+  // cluster by PID so no daemons are left behind; the normal stop ends the watchdog first.
+  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; exec "$0" stop`, script], {
+    detached: true,
+    stdio: "ignore",
+    env: scriptEnv,
+  });
+  watchdog.unref();
   const stop = async () => {
+    if (watchdog.pid !== undefined) {
+      try {
+        process.kill(watchdog.pid);
+      } catch {
+        // Already gone.
+      }
+    }
     await run(script, ["stop"], { env: scriptEnv }).catch((err: unknown) => console.warn(`s3: stop failed: ${String(err)}`));
     await rm(dir, { recursive: true, force: true });
   };
