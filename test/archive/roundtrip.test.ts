@@ -60,6 +60,18 @@ describe("writeArchive → readArchive round trip", () => {
     expect(interleaved.filter((ns) => ns === "shop.many").length).toBeGreaterThan(10);
   });
 
+  it("a document of the largest accepted size (16 MiB + 16 KiB) crosses many chunks intact", async () => {
+    const max = 16 * 1024 * 1024 + 16 * 1024;
+    const big = Buffer.from(BSON.serialize({ b: Buffer.alloc(max - 4 - 1 - 2 - 4 - 1 - 1, 0x5a) }));
+    expect(big.length).toBe(max);
+    const meta: NamespaceMetadata = { db: "d", collection: "big", metadata: "", size: max };
+    const bytes = await drain(writeArchive({ header, namespaces: [{ meta, documents: [big] }] }));
+    const events = await collectEvents(chunked(bytes, [65536, 1, 4093]));
+    const got = docsByNamespace(events).get("d.big")!;
+    expect(got.length).toBe(1);
+    expect(got[0]!.equals(big)).toBe(true);
+  });
+
   it("documents of an async source are pulled only as the output is read", async () => {
     let pulled = 0;
     let returned = false;

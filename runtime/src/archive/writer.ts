@@ -37,8 +37,13 @@ interface Active {
   db: string;
   collection: string;
   iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
-  /** The next document, requested ahead so that several sources make progress at once. */
-  next: Promise<IteratorResult<Uint8Array>>;
+  /** True for a synchronous iterable: its next document is always ready, no promise needed. */
+  sync: boolean;
+  /**
+   * The next document, requested ahead so that several asynchronous sources make progress at
+   * once (a plain result for synchronous sources).
+   */
+  next: Promise<IteratorResult<Uint8Array>> | IteratorResult<Uint8Array>;
   crc: Crc64;
   documents: number;
 }
@@ -58,8 +63,9 @@ function iteratorOf(source: ArchiveSourceNamespace): AsyncIterator<Uint8Array> |
   return docs[Symbol.iterator]();
 }
 
-function requestNext(a: Pick<Active, "iterator">): Promise<IteratorResult<Uint8Array>> {
-  const p = Promise.resolve().then(() => a.iterator.next());
+function requestNext(a: Pick<Active, "iterator" | "sync">): Active["next"] {
+  if (a.sync) return (a.iterator as Iterator<Uint8Array>).next();
+  const p = Promise.resolve(a.iterator.next());
   // Awaited later; until then a failure must not count as an unhandled rejection.
   p.catch(() => undefined);
   return p;
@@ -95,11 +101,13 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
       while (pending.length > 0 || active.length > 0) {
         while (active.length < concurrency && pending.length > 0) {
           const src = pending.shift()!;
+          const iterator = iteratorOf(src);
           const a: Omit<Active, "next"> = {
             ns: namespaceOf(src.meta),
             db: src.meta.db,
             collection: src.meta.collection,
-            iterator: iteratorOf(src),
+            iterator,
+            sync: !(Symbol.asyncIterator in src.documents),
             crc: createCrc64(),
             documents: 0,
           };
@@ -112,7 +120,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
         let written = 0;
         let done = false;
         while (concurrency === 1 || written < segmentBytes) {
-          const r = await a.next;
+          const r = a.sync ? (a.next as IteratorResult<Uint8Array>) : await a.next;
           if (r.done) {
             done = true;
             break;
@@ -154,5 +162,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
 
 /** The first active namespace whose next document is ready; ties go to the earliest in the array. */
 async function firstReady(active: Active[]): Promise<Active> {
-  return Promise.race(active.map((a) => a.next.then(() => a, () => a)));
+  const ready = active.find((a) => a.sync);
+  if (ready) return ready;
+  return Promise.race(active.map((a) => Promise.resolve(a.next).then(() => a, () => a)));
 }
