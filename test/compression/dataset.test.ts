@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { BSON, EJSON, Long, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import { DEMO_COLLECTIONS, demoCollectionMetadata, type DemoCollection } from "../../runtime/src/demo/collections.js";
@@ -112,7 +113,7 @@ describe("generateDemoArchive", () => {
 
   it("is a valid mongodump archive of the four demo collections with matching CRCs", async () => {
     const archive = await bytesOf(512 * 1024, 4);
-    const summary = await summarizeArchive([archive]);
+    const summary = await summarizeArchive(Readable.from([archive]));
     expect(summary.header).toMatchObject({ version: "0.1", serverVersion: DEMO_SERVER_VERSION, concurrentCollections: 1 });
     expect(summary.namespaces.map((n) => n.ns)).toEqual(["cloudsync.models", "cloudsync.inventories", "cloudsync.licenses", "cloudsync.events"]);
     for (const n of summary.namespaces) {
