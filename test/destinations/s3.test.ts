@@ -58,6 +58,26 @@ describe.skipIf(!!skip)(`S3 destination specifics${skip ? ` (skipped: ${skip})` 
     expect((await listAll(d, "")).map((i) => i.key)).toEqual(["x/1"]);
   });
 
+  it("an aborted or failed multipart put leaves no unfinished upload behind", async () => {
+    const own = await bucketFor("no-orphans");
+    const d = dest(own);
+    const data = randomBytes(2 * PART + 1);
+    const controller = new AbortController();
+    let pulled = 0;
+    const hanging = (async function* () {
+      for await (const piece of pieces(data, 256 * 1024, { hang: true })) {
+        pulled += piece.length;
+        if (pulled === data.length) setTimeout(() => controller.abort(new Error("user abort")), 300);
+        yield piece;
+      }
+    })();
+    await expect(d.put("orphan/aborted", hanging, { signal: controller.signal })).rejects.toThrow("user abort");
+    await expect(d.put("orphan/failed", pieces(data, 256 * 1024, { error: new Error("source broke") }))).rejects.toThrow("source broke");
+    const uploads = await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: own }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect(await listAll(d, "")).toEqual([]);
+  });
+
   it("a wrong secret is an AuthError that names the operation and never shows the secret", async () => {
     const secret = "definitely-not-the-secret-42";
     const d = dest(bucket, { secretAccessKey: new Secret(secret) });
