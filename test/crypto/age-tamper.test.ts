@@ -257,3 +257,39 @@ describe("age key validation", () => {
     expect(String(ids[0])).toBe("**redacted**");
   });
 });
+
+describe("age armor decoding", () => {
+  const { identity, recipient } = generateAgeIdentity();
+  const plain = pseudoRandom(100_000, 11);
+  /** The age armor layout (padded base64, 64 columns) built directly, independent of the decoder. */
+  const armor = (bin: Buffer): string => `-----BEGIN AGE ENCRYPTED FILE-----\n${(bin.toString("base64").match(/.{1,64}/g) ?? []).join("\n")}\n-----END AGE ENCRYPTED FILE-----\n`;
+  const decrypt = (text: string) => runTransform(createAgeDecryptStream({ identities: [identity] }), Buffer.from(text, "latin1"), 333);
+
+  it("decodes armor with surrounding whitespace", async () => {
+    const bin = await transformAll(createAgeEncryptStream({ recipients: [recipient] }), plain);
+    const { out, err } = await decrypt(`\n\n  ${armor(bin)}\n  \n`);
+    expect(err).toBeUndefined();
+    expect(out.equals(plain)).toBe(true);
+  });
+
+  it("rejects a missing END line, data after END, long lines and a flipped base64 character", async () => {
+    const bin = await transformAll(createAgeEncryptStream({ recipients: [recipient] }), plain);
+    const text = armor(bin);
+    const cases: [string, string][] = [
+      [text.replace("-----END AGE ENCRYPTED FILE-----\n", ""), "age decrypt: malformed age armor (missing END line; the file is truncated)"],
+      [`${text}junk\n`, "age decrypt: malformed age armor (data after the END line)"],
+      [text.replace("\n", "\nAAAA"), "age decrypt: malformed age armor (line longer than 64 columns)"],
+    ];
+    for (const [bad, message] of cases) {
+      const { out, err } = await decrypt(bad);
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message).toBe(message);
+      expect(out.length).toBeLessThanOrEqual(CHUNK_SIZE);
+    }
+    const at = text.length - 200;
+    const flipped = text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    const { out, err } = await decrypt(flipped);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(out.length).toBeLessThanOrEqual(CHUNK_SIZE);
+  });
+});

@@ -56,6 +56,8 @@ export function createDearmor(context: string): Dearmor {
     const out: Buffer[] = [];
     const lines = (carry + text).split("\n");
     carry = final ? "" : lines.pop()!;
+    // At the end, an empty remainder is just the newline that ended the last line.
+    if (final && lines[lines.length - 1] === "") lines.pop();
     if (carry.length > MAX_LINE) fail("line too long");
     for (const l of lines) line(l, out);
     return out.length === 1 ? out[0]! : Buffer.concat(out);

@@ -52,24 +52,21 @@ export function createAgeEncryptStream(opts: AgeEncryptOptions): Transform {
     return cipher;
   };
 
+  const sealInto = (t: Transform, c: ChunkCipher) => (chunk: Buffer, last: boolean) => {
+    const [ct, tag] = c.seal(chunk, last);
+    t.push(ct);
+    t.push(tag);
+  };
+
   return new Transform({
     transform(data: Buffer, _enc, cb) {
-      const run = (c: ChunkCipher): void => chunker.write(data, (chunk, last) => {
-        const [ct, tag] = c.seal(chunk, last);
-        this.push(ct);
-        this.push(tag);
-      });
-      if (!cipher) return void start(this).then(run).then(() => cb(), cb);
-      run(cipher);
+      if (!cipher) return void start(this).then((c) => chunker.write(data, sealInto(this, c))).then(() => cb(), cb);
+      chunker.write(data, sealInto(this, cipher));
       cb();
     },
     flush(cb) {
       start(this)
-        .then((c) => chunker.end((chunk, last) => {
-          const [ct, tag] = c.seal(chunk, last);
-          this.push(ct);
-          this.push(tag);
-        }))
+        .then((c) => chunker.end(sealInto(this, c)))
         .then(() => cb(), cb);
     },
   });
