@@ -67,6 +67,12 @@ describe("renames", () => {
     expect(r("crm.leads")).toBe("crm.leads");
   });
 
+  it("`*.*` splits at the first dot: collection names may contain dots, database names may not", () => {
+    const r = createRenamer([{ from: "*.*", to: "drill_*.*" }]);
+    expect(r("shop.system.buckets.weather")).toBe("drill_shop.system.buckets.weather");
+    expect(r("a.b")).toBe("drill_a.b");
+  });
+
   it("parses from:to and rejects mismatched wildcards", () => {
     expect(parseRename("a.*:b.*")).toEqual({ from: "a.*", to: "b.*" });
     expect(() => parseRename("a.*")).toThrow('rename: "a.*" must be <from-namespace>:<to-namespace>, e.g. shop.*:drill_shop.*');

@@ -91,7 +91,9 @@ export function createRenamer(rules: readonly RenameRule[] = []): (ns: string) =
       throw new ConfigError("rename", `"${r.from}:${r.to}" has ${stars(r.from)} wildcard(s) on the left and ${stars(r.to)} on the right; they must match`);
     }
     compile(r.to, "rename");
-    const captures = new RegExp(from.regex.source.replace(/\.\*/g, "(.*)"), "s");
+    // Lazy captures: in `*.*` the first star stops at the first dot, since database names
+    // cannot contain dots while collection names can.
+    const captures = new RegExp(from.regex.source.replace(/\.\*/g, "(.*?)"), "s");
     return { captures, to: r.to };
   });
   return (ns) => {
