@@ -137,6 +137,27 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
     }
   });
 
+  it("back-pressure: a slow consumer downstream of encrypt and decrypt still gets every byte", async () => {
+    const plain = randomBytes(6 * 1024 * 1024);
+    const slowCollect = async (source: AsyncIterable<Buffer>): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      for await (const c of source) {
+        parts.push(c);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return Buffer.concat(parts);
+    };
+    const enc = createOpenPgpEncryptStream({ publicKeys: keys.plain.pub });
+    const encOut = slowCollect(enc);
+    for (let i = 0; i < plain.length; i += 256 * 1024) if (!enc.write(plain.subarray(i, i + 256 * 1024))) await new Promise((r) => enc.once("drain", r));
+    enc.end();
+    const ciphertext = await encOut;
+    const dec = createOpenPgpDecryptStream({ privateKeyArmored: keys.plain.sec });
+    const decOut = slowCollect(dec);
+    dec.end(ciphertext);
+    expect((await decOut).equals(plain)).toBe(true);
+  });
+
   it("a key text without a public key → ConfigError before anything runs", () => {
     expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("--gpg-recipient: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
   });
