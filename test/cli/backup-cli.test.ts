@@ -95,8 +95,8 @@ describe.skipIf(!!skip)("cloudsync backup → list → verify → inspect → re
     const j = r.json<{ header: Record<string, string>; namespaces: Array<{ ns: string; documents: number; crcOk: boolean }> }>();
     expect(j.header).toEqual({ version: "0.1", server_version: "3.4.3", tool_version: "r3.4.3" });
     expect(j.namespaces.map((n) => [n.ns, n.documents, n.crcOk])).toEqual([
-      ["test.bar", 1, true],
       ["admin.system.version", 1, true],
+      ["test.bar", 1, true],
     ]);
   });
 

@@ -64,11 +64,33 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
   stages.push(hasher);
 
   let put: PutResult | undefined;
+  // The destination's own error (disk full, remote failure) explains more than the "premature
+  // close" the other stages report once it stops reading, so it wins.
+  let putError: unknown;
   try {
     const source = opts.source instanceof Readable ? opts.source : Readable.from(opts.source, { objectMode: false });
-    await pipeline([source, ...stages, async (body: AsyncIterable<Uint8Array>) => {
-      put = await dest.put(key, body, { signal: opts.signal, contentType: "application/octet-stream" });
-    }] as unknown as Parameters<typeof pipeline>, { signal: opts.signal } as never);
+    let putDone: Promise<unknown> = Promise.resolve();
+    const sink = (body: AsyncIterable<Uint8Array>): Promise<void> => {
+      const p = dest.put(key, body, { signal: opts.signal, contentType: "application/octet-stream" }).then(
+        (r) => {
+          put = r;
+        },
+        (err: unknown) => {
+          putError = err;
+          throw err;
+        },
+      );
+      putDone = p.catch(() => undefined);
+      return p;
+    };
+    // pipeline()'s typings do not take a spread of stages; the runtime does.
+    const run = pipeline as unknown as (...args: unknown[]) => Promise<void>;
+    await run(source, ...stages, sink, { signal: opts.signal }).catch(async (err: unknown) => {
+      // The pipeline may fail first with "premature close" while the destination is still
+      // cleaning up after its own error; wait for it so the real cause is reported.
+      await putDone;
+      throw putError ?? err;
+    });
     const summary = await verifier.summary;
     if (!put) throw new Error(`store ${key}: the destination returned no result`);
     const sha256 = hasher.digest();
