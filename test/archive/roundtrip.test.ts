@@ -60,6 +60,33 @@ describe("writeArchive → readArchive round trip", () => {
     expect(interleaved.filter((ns) => ns === "shop.many").length).toBeGreaterThan(10);
   });
 
+  it("with concurrency 2 a slow source does not stall a fast one", async () => {
+    const doc = (i: number): Buffer => Buffer.from(BSON.serialize({ _id: i }));
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 3; i++) {
+        yield doc(i);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    }
+    async function* fast(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 5; i++) yield doc(i);
+    }
+    const meta = (collection: string): NamespaceMetadata => ({ db: "d", collection, metadata: "", size: 0 });
+    const bytes = await drain(
+      writeArchive({ header, namespaces: [{ meta: meta("slow"), documents: slow() }, { meta: meta("fast"), documents: fast() }] }, { concurrency: 2 }),
+    );
+    const events = await collectEvents(chunked(bytes));
+    // The fast namespace is complete (EOF) while the slow one is still waiting for its second document.
+    expect(events.filter((e) => e.kind === "documents" || e.kind === "eof").map((e) => `${e.kind} ${e.ns} ${e.kind === "documents" ? e.docs.length : e.documents}`)).toEqual([
+      "documents d.slow 1",
+      "documents d.fast 5",
+      "eof d.fast 5",
+      // Alone again, the slow namespace keeps its segment open while it waits.
+      "documents d.slow 2",
+      "eof d.slow 3",
+    ]);
+  });
+
   it("a document of the largest accepted size (16 MiB + 16 KiB) crosses many chunks intact", async () => {
     const max = 16 * 1024 * 1024 + 16 * 1024;
     const big = Buffer.from(BSON.serialize({ b: Buffer.alloc(max - 4 - 1 - 2 - 4 - 1 - 1, 0x5a) }));

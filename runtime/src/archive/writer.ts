@@ -44,6 +44,8 @@ interface Active {
    * once (a plain result for synchronous sources).
    */
   next: Promise<IteratorResult<Uint8Array>> | IteratorResult<Uint8Array>;
+  /** Whether `next` has settled (always true for synchronous sources). */
+  ready: boolean;
   crc: Crc64;
   documents: number;
 }
@@ -63,12 +65,21 @@ function iteratorOf(source: ArchiveSourceNamespace): AsyncIterator<Uint8Array> |
   return docs[Symbol.iterator]();
 }
 
-function requestNext(a: Pick<Active, "iterator" | "sync">): Active["next"] {
-  if (a.sync) return (a.iterator as Iterator<Uint8Array>).next();
+/** Asks `a` for its next document and tracks when the answer is there. */
+function requestNext(a: Active): void {
+  if (a.sync) {
+    a.next = (a.iterator as Iterator<Uint8Array>).next();
+    return;
+  }
   const p = Promise.resolve(a.iterator.next());
-  // Awaited later; until then a failure must not count as an unhandled rejection.
-  p.catch(() => undefined);
-  return p;
+  a.next = p;
+  a.ready = false;
+  // Handles rejection too: the promise is awaited later, and until then a failure must not
+  // count as an unhandled rejection.
+  const settled = (): void => {
+    if (a.next === p) a.ready = true;
+  };
+  p.then(settled, settled);
 }
 
 /**
@@ -102,7 +113,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
         while (active.length < concurrency && pending.length > 0) {
           const src = pending.shift()!;
           const iterator = iteratorOf(src);
-          const a: Omit<Active, "next"> = {
+          const a: Active = {
             ns: namespaceOf(src.meta),
             db: src.meta.db,
             collection: src.meta.collection,
@@ -110,8 +121,11 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
             sync: !(Symbol.asyncIterator in src.documents),
             crc: createCrc64(),
             documents: 0,
+            next: { done: true, value: undefined },
+            ready: true,
           };
-          active.push({ ...a, next: requestNext(a) });
+          requestNext(a);
+          active.push(a);
         }
         const a = active.length === 1 ? active[0]! : await firstReady(active);
         const header = encodeNamespaceHeader(a.db, a.collection, false);
@@ -120,6 +134,9 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
         let written = 0;
         let done = false;
         while (concurrency === 1 || written < segmentBytes) {
+          // A source that is not ready yet ends the segment when another one may be: one slow
+          // cursor must not stall the others.
+          if (!a.ready && written > 0 && active.some((o) => o.ready)) break;
           const r = a.sync ? (a.next as IteratorResult<Uint8Array>) : await a.next;
           if (r.done) {
             done = true;
@@ -127,7 +144,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
           }
           const doc = r.value;
           checkDocument(doc, a.ns, a.documents);
-          a.next = requestNext(a);
+          requestNext(a);
           a.crc.update(doc);
           a.documents++;
           out.push(doc);
@@ -153,7 +170,8 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
       }
       if (outBytes > 0) yield Buffer.concat(out, outBytes);
     } finally {
-      await Promise.allSettled(active.map((a) => a.iterator.return?.()));
+      // Not awaited: a source stuck in next() would otherwise hold up the stream's destruction.
+      for (const a of active) Promise.resolve(a.iterator.return?.()).catch(() => undefined);
     }
   }
 
@@ -162,7 +180,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
 
 /** The first active namespace whose next document is ready; ties go to the earliest in the array. */
 async function firstReady(active: Active[]): Promise<Active> {
-  const ready = active.find((a) => a.sync);
+  const ready = active.find((a) => a.ready);
   if (ready) return ready;
   return Promise.race(active.map((a) => Promise.resolve(a.next).then(() => a, () => a)));
 }
