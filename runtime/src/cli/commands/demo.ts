@@ -88,7 +88,7 @@ export function register(program: Command, app: CliApp): void {
               table(["NAMESPACE", "EXPECTED", "RESTORED", "OK"], restored.checks.map((c) => [c.ns, String(c.expected), String(c.found), c.ok ? "yes" : "NO"])),
               "",
               `done. Restore it yourself with stock tools:`,
-              `  age -d -i ${identityPath} ${join(dest.url, backup.manifest.object.key)} | gunzip | mongorestore --archive`,
+              `  age -d -i ${identityPath} ${join(dest.url, backup.manifest.object.key)} | mongorestore --archive --gzip`,
               `or with cloudsync: cloudsync restore latest --from ${dest.url} --to dir://./somewhere -i ${identityPath}`,
             ].join("\n"),
         );
