@@ -179,6 +179,27 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
   });
 
+  it.each([1, 2])("never compresses more than workers=%i blocks at once", async (workers) => {
+    let peak = 0;
+    const input = sample(12 * BLOCK, workers);
+    const gz = createGzipStream({ blockSize: BLOCK, workers });
+    const chunks: Buffer[] = [];
+    gz.on("data", (c: Buffer) => {
+      chunks.push(c);
+      peak = Math.max(peak, activeGzipJobs());
+    });
+    const done = new Promise((resolve) => gz.on("end", resolve));
+    for (let off = 0; off < input.length; off += 10_000) {
+      if (!gz.write(input.subarray(off, off + 10_000))) await new Promise((r) => gz.once("drain", r));
+      peak = Math.max(peak, activeGzipJobs());
+    }
+    gz.end();
+    await done;
+    expect(peak).toBeGreaterThanOrEqual(1);
+    expect(peak).toBeLessThanOrEqual(workers);
+    expect(gunzipSync(Buffer.concat(chunks)).equals(input)).toBe(true);
+  });
+
   it("stops pulling from the source while nobody reads its output", async () => {
     let pulled = 0;
     const source = Readable.from(
