@@ -1,0 +1,70 @@
+/**
+ * Pruning a destination by policy (issue 3 §4): list complete backups and orphans, plan with the
+ * pure `planPrune`, and only then — unless it is a dry run — delete. The plan is returned in full
+ * so the caller can print it before acting (`planDestinationPrune`, then `executePrune`).
+ */
+import type { Destination } from "../destinations/destination.js";
+import { deleteBackup, deleteOrphans, findOrphans, type Orphan } from "../manifest/lifecycle.js";
+import type { BackupManifest } from "../manifest/manifest.js";
+import { listBackups } from "../manifest/store.js";
+import { DEFAULT_ORPHAN_GRACE_MS, planPrune, type PrunePlan, type RetentionPolicy } from "./plan.js";
+
+/** A plan for one destination: which backups stay, which go, and which orphans are cleaned. */
+export interface DestinationPrunePlan {
+  readonly destination: string;
+  readonly plan: PrunePlan;
+  /** Manifests by backup id, for deleting and for printing sizes and dates. */
+  readonly manifests: ReadonlyMap<string, BackupManifest>;
+  readonly orphans: readonly Orphan[];
+  /** Manifests that could not be read: never deleted, reported. */
+  readonly problems: ReadonlyArray<{ key: string; message: string }>;
+}
+
+/**
+ * Lists the destination and plans under `policy` at `now`. Only complete backups (with a
+ * manifest) are candidates; a backup counts as verified when its newest verification record is a
+ * success. Orphans are objects no manifest references, older than `policy.orphanGrace` (default
+ * one day, so an upload in progress is never taken for one). Throws ConfigError for a bad policy
+ * (see planPrune) and the destination's errors.
+ */
+export async function planDestinationPrune(dest: Destination, policy: RetentionPolicy, now: Date = new Date()): Promise<DestinationPrunePlan> {
+  const problems: Array<{ key: string; message: string }> = [];
+  const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => problems.push({ key, message: (err as Error).message }) });
+  const manifests = new Map(entries.map((e) => [e.manifest.id, e.manifest]));
+  const plan = planPrune(
+    entries.map((e) => ({
+      id: e.manifest.id,
+      createdAt: new Date(e.manifest.createdAt),
+      complete: true,
+      ...(e.lastVerified ? { verifiedAt: new Date(e.lastVerified.verifiedAt) } : {}),
+    })),
+    policy,
+    now,
+  );
+  const orphans = await findOrphans(dest, now, policy.orphanGrace ?? DEFAULT_ORPHAN_GRACE_MS);
+  return { destination: dest.url, plan, manifests, orphans, problems };
+}
+
+/** What `executePrune` deleted. */
+export interface PruneOutcome {
+  readonly deleted: string[];
+  readonly orphansDeleted: string[];
+}
+
+/**
+ * Deletes what `planned` says to remove (oldest first, each backup's manifest before its data, so
+ * an interruption leaves orphans for the next run rather than listed backups without data), then
+ * the orphans. Idempotent: running it again after a failure finishes the job. Throws the
+ * destination's errors; what was deleted before the error stays deleted.
+ */
+export async function executePrune(dest: Destination, planned: DestinationPrunePlan): Promise<PruneOutcome> {
+  const deleted: string[] = [];
+  for (const r of [...planned.plan.remove].reverse()) {
+    const manifest = planned.manifests.get(r.id);
+    if (!manifest) continue;
+    await deleteBackup(dest, manifest);
+    deleted.push(r.id);
+  }
+  await deleteOrphans(dest, planned.orphans);
+  return { deleted, orphansDeleted: planned.orphans.map((o) => o.key) };
+}
