@@ -49,6 +49,8 @@ export const PUSH_PATH = "/api/sync/metadata";
 const CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60";
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const RESPONSE_CACHE_ENTRIES = 256;
+/** How long a connection that sent an oversized body stays open (unread) so its 413 is read. */
+const LINGER_MS = 1000;
 
 const listQuerySchema = {
   type: "object",
@@ -131,7 +133,19 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
       return reply.code(400).send({ error: "invalid_request", field, message: `${err.validationContext ?? "request"} ${field}: ${v.message ?? "is invalid"}` });
     }
     if (err instanceof RequestRejected) return reply.code(err.status).send({ error: "invalid_request", field: err.field, message: err.message });
-    if (err.statusCode === 413) return reply.code(413).send({ error: "body_too_large", message: `request body exceeds ${bodyLimit} bytes; push smaller batches` });
+    if (err.statusCode === 413) {
+      // Answer on the raw socket and stop reading instead of closing at once: closing with
+      // unread bytes makes the kernel send a reset that destroys the 413 before the client
+      // reads it, and draining would cost buffers. TCP flow control stalls the sender while it
+      // reads the answer; the socket is cut after LINGER_MS. Nothing of the body is kept.
+      const body = JSON.stringify({ error: "body_too_large", message: `request body exceeds ${bodyLimit} bytes; push smaller batches` });
+      const socket = req.raw.socket;
+      reply.hijack();
+      req.raw.pause();
+      socket.end(`HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`);
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      return;
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: "bad_request", message: err.message });
     log(`metadata: ${req.method} ${req.url}: internal error: ${err.message}`);
     return reply.code(500).send({ error: "internal", message: "internal error" });
