@@ -23,14 +23,16 @@ const INDEXES: Record<DemoCollection, readonly IndexSpec[]> = {
   inventories: [
     { name: "site_1_sku_1", key: { site: 1, sku: 1 }, unique: true },
     { name: "modelId_1", key: { modelId: 1 } },
-    { name: "status_1_updatedAt_-1", key: { status: 1, updatedAt: -1 }, partialFilterExpression: { status: { $ne: "retired" } } },
+    // Partial indexes accept only equality, $exists, $gt/$gte/$lt/$lte, $type and $and: no $ne.
+    { name: "status_1_updatedAt_-1", key: { status: 1, updatedAt: -1 }, partialFilterExpression: { quantity: { $gt: 0 } } },
   ],
   licenses: [{ name: "spdxId_1", key: { spdxId: 1 }, unique: true }],
   events: [
     { name: "ts_-1", key: { ts: -1 } },
     { name: "modelId_1_ts_-1", key: { modelId: 1, ts: -1 } },
     { name: "type_1_ts_-1", key: { type: 1, ts: -1 } },
-    { name: "ts_1_ttl", key: { ts: 1 }, expireAfterSeconds: 60 * 60 * 24 * 400 },
+    // No TTL index: the demo's 2024 timestamps would be expired by the server right after a restore.
+    { name: "actor_1", key: { actor: 1 }, sparse: true },
   ],
 };
 
