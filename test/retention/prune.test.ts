@@ -88,7 +88,7 @@ describe("planDestinationPrune / executePrune on a local destination", () => {
     const outcome = await executePrune(dest, planned);
     expect(outcome).toEqual({ deleted: [older, junk[5], junk[4], junk[3]], orphansDeleted: ["data/20261101T000000Z-deadbe.archive.gz.age"] });
     expect((await listBackups(dest)).map((e) => e.manifest.id)).toEqual([junk[0], junk[1], junk[2], good]);
-    for (const id of [older, junk[3]]) {
+    for (const id of [older, junk[3] as string]) {
       expect(await exists(dest, manifestKeyFor(id))).toBe(false);
       expect(await exists(dest, objectKeyFor(id, "gzip", "age-x25519"))).toBe(false);
     }
