@@ -140,6 +140,26 @@ describe("mongodump directory layout", () => {
     }
   });
 
+  it("readDumpDirectory carries views (metadata only) and timeseries collections as mongodump does", async () => {
+    const dir = path.join(work, "d");
+    await mkdir(path.join(dir, "db"), { recursive: true });
+    const doc = namespacesForRoundTrip()[0]!.docs[1]!;
+    await writeFile(path.join(dir, "db", "v.metadata.json"), '{"options":{"viewOn":"c","pipeline":[]},"indexes":[],"type":"view"}');
+    await writeFile(path.join(dir, "db", "w.metadata.json"), '{"options":{"timeseries":{"timeField":"t"}},"indexes":[],"type":"timeseries"}');
+    await writeFile(path.join(dir, "db", "system.buckets.w.bson"), doc);
+    const source = await readDumpDirectory(dir);
+    expect(source.prelude!.map((m) => [m.collection, m.type])).toEqual([
+      ["v", undefined],
+      ["w", "timeseries"],
+    ]);
+    expect(source.namespaces.map((n) => n.meta.collection)).toEqual(["system.buckets.w", "v"]);
+    const events = await collectEvents(chunked(await drain(writeArchive(source))));
+    expect(events.filter((e) => e.kind === "eof").map((e) => `${e.ns} ${e.documents} ${e.crcOk}`)).toEqual([
+      "db.system.buckets.w 1 true",
+      "db.v 0 true",
+    ]);
+  });
+
   it("readDumpDirectory reports a truncated .bson file as an IntegrityError when written", async () => {
     const dir = path.join(work, "d");
     await mkdir(path.join(dir, "db"), { recursive: true });

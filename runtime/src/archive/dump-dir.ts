@@ -203,46 +203,82 @@ export async function* splitBsonStream(input: AsyncIterable<Uint8Array>, what: s
   if (carry.length > 0) throw new IntegrityError(`${what}: truncated document at offset ${offset}`);
 }
 
+/** The `type` a mongodump metadata.json declares, if it parses and has one. */
+function metadataType(metadata: string): string | undefined {
+  try {
+    const parsed = JSON.parse(metadata) as { type?: unknown };
+    return typeof parsed.type === "string" ? parsed.type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Describes an existing mongodump directory as an ArchiveSource for writeArchive: one namespace
- * per `<db>/<coll>.bson` (plus a top-level `oplog.bson`), metadata from the matching
- * `.metadata.json` ("" when absent), `size` from the file size. Namespaces are sorted by
- * database then collection; documents are streamed from disk when the archive is written.
+ * Describes an existing mongodump directory as an ArchiveSource for writeArchive, laid out as
+ * mongodump's own archives are: one namespace per `<db>/<coll>.bson` (plus a top-level
+ * `oplog.bson` as ".oplog"), metadata from the matching `.metadata.json` ("" when absent),
+ * `size` from the file size. A `.metadata.json` without a `.bson` is a view, written as an
+ * empty namespace (mongorestore creates views from that), or, when its metadata says
+ * `"type":"timeseries"`, a prelude-only entry whose data is `system.buckets.<name>.bson`.
+ * Entries are sorted by database, then file name; documents are streamed from disk only while
+ * the archive is written. Compressed dumps (`.bson.gz`) are not read.
  *
  * Errors: the Node error (ENOENT) if `dir` does not exist; IntegrityError while the archive is
  * written if a `.bson` file holds a malformed or truncated document.
  */
 export async function readDumpDirectory(dir: string, options: ReadDumpDirectoryOptions = {}): Promise<ArchiveSource> {
   const namespaces: ArchiveSourceNamespace[] = [];
-  const add = async (db: string, folder: string, file: string): Promise<void> => {
-    const collection = unescapeCollectionName(file.slice(0, -".bson".length));
-    const bsonPath = path.join(folder, file);
-    const metaPath = path.join(folder, `${file.slice(0, -".bson".length)}.metadata.json`);
-    let metadata = "";
+  const prelude: NamespaceMetadata[] = [];
+  const readMetadata = async (file: string): Promise<string | undefined> => {
     try {
-      metadata = await readFile(metaPath, "utf8");
+      return await readFile(file, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
     }
-    const size = (await stat(bsonPath)).size;
-    namespaces.push({
-      meta: { db, collection, metadata, size },
-      documents: splitBsonStream(lazyRead(bsonPath), bsonPath),
-    });
   };
+  const addData = async (db: string, folder: string, base: string, metadata: string): Promise<void> => {
+    const bsonPath = path.join(folder, `${base}.bson`);
+    const meta: NamespaceMetadata = { db, collection: unescapeCollectionName(base), metadata, size: (await stat(bsonPath)).size };
+    namespaces.push({ meta, documents: splitBsonStream(lazyRead(bsonPath), bsonPath) });
+    prelude.push(meta);
+  };
+
   const top = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const entry of top) {
-    if (entry.isFile() && entry.name === "oplog.bson") await add("", dir, entry.name);
-  }
+  if (top.some((e) => e.isFile() && e.name === "oplog.bson")) await addData("", dir, "oplog", "");
   for (const entry of top) {
     if (!entry.isDirectory()) continue;
-    const folder = path.join(dir, entry.name);
-    const files = (await readdir(folder)).filter((f) => f.endsWith(".bson")).sort();
-    for (const f of files) await add(entry.name, folder, f);
+    const db = entry.name;
+    const folder = path.join(dir, db);
+    const files = await readdir(folder);
+    const bson = new Set(files.filter((f) => f.endsWith(".bson")).map((f) => f.slice(0, -".bson".length)));
+    const metas = files.filter((f) => f.endsWith(".metadata.json")).map((f) => f.slice(0, -".metadata.json".length));
+    const timeseries = new Set<string>();
+    for (const base of [...new Set([...bson, ...metas])].sort()) {
+      const metadata = (await readMetadata(path.join(folder, `${base}.metadata.json`))) ?? "";
+      if (bson.has(base)) {
+        await addData(db, folder, base, metadata);
+        continue;
+      }
+      const collection = unescapeCollectionName(base);
+      if (metadataType(metadata) === "timeseries") {
+        prelude.push({ db, collection, metadata, size: 0, type: "timeseries" });
+        timeseries.add(`system.buckets.${collection}`);
+      } else {
+        const meta: NamespaceMetadata = { db, collection, metadata, size: 0 };
+        namespaces.push({ meta, documents: [] });
+        prelude.push(meta);
+      }
+    }
+    // A timeseries collection's buckets travel under its prelude entry, not under their own.
+    for (let i = prelude.length - 1; i >= 0; i--) {
+      if (prelude[i]!.db === db && timeseries.has(prelude[i]!.collection)) prelude.splice(i, 1);
+    }
   }
   return {
     header: { version: FORMAT_VERSION, serverVersion: options.serverVersion ?? "", toolVersion: options.toolVersion ?? "cloudsync" },
     namespaces,
+    prelude,
   };
 }
 
