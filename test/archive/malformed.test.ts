@@ -11,6 +11,7 @@ import {
   encodeNamespaceHeader,
 } from "../../runtime/src/archive/format.js";
 import { crc64 } from "../../runtime/src/archive/crc64.js";
+import { IntegrityError } from "../../runtime/src/errors.js";
 import { chunked } from "./fixtures.js";
 import { integrityMessage, randomSizes } from "./helpers.js";
 
@@ -117,6 +118,25 @@ describe("malformed archives fail with exact IntegrityErrors", () => {
     const buf = Buffer.from(good);
     buf[preludeLength + 4] = 0x77; // an unknown BSON element type in the namespace header
     expect(await problem(buf)).toMatch(new RegExp(`^archive: namespace header at offset ${preludeLength} is not valid BSON: `));
+  });
+
+  it("any single flipped bit either parses or fails with an IntegrityError, never anything else", async () => {
+    const buf = archive(segmentA, eofA);
+    const docStart = preludeLength + encodeNamespaceHeader("d", "a", false).length;
+    for (let at = 0; at < buf.length; at++) {
+      for (const bit of [0x01, 0x80]) {
+        const bad = Buffer.from(buf);
+        bad[at] = bad[at]! ^ bit;
+        const outcome = await summarizeArchive(chunked(bad, [7])).then(
+          () => "parsed",
+          (err: unknown) => (err instanceof IntegrityError ? "integrity" : `other: ${String(err)}`),
+        );
+        // Inside a document the CRC catches every single-bit error; elsewhere a flip may land in
+        // a string (a version, the metadata text) and still be a well-formed archive.
+        if (at >= docStart && at < docStart + doc.length) expect(outcome, `byte ${at}`).toBe("integrity");
+        else expect(["parsed", "integrity"], `byte ${at}`).toContain(outcome);
+      }
+    }
   });
 
   it("an empty archive (no namespaces at all) is valid", async () => {
