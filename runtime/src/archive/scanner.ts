@@ -38,7 +38,10 @@ export interface ScanOptions {
   tolerateCrc?: boolean;
 }
 
-/** Feed with `push`, finish with `end`; both throw IntegrityError on the first problem. */
+/**
+ * Feed with `push`, finish with `end`; both throw IntegrityError on the first problem, and
+ * every call after that throws the same error again.
+ */
 export interface ArchiveScanner {
   push(chunk: Buffer): void;
   /** Declares the input complete; throws if it stopped anywhere but after the last EOF block. */
@@ -381,9 +384,21 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
     }
   }
 
+  // After the first problem the state is meaningless: every later call repeats that error.
+  let failure: unknown;
+  const latched = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
+    if (failure !== undefined) throw failure;
+    try {
+      fn(...args);
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
+  };
+
   return {
-    push,
-    end,
+    push: latched(push),
+    end: latched(end),
     get offset() {
       return consumed;
     },
