@@ -3,7 +3,9 @@
 // database → identical canonical Extended JSON per collection and identical index specs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BSON, Double, Int32, Long, type MongoClient } from "mongodb";
+import { RemoteError } from "../../runtime/src/errors.js";
 import { canonicalJson, compareDescriptions, describeDatabase } from "../../runtime/src/mongo/compare.js";
+import { createMongoDumpSource } from "../../runtime/src/mongo/dump.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { allBsonTypeDocuments } from "../support/bson-types.js";
 import { isJongodb, mongoSkipReason, mongoTestUri } from "../support/mongo-service.js";
@@ -115,6 +117,29 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
     expect(parsed.collectionName).toBe("indexed");
     expect((parsed.indexes as Array<{ name: string }>).map((i) => i.name)).toEqual(["_id_", "email_unique", "a_b", "at_ttl", "qty_partial"]);
     expect(meta?.metadata).toContain('"v":{"$numberInt":"2"}');
+    if (isJongodb()) {
+      // Exact namespaces skip discovery; options still come from listCollections, which jongodb
+      // lacks: the dump goes on and says what is missing.
+      expect(source.warnings).toEqual([`${src}.indexed: the server has no listCollections; collection options, validators and UUID are not in the backup`]);
+    } else {
+      expect(source.warnings).toEqual([]);
+    }
+  });
+
+  // Against a real mongod, real-mongod.test.ts covers --oplog for both standalone and replica set.
+  it.skipIf(!isJongodb())(`refuses --oplog on a server without an oplog, naming the option${isJongodb() ? "" : " (skipped: covered by real-mongod.test.ts)"}`, async () => {
+    await expect(createMongoDumpSource({ uri: new Secret(uri), include: [`${src}.many`], oplog: true })).rejects.toThrow(
+      "oplog: --oplog needs a replica set with a readable oplog; this server is a standalone",
+    );
+  });
+
+  it("never shows the connection string's password in errors", async () => {
+    // Port 1 on loopback: nothing listens, so connecting fails fast and the error is shown.
+    const secret = new Secret("mongodb://backup:s3cr3t-pw@127.0.0.1:1/?authSource=admin");
+    const err = await createMongoDumpSource({ uri: secret, include: [`${src}.many`], serverSelectionTimeoutMS: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(String((err as Error).message)).not.toContain("s3cr3t-pw");
+    expect(String((err as Error).message)).toMatch(/^mongodb connect mongodb:\/\/backup:\*\*redacted\*\*@127\.0\.0\.1:1\//);
   });
 
   it("a dry run reads and checks the archive and writes nothing", async () => {

@@ -102,7 +102,9 @@ export async function openSnapshot(client: MongoClient, server: ServerInfo, prob
   const session = client.startSession({ snapshot: true });
   try {
     await client.db(probe.db).collection(probe.collection).find({}, { session, limit: 1, raw: true }).toArray();
-    const time = session.operationTime;
+    // The driver pins the snapshot to the first read's atClusterTime (`snapshotTime`, not in its
+    // public typings); operationTime of that read is the same point and is the fallback.
+    const time = (session as unknown as { snapshotTime?: Timestamp }).snapshotTime ?? session.operationTime;
     if (!time) throw new Error("the server returned no operation time for the snapshot read");
     return { ok: true, session, clusterTime: toClusterTime(time) };
   } catch (err) {

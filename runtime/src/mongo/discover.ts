@@ -64,7 +64,11 @@ export async function discoverCollections(client: MongoClient, filter: Namespace
         warnings.push(`${ns}: no such collection; nothing dumped for it`);
       }
     }
-    if (opts.includeAuth) for (const c of AUTH_COLLECTIONS) plans.push({ db: "admin", collection: c, type: "collection", options: {}, dataCollection: c });
+    if (opts.includeAuth) {
+      for (const c of AUTH_COLLECTIONS) {
+        if (!plans.some((p) => p.db === "admin" && p.collection === c)) plans.push({ db: "admin", collection: c, type: "collection", options: {}, dataCollection: c });
+      }
+    }
     return { plans, warnings };
   }
 
