@@ -135,6 +135,16 @@ describe("writeArchive → readArchive round trip", () => {
     );
   });
 
+  it("a namespace given twice or missing from an explicit prelude is refused", async () => {
+    const meta = (collection: string): NamespaceMetadata => ({ db: "d", collection, metadata: "", size: 0 });
+    await expect(drain(writeArchive({ header, namespaces: [{ meta: meta("a"), documents: [] }, { meta: meta("a"), documents: [] }] }))).rejects.toThrow(
+      "archive writer: namespace d.a is given twice",
+    );
+    await expect(drain(writeArchive({ header, prelude: [meta("a")], namespaces: [{ meta: meta("b"), documents: [] }] }))).rejects.toThrow(
+      "archive writer: namespace d.b is not in the prelude",
+    );
+  });
+
   it("an error thrown by a document source fails the stream with that error", async () => {
     async function* failing(): AsyncGenerator<Uint8Array> {
       yield Buffer.from(BSON.serialize({ a: 1 }));

@@ -16,7 +16,7 @@ import {
   encodeMetadataDocument,
   encodeNamespaceHeader,
 } from "./format.js";
-import type { ArchiveSource, ArchiveSourceNamespace } from "./types.js";
+import type { ArchiveSource, ArchiveSourceNamespace, NamespaceMetadata } from "./types.js";
 import { namespaceOf } from "./types.js";
 
 /** Options of writeArchive. */
@@ -87,8 +87,13 @@ function requestNext(a: Active): void {
  * only as the consumer reads (at most one document per active namespace is requested ahead),
  * and are copied once into output chunks of about `chunkBytes`. The prelude lists
  * `source.prelude` or else every namespace's `meta`, in order; namespaces start in array order.
+ * The header's `concurrent_collections` is `header.concurrentCollections`, else `concurrency`.
+ * With concurrency > 1, a namespace whose next document is not ready yet ends its segment when
+ * another namespace has one, so a slow cursor does not stall the rest.
  *
- * Errors: the stream is destroyed with IntegrityError if an item is not exactly one BSON
+ * Errors: the stream is destroyed with IntegrityError if a namespace appears twice or is missing
+ * from an explicit `prelude` (other than the `system.buckets.<name>` of a timeseries entry),
+ * which would make an archive mongorestore rejects; if an item is not exactly one BSON
  * document (length word equal to its size, 5 bytes..16 MiB+16 KiB, ending in NUL), or with the
  * error a document iterable throws. Destroying the stream early calls `return()` on the
  * iterators still open, so cursors are released.
@@ -100,6 +105,7 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
 
   async function* generate(): AsyncGenerator<Buffer> {
     const prelude = source.prelude ?? source.namespaces.map((n) => n.meta);
+    checkNamespaces(source, prelude);
     const head: Buffer[] = [MAGIC, encodeHeaderDocument(source.header, concurrency)];
     for (const meta of prelude) head.push(encodeMetadataDocument(meta));
     head.push(TERMINATOR);
@@ -176,6 +182,21 @@ export function writeArchive(source: ArchiveSource, options: WriteArchiveOptions
   }
 
   return Readable.from(generate(), { objectMode: false });
+}
+
+function checkNamespaces(source: ArchiveSource, prelude: NamespaceMetadata[]): void {
+  const announced = new Set<string>();
+  for (const m of prelude) {
+    announced.add(namespaceOf(m));
+    if (m.type === "timeseries") announced.add(`${m.db}.system.buckets.${m.collection}`);
+  }
+  const seen = new Set<string>();
+  for (const { meta } of source.namespaces) {
+    const ns = namespaceOf(meta);
+    if (seen.has(ns)) throw new IntegrityError(`archive writer: namespace ${ns} is given twice`);
+    if (!announced.has(ns)) throw new IntegrityError(`archive writer: namespace ${ns} is not in the prelude`);
+    seen.add(ns);
+  }
 }
 
 /** The first active namespace whose next document is ready; ties go to the earliest in the array. */
