@@ -51,6 +51,7 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
   it("restores identical documents and index specs into another database", async () => {
     const { archive, source } = await dumpToArchive(uri, { include: srcNs });
     expect(source.namespaces.map((n) => `${n.meta.db}.${n.meta.collection}`)).toEqual(srcNs);
+    expect(source.estimates.get(`${src}.many`)?.documents).toBe(2500);
     const consistency = source.consistency();
     if (isJongodb()) {
       // jongodb answers hello without a setName: a standalone, so nothing stronger than fuzzy.

@@ -61,6 +61,12 @@ export interface MongoDumpSource {
   /** A redacted description of the source for the manifest, e.g. `mongodb://u:**redacted**@h/`. */
   readonly description: string;
   /**
+   * Size estimates by data namespace (`db.coll`), from the catalog's counts and storage stats at
+   * the start: for progress percentages and ETA only, never for checks. Absent when the server
+   * could not say.
+   */
+  readonly estimates: ReadonlyMap<string, { documents: number; bytes?: number }>;
+  /**
    * The consistency achieved. Final only once every `documents` iterable has been drained;
    * throws an Error when asked earlier.
    */
@@ -87,7 +93,13 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
     const server = await describeServer(client);
     const discovery = await discoverCollections(client, filter, { includeAuth: opts.includeAuth });
     const prelude: NamespaceMetadata[] = [];
-    for (const plan of discovery.plans) prelude.push({ db: plan.db, collection: plan.collection, metadata: await metadataFor(client, plan), size: 0, type: plan.type });
+    const estimates = new Map<string, { documents: number; bytes?: number }>();
+    for (const plan of discovery.plans) {
+      const sized = plan.dataCollection === undefined ? undefined : await estimateSize(client, plan.db, plan.dataCollection);
+      if (sized) estimates.set(`${plan.db}.${plan.dataCollection}`, sized);
+      // `size` is the prelude's announced data size, as mongodump fills it from collStats.
+      prelude.push({ db: plan.db, collection: plan.collection, metadata: await metadataFor(client, plan), size: sized?.bytes ?? 0, type: plan.type });
+    }
 
     const reasons: string[] = [];
     const oplogStart = server.topology === "replicaSet" ? await newestOplogTime(client) : undefined;
@@ -131,6 +143,7 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       prelude,
       warnings: discovery.warnings,
       description,
+      estimates,
       consistency(): ConsistencyReport {
         if (!state.allDone()) throw new Error("consistency() asked before every namespace was read; drain the documents first");
         return report(server, clusterTime, oplogStart, oplogEnd, Boolean(opts.oplog), reasons);
@@ -146,6 +159,22 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
     await session?.endSession().catch(() => undefined);
     await client.close().catch(() => undefined);
     throw mongoError(err, `mongodb dump ${description}`, opts.uri);
+  }
+}
+
+/** Catalog count and data size of a collection; undefined when the server cannot tell (never fatal). */
+async function estimateSize(client: MongoClient, db: string, collection: string): Promise<{ documents: number; bytes?: number } | undefined> {
+  try {
+    const documents = await client.db(db).collection(collection).estimatedDocumentCount();
+    try {
+      const [stats] = await client.db(db).collection(collection).aggregate([{ $collStats: { storageStats: {} } }]).toArray();
+      const bytes = Number((stats?.storageStats as Document | undefined)?.size);
+      return Number.isFinite(bytes) ? { documents, bytes } : { documents };
+    } catch {
+      return { documents };
+    }
+  } catch {
+    return undefined;
   }
 }
 
