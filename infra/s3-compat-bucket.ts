@@ -10,9 +10,11 @@
  * incomplete multipart), default encryption (SSE-B2), object lock default retention — are all
  * this needs, and they are exercised for real against the test suite's S3 server.
  *
- * The operations take the SDK module as a parameter and the provider loads it with `import()`
- * inside each method: Pulumi serializes a dynamic provider's code, and capturing an ES-module
- * import of the AWS SDK v3 does not serialize (pulumi/pulumi#18977).
+ * The operations take the SDK module as a parameter and the provider loads it with a bare
+ * `require()` inside each method: Pulumi serializes a dynamic provider's code; an ES-module
+ * import of the AWS SDK v3 captured by it does not serialize (pulumi/pulumi#18977), and the
+ * serializer deliberately leaves `require` free, so the provider host (which evaluates the code
+ * as a CommonJS module) loads the SDK's CommonJS build itself.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as S3 from "@aws-sdk/client-s3";
@@ -165,15 +167,24 @@ export function replaceKeys(olds: S3CompatBucketInputs, news: S3CompatBucketInpu
 
 const COMPARED: (keyof S3CompatBucketInputs)[] = ["bucket", "endpoint", "region", "prefix", "retentionDays", "noncurrentDays", "objectLockDays", "objectLockMode", "encryption", "forcePathStyle", "accessKeyId", "secretAccessKey"];
 
+/**
+ * Loads the SDK where the serialized provider runs. Only ever called inside the provider host,
+ * where `require` is the CommonJS module's own (see the module comment).
+ */
+function loadSdk(): Sdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: must stay a free `require` for Pulumi's serializer
+  return require("@aws-sdk/client-s3") as Sdk;
+}
+
 /** The dynamic provider. Each method loads the SDK itself (see the module comment). */
 export const s3CompatBucketProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: S3CompatBucketInputs) {
-    const sdk = (await import("@aws-sdk/client-s3")) as Sdk;
+    const sdk = loadSdk();
     await createBucket(sdk, inputs);
     return { id: inputs.bucket, outs: { ...inputs, versioningStatus: "Enabled" } };
   },
   async read(id: string, props: S3CompatBucketInputs) {
-    const sdk = (await import("@aws-sdk/client-s3")) as Sdk;
+    const sdk = loadSdk();
     const state = await readBucket(sdk, props);
     return state ? { id, props: state } : { id: "" };
   },
@@ -183,12 +194,12 @@ export const s3CompatBucketProvider: pulumi.dynamic.ResourceProvider = {
     return { changes, replaces, deleteBeforeReplace: replaces.includes("bucket") ? false : true };
   },
   async update(_id: string, _olds: S3CompatBucketInputs, news: S3CompatBucketInputs) {
-    const sdk = (await import("@aws-sdk/client-s3")) as Sdk;
+    const sdk = loadSdk();
     await configureBucket(sdk, news);
     return { outs: { ...news, versioningStatus: "Enabled" } };
   },
   async delete(_id: string, props: S3CompatBucketInputs) {
-    const sdk = (await import("@aws-sdk/client-s3")) as Sdk;
+    const sdk = loadSdk();
     await deleteBucket(sdk, props);
   },
 };

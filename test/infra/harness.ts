@@ -80,8 +80,9 @@ function computed(type: string, name: string, inputs: Record<string, unknown>, r
 async function settle(v: unknown): Promise<{ value: unknown; secret: boolean }> {
   if (pulumi.Output.isInstance(v)) {
     const out = v as pulumi.Output<unknown>;
-    const internal = out as unknown as { isSecret: Promise<boolean> };
-    const value = await new Promise<unknown>((resolve) => out.apply((x) => resolve(x)));
+    // `promise()` (SDK-internal) rejects when the output failed; `apply` would never call back.
+    const internal = out as unknown as { isSecret: Promise<boolean>; promise(): Promise<unknown> };
+    const value = await internal.promise();
     return { value: (await settle(value)).value, secret: await internal.isSecret };
   }
   if (Array.isArray(v)) {
