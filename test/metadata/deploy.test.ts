@@ -1,0 +1,152 @@
+// Deploy artefacts: the pure builders checked exactly, then the bundle started exactly as the
+// unit's ExecStart would start it (env file, working directory, node flags), outside the
+// repository so nothing resolves from the repo's node_modules.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  API_KEY_PLACEHOLDER,
+  buildServerBundle,
+  deploySteps,
+  execStartLine,
+  renderEnvFile,
+  renderProxySite,
+  renderSystemdUnit,
+  resolveHostOptions,
+  SERVER_ENTRY,
+} from "../../runtime/src/metadata/deploy/index.js";
+import { Secret } from "../../runtime/src/secret.js";
+import { API_KEY, model, repoRoot, signedPost, tempDir } from "./helpers.js";
+
+describe("deploy builders", () => {
+  it("renders a non-root unit with MemoryMax, restart and the server entry of the live release", () => {
+    const unit = renderSystemdUnit({ port: 9000, memoryMaxMiB: 80 });
+    const lines = unit.split("\n");
+    for (const want of [
+      "User=cloudsync-metadata",
+      "Group=cloudsync-metadata",
+      "WorkingDirectory=/opt/cloudsync-metadata/current",
+      "EnvironmentFile=/etc/cloudsync-metadata/env",
+      `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=48 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
+      "Restart=on-failure",
+      "MemoryMax=80M",
+      "MemoryHigh=60M",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "ReadWritePaths=/var/lib/cloudsync-metadata",
+      "WantedBy=multi-user.target",
+    ]) expect(lines).toContain(want);
+    expect(unit).not.toMatch(/^User=root$/m);
+    expect(() => renderSystemdUnit({ user: "root" })).toThrow("deploy option user: the server must not run as root");
+    expect(() => renderSystemdUnit({ appDir: "/opt/my app" })).toThrow("deploy option appDir");
+    expect(() => renderSystemdUnit({ memoryMaxMiB: 8 })).toThrow("deploy option memoryMaxMiB");
+  });
+
+  it("renders the env file as a template, or with the key (never another way)", () => {
+    expect(renderEnvFile({ port: 9000 })).toBe(`# cloudsync metadata server environment (mode 0640, root:cloudsync-metadata); contains the push secret
+CLOUD_SYNC_API_KEY=${API_KEY_PLACEHOLDER}
+METADATA_DB=/var/lib/cloudsync-metadata/metadata.sqlite
+METADATA_HOST=127.0.0.1
+METADATA_PORT=9000
+METADATA_DOCS_DIR=/var/lib/cloudsync-metadata/docs
+# The reverse proxy on loopback sets X-Forwarded-For; per-client rate limits key on it.
+METADATA_TRUST_PROXY=loopback
+NODE_ENV=production
+`);
+    expect(renderEnvFile({ apiKey: API_KEY })).toContain(`\nCLOUD_SYNC_API_KEY=${API_KEY.reveal()}\n`);
+    expect(() => renderEnvFile({ apiKey: new Secret("has space in it 0123456789") })).toThrow("deploy option apiKey");
+  });
+
+  it("renders a Caddy site that proxies to loopback without adding CORS", () => {
+    const site = renderProxySite({ domain: "jeffreysanford.us", port: 9000 });
+    expect(site).toContain("jeffreysanford.us {\n");
+    expect(site).toContain("\treverse_proxy 127.0.0.1:9000 {\n");
+    expect(site).toContain("\t\tmax_size 2MB\n");
+    expect(site.toLowerCase()).not.toContain("access-control");
+    expect(() => renderProxySite({ domain: "bad domain" })).toThrow("deploy option domain");
+  });
+
+  it("lists idempotent remote steps; the privileged variant creates the user, installs the unit and checks health", () => {
+    const steps = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", port: 9000 });
+    expect(steps[0]).toBe("id -u cloudsync-metadata >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/cloudsync-metadata --no-create-home --shell /usr/sbin/nologin cloudsync-metadata");
+    expect(steps).toContain("install -m 0644 /tmp/stage/cloudsync-metadata.service /etc/systemd/system/cloudsync-metadata.service");
+    expect(steps).toContain("systemctl daemon-reload && systemctl enable cloudsync-metadata && systemctl restart cloudsync-metadata");
+    expect(steps.some((s) => s.includes("http://127.0.0.1:9000/healthz"))).toBe(true);
+    expect(steps.join("\n")).not.toMatch(/(?<![.\w])exit\b/);
+    const sudo = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", sudo: true });
+    expect(sudo[0]?.startsWith("sudo sh -c 'id -u")).toBe(true);
+    const plain = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", privileged: false, startWith: "none" });
+    expect(plain.join("\n")).not.toMatch(/useradd|systemctl|sudo|\/etc\/systemd|-o cloudsync/);
+    expect(() => deploySteps({ stagingDir: "relative", releaseId: "x" })).toThrow("deploy option stagingDir");
+    expect(() => deploySteps({ stagingDir: "/s", releaseId: "a;rm -rf /" })).toThrow("deploy option releaseId");
+  });
+});
+
+const dist = existsSync(path.join(repoRoot, SERVER_ENTRY));
+if (!dist) console.warn(`deploy bundle tests skipped: ${SERVER_ENTRY} is missing; run \`npm run build\` first`);
+
+/** Parses an env file the way systemd's EnvironmentFile= does for our simple KEY=value lines. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1]) env[m[1]] = m[2] ?? "";
+  }
+  return env;
+}
+
+/** The unit's Key=value settings. */
+export function unitSettings(unit: string): Record<string, string> {
+  return parseEnvFile(unit.replace(/^([A-Za-z]+)=/gm, (_m, k: string) => `${k.toUpperCase()}=`));
+}
+
+describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing, run npm run build)"}`, () => {
+  const tmp = tempDir("meta-bundle");
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    if (child?.exitCode === null) child.kill("SIGKILL");
+    tmp.cleanup();
+  });
+
+  it("holds only the server's modules and runtime dependencies, installs with the local steps, and starts exactly as ExecStart", async () => {
+    const bundle = await buildServerBundle(path.join(tmp.dir, "stage", "bundle"));
+    expect(bundle.dependencies).toEqual({ "better-sqlite3": "^12.6.2", fastify: "^5.6.0" });
+    expect(bundle.files).toContain(SERVER_ENTRY);
+    expect(bundle.files).toContain("package.json");
+    expect(bundle.files.some((f) => /^node_modules\/(mongodb|@aws-sdk|@pulumi|openpgp)\//.test(f))).toBe(false);
+    expect(bundle.files.some((f) => f.includes("metadata/sync") || f.includes("mongo-source"))).toBe(false);
+    expect(bundle.files).toContain("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
+    expect((await buildServerBundle(path.join(tmp.dir, "again"))).releaseId).toBe(bundle.releaseId);
+
+    const port = 20000 + (process.pid % 20000);
+    const host = { appDir: `${tmp.dir}/app`, dataDir: `${tmp.dir}/data`, envFile: `${tmp.dir}/etc/env`, port, nodePath: process.execPath };
+    execFileSync("sh", ["-c", `cat > ${tmp.dir}/stage/env`], { input: renderEnvFile({ ...host, apiKey: API_KEY }) });
+    for (const step of deploySteps({ ...host, stagingDir: `${tmp.dir}/stage`, releaseId: bundle.releaseId, privileged: false, startWith: "none" })) execFileSync("sh", ["-c", step]);
+    // A second run of the same release changes nothing and still succeeds.
+    for (const step of deploySteps({ ...host, stagingDir: `${tmp.dir}/stage`, releaseId: bundle.releaseId, privileged: false, startWith: "none" })) execFileSync("sh", ["-c", step]);
+
+    const unit = unitSettings(renderSystemdUnit(host));
+    const env = parseEnvFile(readFileSync(unit.ENVIRONMENTFILE as string, "utf8"));
+    const [exe, ...args] = (unit.EXECSTART as string).split(" ");
+    expect(unit.EXECSTART).toBe(execStartLine(resolveHostOptions(host)));
+    child = spawn(exe as string, args, { cwd: unit.WORKINGDIRECTORY, env: { ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      child?.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+      child?.stdout?.on("data", (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child?.once("exit", (code) => reject(new Error(`bundle exited ${code}: ${err}`)));
+    });
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok", version: 0 });
+    expect((await signedPost(url, { models: [model(1)] })).status).toBe(200);
+    expect(await (await fetch(`${url}/api/models/model-00001`)).json()).toEqual(model(1));
+    expect(await (await fetch(`${url}/docs/METADATA_API.md`)).text()).toContain("X-Cloudsync-Signature");
+    expect(existsSync(`${tmp.dir}/data/metadata.sqlite`)).toBe(true);
+  });
+});
