@@ -10,10 +10,19 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { StartedService } from "./service.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The repository root, found from this file whether it runs from test/support or dist/test/support. */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+    dir = up;
+  }
+  return dir;
+}
 
 /** Path of the jongodb launcher inside its npm package (the package's `jongodb.binary` field). */
-export const JONGODB_BIN = path.join(repoRoot, "node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb");
+export const JONGODB_BIN = path.join(repoRoot(), "node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb");
 
 /** What jongodb lacks compared with mongod, measured on this machine; used in skip messages. */
 export const JONGODB_GAPS =
