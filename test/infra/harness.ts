@@ -155,6 +155,19 @@ export async function runMocked(
       cb(err, resp);
     });
   };
+  // StackReferences (and any `get`) arrive as reads, not registrations.
+  type ReadReq = { getType(): string; getName(): string; getParent(): string; getId(): string; getProperties(): { toJavaScript(): Record<string, unknown> } | undefined };
+  const reader = monitor as unknown as { readResource: (req: ReadReq, cb: (err: unknown, resp: { getUrn(): string } | undefined) => void) => void };
+  const originalRead = reader.readResource.bind(reader);
+  reader.readResource = (req, cb) => {
+    originalRead(req, (err, resp) => {
+      if (!err && resp) {
+        const raw = req.getProperties()?.toJavaScript() ?? {};
+        resources.push({ type: req.getType(), name: req.getName(), urn: resp.getUrn(), custom: true, inputs: unwrapSecrets(raw) as Record<string, unknown>, secretInputs: [], protect: false, retainOnDelete: false, parent: req.getParent(), aliases: [], additionalSecretOutputs: [], dependsOn: [] });
+      }
+      cb(err, resp);
+    });
+  };
   const rawOutputs = await program();
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];

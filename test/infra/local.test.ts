@@ -107,3 +107,39 @@ describe("stack local (mocked)", async () => {
     expect(run.secretOutputs).toEqual([]);
   });
 });
+
+describe("stack local wired to the cloud stack (mocked)", async () => {
+  const refs = {
+    "me/cloudsync/cloud": {
+      agentCloudTarget: { provider: "backblaze", bucket: "cloudsync-backups-example", prefix: "backups/", endpoint: "https://s3.us-west-004.backblazeb2.com", region: "us-west-004" },
+      runtimeAccessKeyId: "004runtimekeyid",
+      runtimeSecretAccessKey: "K004runtimesecret",
+    },
+  };
+  const run = await runMocked("local", { ...base(), "cloudsync:cloudStack": "me/cloudsync/cloud" }, Object.keys(SECRETS), local, refs);
+
+  it("reads the cloud stack and gives the agent the cloud target as env and the runtime key as secret files", () => {
+    expect(one(run, "pulumi:pulumi:StackReference", "cloud").inputs.name).toBe("me/cloudsync/cloud");
+    const a = one(run, "docker:index/container:Container", "agent-daemon");
+    expect(a.inputs.envs).toEqual([
+      "AWS_REGION=us-west-004",
+      "CLOUDSYNC_CLOUD_PREFIX=backups/",
+      "CLOUDSYNC_DESTINATION=file:///backups",
+      "CLOUDSYNC_KEEP_WITHIN=7d",
+      `CLOUDSYNC_RECIPIENTS=${RECIPIENT}`,
+      "CLOUDSYNC_S3_ENDPOINT=https://s3.us-west-004.backblazeb2.com",
+      "CLOUDSYNC_SCHEDULE=0 3 * * *",
+      "CLOUD_SYNC_BUCKET=cloudsync-backups-example",
+      "CLOUD_SYNC_ENABLED=true",
+      "CLOUD_SYNC_ENDPOINT=https://s3.us-west-004.backblazeb2.com",
+      "CLOUD_SYNC_PROVIDER=backblaze",
+    ]);
+    expect(JSON.stringify(a.inputs.envs)).not.toContain("K004runtimesecret");
+    expect((a.inputs.uploads as { file: string; content: string }[]).map((u) => [u.file, u.content.slice(0, 10)])).toEqual([
+      ["/run/secrets/env/AWS_ACCESS_KEY_ID", "004runtime"],
+      ["/run/secrets/env/AWS_SECRET_ACCESS_KEY", "K004runtim"],
+      ["/run/secrets/env/MONGODB_URI", "mongodb://"],
+    ]);
+    expect(run.outputs.cloudEnabled).toBe(true);
+  });
+});
