@@ -134,6 +134,18 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
     );
   });
 
+  it("stops reading when the signal aborts, with the caller's reason", async () => {
+    const controller = new AbortController();
+    const source = await createMongoDumpSource({ uri: new Secret(uri), include: [`${src}.many`], batchSize: 5, signal: controller.signal });
+    let seen = 0;
+    const run = (async () => {
+      for await (const _doc of source.namespaces[0]!.documents) if (++seen === 10) controller.abort(new Error("interrupted by SIGTERM"));
+    })();
+    await expect(run).rejects.toThrow("interrupted by SIGTERM");
+    expect(seen).toBe(10);
+    await source.close();
+  });
+
   it("never shows the connection string's password in errors", async () => {
     // Port 1 on loopback: nothing listens, so connecting fails fast and the error is shown.
     const secret = new Secret("mongodb://backup:s3cr3t-pw@127.0.0.1:1/?authSource=admin");

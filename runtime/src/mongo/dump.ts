@@ -255,7 +255,7 @@ async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState
   const cursor = r.client
     .db(plan.db)
     .collection(plan.dataCollection as string)
-    .find({}, { raw: true, ...(session ? { session } : {}), ...(r.opts.batchSize ? { batchSize: r.opts.batchSize } : {}) });
+    .find({}, { raw: true, ...(session ? { session } : {}), ...(r.opts.batchSize ? { batchSize: r.opts.batchSize } : {}), ...(r.opts.signal ? { signal: r.opts.signal } : {}) });
   try {
     for await (const doc of cursor as AsyncIterable<Uint8Array>) {
       r.opts.signal?.throwIfAborted();
@@ -267,7 +267,8 @@ async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState
     ok = true;
     r.opts.onProgress?.({ ns, documents, bytes, done: true });
   } catch (err) {
-    if (r.opts.signal?.aborted) throw err;
+    // Interrupted on purpose (SIGINT/SIGTERM): the caller's reason, not a server failure.
+    if (r.opts.signal?.aborted) throw r.opts.signal.reason ?? err;
     throw readFailure(err, ns, documents, r.clusterTime);
   } finally {
     await cursor.close().catch(() => undefined);
@@ -295,7 +296,7 @@ async function* readOplog(
     const cursor = r.client
       .db("local")
       .collection("oplog.rs")
-      .find({ ts: { $gt: start, $lte: stop } }, { raw: true, hint: { $natural: 1 } });
+      .find({ ts: { $gt: start, $lte: stop } }, { raw: true, hint: { $natural: 1 }, ...(r.opts.signal ? { signal: r.opts.signal } : {}) });
     try {
       for await (const doc of cursor as AsyncIterable<Uint8Array>) {
         r.opts.signal?.throwIfAborted();
@@ -308,7 +309,8 @@ async function* readOplog(
     }
     r.opts.onProgress?.({ ns, documents, bytes, done: true });
   } catch (err) {
-    if (r.opts.signal?.aborted) throw err;
+    // Interrupted on purpose (SIGINT/SIGTERM): the caller's reason, not a server failure.
+    if (r.opts.signal?.aborted) throw r.opts.signal.reason ?? err;
     throw readFailure(err, ns, documents, undefined);
   } finally {
     state.finish();
