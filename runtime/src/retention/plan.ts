@@ -147,26 +147,27 @@ export function isoWeekKey(d: Date): string {
   return `${year}-W${String(week).padStart(2, "0")}`;
 }
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
+const UNITS: Record<string, number> = { h: 3_600_000, d: DAY, w: 7 * DAY, m: 30 * DAY, y: 365 * DAY };
 
 /**
- * Parses a duration such as `7d`, `30d`, `12h`, `2w`, `90m`, `45s` or a sum like `1d12h` into
- * milliseconds. Units: s, m (minutes), h, d, w. Throws ConfigError naming `field` (default
- * `keep-within`) for anything else, including an empty string or a bare number.
+ * Parses a retention duration — `12h`, `7d`, `30d`, `2w`, `6m`, `1y`, or a sum such as `1d12h` —
+ * into milliseconds. Units as in the configuration's `keepWithin`: h (hours), d (days), w (weeks),
+ * m (months, counted as 30 days) and y (years, 365 days). Throws ConfigError naming `field`
+ * (default `keep-within`) for anything else, including an empty string or a bare number.
  */
 export function parseDuration(text: string, field = "keep-within"): number {
   const s = text.trim();
-  if (!/^(\d+[smhdw])+$/.test(s)) {
-    throw new ConfigError(field, `invalid duration "${text}"; use a number and a unit s, m, h, d or w, e.g. 7d, 12h, 2w`);
+  if (!/^(\d+[hdwmy])+$/.test(s)) {
+    throw new ConfigError(field, `invalid duration "${text}"; use a number and a unit h, d, w, m (30 days) or y (365 days), e.g. 12h, 7d, 2w, 6m`);
   }
   let total = 0;
-  for (const m of s.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * (UNITS[m[2] as string] as number);
+  for (const m of s.matchAll(/(\d+)([hdwmy])/g)) total += Number(m[1]) * (UNITS[m[2] as string] as number);
   return total;
 }
 
-/** Formats milliseconds as the largest exact unit (`7d`, `36h`), the inverse of parseDuration for single units. */
+/** Formats milliseconds as the largest exact unit among y, w, d, h (`1y`, `2w`, `30d`, `36h`); otherwise in ms. */
 export function formatDuration(ms: number): string {
-  for (const unit of ["w", "d", "h", "m", "s"]) {
+  for (const unit of ["y", "w", "d", "h"]) {
     const size = UNITS[unit] as number;
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
