@@ -17,7 +17,7 @@ import {
   SERVER_ENTRY,
 } from "../../runtime/src/metadata/deploy/index.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { API_KEY, model, repoRoot, signedPost, tempDir } from "./helpers.js";
+import { API_KEY, model, parseEnvFile, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
 
 describe("deploy builders", () => {
   it("renders a non-root unit with MemoryMax, restart and the server entry of the live release", () => {
@@ -85,21 +85,6 @@ NODE_ENV=production
 
 const dist = existsSync(path.join(repoRoot, SERVER_ENTRY));
 if (!dist) console.warn(`deploy bundle tests skipped: ${SERVER_ENTRY} is missing; run \`npm run build\` first`);
-
-/** Parses an env file the way systemd's EnvironmentFile= does for our simple KEY=value lines. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m?.[1]) env[m[1]] = m[2] ?? "";
-  }
-  return env;
-}
-
-/** The unit's Key=value settings. */
-export function unitSettings(unit: string): Record<string, string> {
-  return parseEnvFile(unit.replace(/^([A-Za-z]+)=/gm, (_m, k: string) => `${k.toUpperCase()}=`));
-}
 
 describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing, run npm run build)"}`, () => {
   const tmp = tempDir("meta-bundle");

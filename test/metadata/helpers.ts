@@ -65,3 +65,18 @@ export async function getJson(url: string): Promise<{ status: number; body: unkn
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers: res.headers };
 }
+
+/** Parses an env file the way systemd's EnvironmentFile= does for our simple KEY=value lines. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1]) env[m[1]] = m[2] ?? "";
+  }
+  return env;
+}
+
+/** The unit's Key=value settings. */
+export function unitSettings(unit: string): Record<string, string> {
+  return parseEnvFile(unit.replace(/^([A-Za-z]+)=/gm, (_m, k: string) => `${k.toUpperCase()}=`));
+}

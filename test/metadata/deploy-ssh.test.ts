@@ -1,0 +1,107 @@
+// The deploy over SSH, for real: an sshd on 127.0.0.1 with a throwaway host key, an unprivileged
+// user with key auth, the bundle uploaded, deploySteps run one by one over SSH, then the unit's
+// ExecStart run as that user exactly as systemd would (this container has no systemd as PID 1,
+// so systemctl is not used: WorkingDirectory, EnvironmentFile and ExecStart are applied by
+// the shell), and the deployed server queried over HTTP.
+import { execFileSync, execSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildServerBundle, deploySteps, renderEnvFile, renderSystemdUnit, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/index.js";
+import { freePort } from "../support/mongo-service.js";
+import { API_KEY, model, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
+
+const SSHD = "/usr/sbin/sshd";
+const USER = "csmeta-deploy";
+const reason = process.getuid?.() !== 0 ? "needs root (useradd, sshd)" : !existsSync(SSHD) ? `${SSHD} is absent (apt-get install -y --no-install-recommends openssh-server)` : !existsSync(path.join(repoRoot, SERVER_ENTRY)) ? "dist/ missing, run npm run build" : undefined;
+if (reason) console.warn(`deploy-over-SSH test skipped: ${reason}`);
+
+describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason})` : ""}`, () => {
+  const tmp = tempDir("meta-ssh");
+  let sshd: ChildProcess | undefined;
+  let sshPort = 0;
+  let remotePid = "";
+  const home = `/home/${USER}`;
+
+  const ssh = (command: string, input?: Buffer | string): string =>
+    execFileSync("ssh", ["-i", `${tmp.dir}/client_key`, "-p", String(sshPort), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${tmp.dir}/known_hosts`, "-o", "StrictHostKeyChecking=yes", `${USER}@127.0.0.1`, command], { input, encoding: "utf8", timeout: 60_000 });
+
+  beforeAll(async () => {
+    execSync(`id -u ${USER} >/dev/null 2>&1 && userdel -r ${USER} >/dev/null 2>&1; useradd -m -s /bin/sh ${USER} && usermod -p '*' ${USER}`); // '*': no password, but not "locked" (sshd refuses locked accounts without PAM)
+    execFileSync("mkdir", ["-p", "/run/sshd"]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${tmp.dir}/host_key`]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${tmp.dir}/client_key`]);
+    execSync(`install -d -m 0700 -o ${USER} -g ${USER} ${home}/.ssh && install -m 0600 -o ${USER} -g ${USER} ${tmp.dir}/client_key.pub ${home}/.ssh/authorized_keys`);
+    sshPort = await freePort();
+    writeFileSync(`${tmp.dir}/known_hosts`, `[127.0.0.1]:${sshPort} ${readFileSync(`${tmp.dir}/host_key.pub`, "utf8")}`);
+    writeFileSync(
+      `${tmp.dir}/sshd_config`,
+      [`Port ${sshPort}`, "ListenAddress 127.0.0.1", `HostKey ${tmp.dir}/host_key`, `PidFile ${tmp.dir}/sshd.pid`, "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes", "UsePAM no", `AllowUsers ${USER}`, "AuthorizedKeysFile .ssh/authorized_keys", ""].join("\n"),
+    );
+    sshd = spawn(SSHD, ["-D", "-e", "-f", `${tmp.dir}/sshd_config`], { stdio: ["ignore", "ignore", "pipe"] });
+    for (let i = 0; i < 50; i++) {
+      try {
+        if (ssh("echo ready").trim() === "ready") return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error("sshd did not accept the test key");
+  });
+
+  afterAll(async () => {
+    // Only what this file started, by pid: the deployed server, then sshd.
+    if (/^\d+$/.test(remotePid)) {
+      try {
+        process.kill(Number(remotePid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (sshd && sshd.exitCode === null) {
+      const exited = new Promise((r) => sshd?.once("exit", r));
+      sshd.kill("SIGTERM");
+      await exited;
+    }
+    try {
+      execSync(`userdel -r ${USER}`, { stdio: "ignore" });
+    } catch {
+      // best effort: the user may already be gone
+    }
+    tmp.cleanup();
+  });
+
+  it("uploads the bundle, runs deploySteps over SSH, starts ExecStart as the unprivileged user, and serves", async () => {
+    const bundle = await buildServerBundle(`${tmp.dir}/stage/bundle`);
+    const port = await freePort();
+    const host = { user: USER, appDir: `${home}/app`, dataDir: `${home}/data`, envFile: `${home}/etc/metadata.env`, port };
+    writeFileSync(`${tmp.dir}/stage/env`, renderEnvFile({ ...host, apiKey: API_KEY }), { mode: 0o600 });
+    writeFileSync(`${tmp.dir}/stage/cloudsync-metadata.service`, renderSystemdUnit(host));
+    ssh(`mkdir -p ${home}/stage && tar -C ${home}/stage -xf -`, execFileSync("tar", ["-C", `${tmp.dir}/stage`, "-cf", "-", "."], { maxBuffer: 256 * 1024 * 1024 }));
+
+    const steps = deploySteps({ ...host, stagingDir: `${home}/stage`, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
+    for (const step of steps) ssh(step);
+    expect(ssh(`readlink ${home}/app/current`).trim()).toBe(`releases/${bundle.releaseId}`);
+    expect(ssh(`stat -c %a ${home}/etc/metadata.env`).trim()).toBe("600");
+    for (const step of steps) ssh(step); // idempotent
+
+    const unit = unitSettings(readFileSync(`${tmp.dir}/stage/cloudsync-metadata.service`, "utf8"));
+    expect(unit.USER).toBe(USER);
+    remotePid = ssh(`cd ${unit.WORKINGDIRECTORY} && set -a && . ${unit.ENVIRONMENTFILE} && set +a && { nohup ${unit.EXECSTART} > ${home}/server.log 2>&1 < /dev/null & echo $!; }`).trim();
+    expect(remotePid).toMatch(/^\d+$/);
+    const url = `http://127.0.0.1:${port}`;
+    let health: unknown;
+    for (let i = 0; i < 100 && !health; i++) {
+      try {
+        health = await (await fetch(`${url}/healthz`)).json();
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(health).toEqual({ status: "ok", version: 0 });
+    expect(execFileSync("ps", ["-o", "user=", "-p", remotePid], { encoding: "utf8" }).trim()).toBe(USER);
+    expect((await signedPost(url, { models: [model(7)] })).status).toBe(200);
+    expect(await (await fetch(`${url}/api/models/model-00007`)).json()).toEqual(model(7));
+    expect(ssh(`test -f ${home}/data/metadata.sqlite && echo yes`).trim()).toBe("yes");
+  });
+});
