@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { ALLOW_PUBLIC_LABEL } from "../policy/rules/mongo-not-public.js";
 import { KEYFILE, MONGOD_PORT, MONGODB_UID, ROOT_PASSWORD_FILE, mongoHealthcheck, mongodCommand } from "./mongo-container.js";
 
 /** Arguments of `MongoNode`. */
@@ -81,6 +82,8 @@ export class MongoNode extends pulumi.ComponentResource {
         healthcheck: mongoHealthcheck({ replSet: args.replicaSet, user: args.rootUser }),
         restart: "unless-stopped",
         memory: args.memoryMb,
+        // Records the decision for the policy pack's mongo-not-public rule.
+        labels: [{ label: ALLOW_PUBLIC_LABEL, value: String(args.allowPublic === true) }],
       },
       { parent: this, dependsOn: [data, config] },
     );

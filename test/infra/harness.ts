@@ -111,7 +111,8 @@ export async function runMocked(
   const resources: Recorded[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (a) => ({ id: `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs as Record<string, unknown>, refs) } }),
+      // Like the providers: a bucket's id is its name (sibling resources refer to it by that).
+      newResource: (a) => ({ id: a.type === "aws:s3/bucket:Bucket" ? String(a.inputs.bucket) : `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs as Record<string, unknown>, refs) } }),
       call: (a) => (a.token === "aws:index/getRegion:getRegion" ? { name: "us-east-1", region: "us-east-1" } : {}),
     },
     "cloudsync",
