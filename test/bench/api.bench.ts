@@ -1,0 +1,164 @@
+// `npm run bench:api` (node dist/test/bench/api.bench.js): GET /api/models?limit=50 on a
+// 10,000-model database under `wrk -t2 -c50 -d10s`, beside a bare node:http server returning the
+// same precomputed bytes (the ceiling), in the same run. Prints requests/s, p99 latency, the
+// metadata server's RSS (VmRSS sampled during the run, VmHWM at the end, from /proc), the ratio,
+// and PASS/FAIL against the issue's targets. A benchmark, not a test: run it on a quiet machine.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
+import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
+import { openMetadataStore } from "../../runtime/src/metadata/store.js";
+
+const MODELS = 10_000;
+const PATH = "/api/models?limit=50";
+const TARGETS = { ratio: 0.6, p99Ms: 10, rssMiB: 50 };
+
+function repoRoot(): string {
+  for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, "package.json")) && existsSync(path.join(d, "runtime"))) return d;
+    if (path.dirname(d) === d) throw new Error("repository root not found");
+  }
+}
+
+function benchModel(i: number): PublicModel {
+  const n = String(i).padStart(5, "0");
+  return {
+    id: `bench-${n}`,
+    name: `Bench model ${n}`,
+    family: ["llama", "mistral", "phi", "gemma", "qwen"][i % 5],
+    parameters: ((i % 70) + 1) * 1e8,
+    sizeBytes: ((i % 97) + 1) * 10_000_019,
+    license: ["apache-2.0", "mit", "llama3", "cc-by-4.0"][i % 4],
+    sourceUrl: `https://huggingface.co/bench/model-${n}`,
+    sha256: i.toString(16).padStart(64, "0"),
+    tags: ["bench", `t${i % 7}`],
+    description: `Benchmark model ${i}: a realistic-length public description of a few dozen words about what it is for.`,
+    updatedAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
+  };
+}
+
+async function waitForLine(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = re.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`process exited with ${code} before it was ready`)));
+  });
+}
+
+function status(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+}
+
+interface WrkResult {
+  rps: number;
+  p99Ms: number;
+  errors: string;
+}
+
+async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("wrk", ["-t2", "-c50", `-d${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out}`));
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? "";
+      const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(out)?.[0]].filter(Boolean).join("; ");
+      resolve({ rps, p99Ms: toMs(p99), errors });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+  } catch (err) {
+    // wrk prints its version and exits 1; only a missing binary is fatal.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      console.log("bench:api: wrk is not installed (apt-get install -y wrk); nothing measured");
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const root = repoRoot();
+  const entry = path.join(root, SERVER_ENTRY);
+  if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing; run npm run build`);
+  const dir = mkdtempSync(path.join(tmpdir(), "cloudsync-bench-api-"));
+  const children: ChildProcess[] = [];
+  try {
+    const dbPath = path.join(dir, "bench.sqlite");
+    const store = openMetadataStore(dbPath);
+    for (let start = 0; start < MODELS; start += 1000) {
+      const models: PublicModel[] = [];
+      for (let i = start; i < start + 1000; i++) models.push(benchModel(i));
+      const body = { models };
+      store.applyPush(body, Buffer.from(JSON.stringify(body)), `bench-seed-${String(start).padStart(8, "0")}`, Date.now());
+    }
+    store.close();
+
+    const server = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } });
+    children.push(server);
+    const serverUrl = await waitForLine(server, /listening on (\S+)/);
+    const sample = await fetch(`${serverUrl}${PATH}`);
+    const bytes = Buffer.from(await sample.arrayBuffer());
+    const json = JSON.parse(bytes.toString("utf8")) as { items: unknown[] };
+    if (json.items.length !== 50) throw new Error(`expected 50 items, got ${json.items.length}`);
+    writeFileSync(path.join(dir, "page.json"), bytes);
+
+    const bareScript = `const http=require("node:http");const body=require("node:fs").readFileSync(${JSON.stringify(path.join(dir, "page.json"))});
+const s=http.createServer((q,r)=>{r.writeHead(200,{"content-type":"application/json; charset=utf-8","content-length":body.length});r.end(body)});
+s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.address().port));`;
+    const bare = spawn(process.execPath, [...NODE_FLAGS, "-e", bareScript], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(bare);
+    const bareUrl = await waitForLine(bare, /listening on (\S+)/);
+
+    const pid = server.pid as number;
+    const idle = status(pid);
+    console.log(`bench:api: ${MODELS} models, response ${bytes.length} bytes, server idle VmRSS ${idle.rss.toFixed(1)} MiB; load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    // Warm both up (JIT, caches) so neither is measured cold.
+    await wrk(`${serverUrl}${PATH}`, 2);
+    await wrk(`${bareUrl}${PATH}`, 2);
+
+    let peakSampled = 0;
+    const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, status(pid).rss)), 200);
+    const ours = await wrk(`${serverUrl}${PATH}`, 10);
+    clearInterval(sampler);
+    const after = status(pid);
+    const ceiling = await wrk(`${bareUrl}${PATH}`, 10);
+
+    const ratio = ours.rps / ceiling.rps;
+    const rss = Math.max(peakSampled, after.rss);
+    const line = (name: string, r: WrkResult): string => `${name.padEnd(24)} ${r.rps.toFixed(0).padStart(8)} req/s   p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.errors ? `   (${r.errors})` : ""}`;
+    console.log(line("metadata server", ours));
+    console.log(line("bare node:http (ceiling)", ceiling));
+    console.log(`metadata server RSS under load: VmRSS max ${rss.toFixed(1)} MiB, VmHWM ${after.hwm.toFixed(1)} MiB`);
+    const verdict = (ok: boolean): string => (ok ? "PASS" : "FAIL");
+    console.log(`ratio ${(ratio * 100).toFixed(1)} % of the ceiling (target ≥ ${TARGETS.ratio * 100} %): ${verdict(ratio >= TARGETS.ratio)}`);
+    console.log(`p99 ${ours.p99Ms.toFixed(2)} ms (target < ${TARGETS.p99Ms} ms): ${verdict(ours.p99Ms < TARGETS.p99Ms)}`);
+    console.log(`RSS ${after.hwm.toFixed(1)} MiB peak (target < ${TARGETS.rssMiB} MB): ${verdict(after.hwm < TARGETS.rssMiB)}`);
+    console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
