@@ -51,7 +51,7 @@ export interface S3CompatBucketInputs {
 export interface S3CompatBucketState extends S3CompatBucketInputs {
   /** `Enabled` once versioning is on. */
   versioningStatus: string;
-  /** Lifecycle rule ids present, in server order. */
+  /** Lifecycle rule ids present, sorted (servers differ in the order they return rules). */
   lifecycleRuleIds: string[];
   /** Whether any ACL grant gives access to AllUsers or AuthenticatedUsers. */
   publicAccess: boolean;
@@ -105,10 +105,20 @@ export async function configureBucket(sdk: Sdk, i: S3CompatBucketInputs): Promis
   }
 }
 
-/** Creates the bucket (private, object lock enabled when requested) and configures it. Fails if it exists. */
+/**
+ * Creates the bucket (private, object lock enabled when requested) and configures it. Fails if it
+ * already exists — even when owned by the same account, which S3 (us-east-1) and RGW answer with
+ * success: silently adopting a bucket full of history into a resource Pulumi may later replace
+ * is not something to do by accident.
+ */
 export async function createBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<void> {
   const s3 = client(sdk, i);
   try {
+    const exists = await s3.send(new sdk.HeadBucketCommand({ Bucket: i.bucket })).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new Error(`s3 create-bucket ${i.bucket}: the bucket already exists; choose another cloudsync:bucketName, or adopt it with \`pulumi import\``);
     await step("create-bucket", i.bucket, () => s3.send(new sdk.CreateBucketCommand({ Bucket: i.bucket, ACL: "private", ObjectLockEnabledForBucket: i.objectLockDays > 0 })));
   } finally {
     s3.destroy();
@@ -132,7 +142,7 @@ export async function readBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3C
     let ids: string[] = [];
     try {
       const lc = await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }));
-      ids = (lc.Rules ?? []).map((r) => r.ID ?? "");
+      ids = (lc.Rules ?? []).map((r) => r.ID ?? "").sort();
     } catch (e) {
       if ((e as { name?: string }).name !== "NoSuchLifecycleConfiguration") throw new Error(`s3 get-bucket-lifecycle ${Bucket}: ${(e as Error).message}`);
     }
