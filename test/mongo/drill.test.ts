@@ -1,7 +1,8 @@
 // The restore drill (verify --restore-to): an archive dumped from the test server is restored
 // into scratch databases and checked for counts, index specs and content digests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MongoClient } from "mongodb";
+import { BSON, type MongoClient } from "mongodb";
+import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
 import { readArchive } from "../../runtime/src/archive/reader.js";
 import { runRestoreDrill } from "../../runtime/src/mongo/drill.js";
 import { Secret } from "../../runtime/src/secret.js";
@@ -48,6 +49,22 @@ describe.skipIf(skip)(`restore drill${skip ? ` (skipped: ${skip})` : ""}`, () =>
       expect(report.cleanedUp).toBe(true);
       expect(report.warnings).toEqual([]);
     }
+  });
+
+  it("detects content that changed on the way in: a document without _id gets one from the server side", async () => {
+    const doc = Buffer.from(BSON.serialize({ note: "no _id here" }));
+    async function* archiveEvents(): AsyncGenerator<ArchiveEvent> {
+      yield { kind: "header", header: { version: "0.1", serverVersion: "8.0.0", toolVersion: "test" } };
+      yield { kind: "metadata", meta: { db: "capped_src", collection: "log", metadata: '{"indexes":[],"collectionName":"log","type":"collection"}', size: 0 } };
+      yield { kind: "documents", ns: "capped_src.log", docs: [doc] };
+      yield { kind: "eof", ns: "capped_src.log", documents: 1, bytes: doc.length, crc: 0n, computedCrc: 0n, crcOk: true };
+    }
+    const report = await runRestoreDrill(archiveEvents(), { scratchUri: new Secret(uri), prefix: "cs_drill_t3_", cleanup: false });
+    const ns = report.namespaces[0];
+    expect(ns?.counted).toBe(1);
+    expect(ns?.contentOk).toBe(false);
+    expect(ns?.problems[0]).toMatch(/^content digest [0-9a-f]{64} differs from the archive's [0-9a-f]{64}$/);
+    expect(report.ok).toBe(false);
   });
 
   it("reports a count that disagrees with the manifest as a problem, not a pass", async () => {
