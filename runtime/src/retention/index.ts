@@ -1,0 +1,3 @@
+// Retention: pure planning and its execution against a destination.
+export { DEFAULT_ORPHAN_GRACE_MS, dayKey, formatDuration, isoWeekKey, monthKey, parseDuration, planPrune, type PrunePlan, type RetentionCandidate, type RetentionPolicy } from "./plan.js";
+export { executePrune, planDestinationPrune, type DestinationPrunePlan, type PruneOutcome } from "./prune.js";
