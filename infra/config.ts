@@ -36,8 +36,11 @@ export type KeySpec =
   | { readonly kind: "enum"; readonly values: readonly string[]; readonly default?: string; readonly required?: boolean }
   | { readonly kind: "cron"; readonly default?: string; readonly required?: boolean }
   | { readonly kind: "list"; readonly default?: readonly string[]; readonly required?: boolean; readonly item?: RegExp; readonly hint?: string }
-  /** A value set with `pulumi config set --secret`; only its presence (and secretness) is checked here. */
-  | { readonly kind: "secret"; readonly required?: boolean };
+  /**
+   * A value set with `pulumi config set --secret`: presence, secretness and, when given, a shape
+   * (`pattern`, described by `hint`) are checked; messages never include the value.
+   */
+  | { readonly kind: "secret"; readonly required?: boolean; readonly pattern?: RegExp; readonly hint?: string };
 
 /** A stack's schema: key (without namespace) → spec. */
 export type ConfigSchema = Readonly<Record<string, KeySpec>>;
@@ -113,6 +116,7 @@ function parseOne(spec: KeySpec, text: string | undefined, isSecret: boolean): P
   if (spec.kind === "secret") {
     if (missing) return spec.required ? { error: "required secret is not set; set it with `pulumi config set --secret <key> <value>`" } : { value: false };
     if (!isSecret) return { error: "must be stored as a secret; run `pulumi config set --secret` for it (and rotate the value: it was in plain text)" };
+    if (spec.pattern && !spec.pattern.test(text)) return { error: `the secret value is malformed${spec.hint ? `; expected ${spec.hint}` : ""} (value not shown)` };
     return { value: true };
   }
   if (missing) {

@@ -26,7 +26,7 @@ export const localSchema = {
   mongoReplicaSet: { kind: "string", default: "rs0", pattern: /^[A-Za-z0-9_-]+$/, hint: "letters, digits, - and _" },
   mongoRootUser: { kind: "string", default: "root", pattern: /^[A-Za-z0-9_.-]+$/, hint: "letters, digits, ., - and _" },
   mongoRootPassword: { kind: "secret", required: true },
-  mongoKeyfile: { kind: "secret", required: true },
+  mongoKeyfile: { kind: "secret", required: true, pattern: /^[A-Za-z0-9+/=\s]{6,1024}$/, hint: "6–1024 base64 characters (openssl rand -base64 756)" },
   backupSchedule: { kind: "cron", default: "0 3 * * *" },
   backupRetentionDays: { kind: "int", default: 7, min: 1 },
   backupRecipients: { kind: "list", required: true, item: AGE_RECIPIENT, hint: "age X25519 recipients (age1…), comma-separated" },
@@ -73,7 +73,7 @@ export const cloudSchema = {
   sshUser: { kind: "string", default: "deploy", pattern: /^[a-z_][a-z0-9_-]*$/, hint: "a Unix user name" },
   sshPort: { kind: "int", default: 22, min: 1, max: 65535 },
   sshPrivateKey: { kind: "secret" },
-  metadataApiKey: { kind: "secret" },
+  metadataApiKey: { kind: "secret", pattern: /^[\x21\x23-\x26\x28-\x5b\x5d-\x7e]{16,512}$/, hint: "16–512 printable characters without spaces, quotes or backslashes (openssl rand -hex 32)" },
 } as const satisfies ConfigSchema;
 
 /** Validated config of the `cloud` stack. */
@@ -119,7 +119,14 @@ export const atlasSchema = {
 export type AtlasConfig = ConfigValues<typeof atlasSchema>;
 
 /** An access list open to the whole internet must be an explicit decision. */
-export const atlasCross: CrossCheck<typeof atlasSchema> = (c) =>
-  c.accessList.includes("0.0.0.0/0") && !c.allowPublicAccess
-    ? [{ key: "accessList", message: "0.0.0.0/0 opens the cluster to the whole internet; list your addresses or set cloudsync:allowPublicAccess true" }]
-    : [];
+export const atlasCross: CrossCheck<typeof atlasSchema> = (c, raw) => {
+  const out: ReturnType<CrossCheck<typeof atlasSchema>>[number][] = [];
+  if (c.accessList.includes("0.0.0.0/0") && !c.allowPublicAccess) {
+    out.push({ key: "accessList", message: "0.0.0.0/0 opens the cluster to the whole internet; list your addresses or set cloudsync:allowPublicAccess true" });
+  }
+  // The provider also reads MONGODB_ATLAS_PRIVATE_KEY; when the key is in stack config it must be a secret.
+  if (raw.values["mongodbatlas:privateKey"] !== undefined && !raw.secretKeys.has("mongodbatlas:privateKey")) {
+    out.push({ key: "mongodbatlas:privateKey", message: "must be stored as a secret; run `pulumi config set --secret mongodbatlas:privateKey …` (and rotate the key: it was in plain text)" });
+  }
+  return out;
+};

@@ -13,7 +13,7 @@ const localValues = (over: Record<string, string> = {}): Record<string, string> 
   ...stackYaml("local"),
   "cloudsync:backupRecipients": RECIPIENT,
   "cloudsync:mongoRootPassword": "pw",
-  "cloudsync:mongoKeyfile": "kf",
+  "cloudsync:mongoKeyfile": "a2V5ZmlsZQ==",
   ...over,
 });
 const raw = (values: Record<string, string>, secrets: string[] = localSecrets) => ({ values, secretKeys: new Set(secrets) });
@@ -31,14 +31,14 @@ function issuesOf(f: () => unknown): { key: string; message: string }[] {
 describe("config reader", () => {
   it("accepts every committed Pulumi.<stack>.yaml plus the documented required values", () => {
     expect(readConfig("cloudsync", localSchema, raw(localValues()), localCross).backupRetentionDays).toBe(7);
-    const c = readConfig("cloudsync", cloudSchema, raw({ ...stackYaml("cloud"), "cloudsync:b2AdminKeyId": "a", "cloudsync:b2AdminKey": "b", "cloudsync:sshPrivateKey": "k", "cloudsync:metadataApiKey": "m" }, ["cloudsync:b2AdminKeyId", "cloudsync:b2AdminKey", "cloudsync:sshPrivateKey", "cloudsync:metadataApiKey"]), cloudCross);
+    const c = readConfig("cloudsync", cloudSchema, raw({ ...stackYaml("cloud"), "cloudsync:b2AdminKeyId": "a", "cloudsync:b2AdminKey": "b", "cloudsync:sshPrivateKey": "k", "cloudsync:metadataApiKey": "0123456789abcdef0123456789abcdef" }, ["cloudsync:b2AdminKeyId", "cloudsync:b2AdminKey", "cloudsync:sshPrivateKey", "cloudsync:metadataApiKey"]), cloudCross);
     expect([c.provider, c.retentionDays, c.noncurrentDays, c.objectLockDays, c.bucketPrefix]).toEqual(["backblaze", 30, 30, 0, "backups/"]);
     const a = readConfig("cloudsync", atlasSchema, raw({ ...stackYaml("atlas"), "cloudsync:atlasOrgId": "0123456789abcdef01234567", "cloudsync:accessList": "203.0.113.7/32" }), atlasCross);
     expect([a.instanceSize, a.accessList]).toEqual(["M10", ["203.0.113.7/32"]]);
   });
 
   it("returns a frozen object with defaults applied", () => {
-    const c = readConfig("cloudsync", localSchema, raw({ "cloudsync:backupRecipients": RECIPIENT, "cloudsync:mongoRootPassword": "pw", "cloudsync:mongoKeyfile": "kf" }), localCross);
+    const c = readConfig("cloudsync", localSchema, raw({ "cloudsync:backupRecipients": RECIPIENT, "cloudsync:mongoRootPassword": "pw", "cloudsync:mongoKeyfile": "a2V5ZmlsZQ==" }), localCross);
     expect(Object.isFrozen(c)).toBe(true);
     expect([c.mongoBindAddress, c.mongoPort, c.backupSchedule, c.mongoImage, c.mongoAllowPublic]).toEqual(["127.0.0.1", 27017, "0 3 * * *", "mongo:8.0.12", false]);
   });
@@ -83,6 +83,18 @@ describe("config reader", () => {
     expect(issuesOf(() => readConfig("cloudsync", localSchema, raw(localValues(), ["cloudsync:mongoKeyfile"]), localCross))).toEqual([
       { key: "cloudsync:mongoRootPassword", message: "must be stored as a secret; run `pulumi config set --secret` for it (and rotate the value: it was in plain text)" },
     ]);
+  });
+
+  it("checks a secret's shape without ever echoing it", () => {
+    const issues = issuesOf(() => readConfig("cloudsync", localSchema, raw(localValues({ "cloudsync:mongoKeyfile": "not base64 !!" })), localCross));
+    expect(issues).toEqual([{ key: "cloudsync:mongoKeyfile", message: "the secret value is malformed; expected 6–1024 base64 characters (openssl rand -base64 756) (value not shown)" }]);
+    expect(JSON.stringify(issues)).not.toContain("not base64");
+  });
+
+  it("refuses a provider key stored in plain text", () => {
+    const values = { "cloudsync:atlasOrgId": "0123456789abcdef01234567", "cloudsync:accessList": "203.0.113.7/32", "mongodbatlas:privateKey": "abc" };
+    expect(issuesOf(() => readConfig("cloudsync", atlasSchema, raw(values, []), atlasCross))[0]?.key).toBe("mongodbatlas:privateKey");
+    expect(readConfig("cloudsync", atlasSchema, raw(values, ["mongodbatlas:privateKey"]), atlasCross).dbUser).toBe("cloudsync");
   });
 
   it("refuses a public bind address unless explicitly allowed", () => {

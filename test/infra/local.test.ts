@@ -46,6 +46,8 @@ describe("stack local (mocked)", async () => {
       { volumeName: "mongo-config", containerPath: "/data/configdb" },
     ]);
     expect([c.restart, c.memory]).toEqual(["unless-stopped", 1024]);
+    expect(c.labels).toEqual([{ label: "cloudsync.allow-public", value: "false" }]);
+    for (const forbidden of ["publishAllPorts", "privileged", "networkMode", "entrypoints", "user"]) expect(c).not.toHaveProperty(forbidden);
     const hc = c.healthcheck as { tests: string[] };
     expect(hc.tests.slice(0, 5)).toEqual(["CMD", "mongosh", "--nodb", "--quiet", "--eval"]);
     expect(hc.tests[5]).toContain('replSetInitiate: {"_id":"rs0","members":[{"_id":0,"host":"localhost:27017"}]}');
@@ -87,7 +89,7 @@ describe("stack local (mocked)", async () => {
       },
     ]);
     expect(a.inputs.networksAdvanced).toEqual([{ name: "mongo-net" }]);
-    expect(a.inputs).not.toHaveProperty("ports");
+    for (const forbidden of ["ports", "privileged", "publishAllPorts", "networkMode"]) expect(a.inputs).not.toHaveProperty(forbidden);
   });
 
   it("exports the endpoints and volume names, no secret", () => {

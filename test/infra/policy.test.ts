@@ -137,7 +137,7 @@ function applicable(run: MockedRun): string[] {
 describe("every rule over every stack's mocked resources", () => {
   const SECRETS = {
     "cloudsync:mongoRootPassword": "pw",
-    "cloudsync:mongoKeyfile": "kf",
+    "cloudsync:mongoKeyfile": "a2V5ZmlsZQ==",
     "cloudsync:b2AdminKeyId": "id",
     "cloudsync:b2AdminKey": "key",
     "cloudsync:sshPrivateKey": "ssh",
