@@ -115,6 +115,42 @@ describe.skipIf(gate.skip)(`against a real mongod${gate.skip ? ` (${gate.message
     expect(eofs).toContain(`${src}.plain`);
   });
 
+  it("a snapshot lost mid-collection is resumed by _id: every document exactly once, and the mode downgraded with the reason", async (ctx) => {
+    if (!replicaSet) ctx.skip("needs a replica set (snapshot reads)");
+    const admin = client.db("admin");
+    const before = await admin.command({ getParameter: 1, minSnapshotHistoryWindowInSeconds: 1 });
+    // A zero history window lets the server discard the snapshot as soon as other writes move on.
+    await admin.command({ setParameter: 1, minSnapshotHistoryWindowInSeconds: 0 });
+    try {
+      await client.db(src).collection<{ _id: number }>("churn").insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i })));
+      const source = await createMongoDumpSource({ uri: new Secret(uri), include: [`${src}.churn`], batchSize: 50 });
+      const ids: number[] = [];
+      try {
+        for await (const raw of source.namespaces[0]!.documents) {
+          ids.push(Number((BSON.deserialize(raw) as { _id: number })._id));
+          if (ids.length === 60) {
+            for (let i = 0; i < 20; i++) await client.db(src).collection("churn_other").insertOne({ i }, { writeConcern: { w: "majority" } });
+            await new Promise((r) => setTimeout(r, 1500));
+          }
+        }
+      } finally {
+        await source.close();
+      }
+      expect(ids).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      const c = source.consistency();
+      if (c.mode === "snapshot") {
+        // The server kept the history after all: nothing to resume, and the claim stands.
+        expect(c.detail.reasons).toEqual([]);
+      } else {
+        expect(c.mode).toBe("oplog-window");
+        expect(c.detail.clusterTime).toBeUndefined();
+        expect(c.detail.reasons.at(-1)).toMatch(new RegExp(`^the snapshot expired after \\d+ documents of ${src}\\.churn \\(`));
+      }
+    } finally {
+      await admin.command({ setParameter: 1, minSnapshotHistoryWindowInSeconds: before.minSnapshotHistoryWindowInSeconds ?? 300 });
+    }
+  });
+
   it("--drop replaces the target instead of adding to it", async () => {
     const dst = uniqueDb("real_drop");
     const { archive } = await dumpToArchive(uri, { include: [`${src}.plain`] });

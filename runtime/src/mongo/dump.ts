@@ -13,6 +13,7 @@ import { connectMongo, cursorCommand, mongoError, serverCode } from "./connect.j
 import { describeServer, isSnapshotLost, newestOplogTime, openSnapshot, toClusterTime, type ClusterTime, type ConsistencyReport, type ServerInfo } from "./consistency.js";
 import { discoverCollections, type CollectionPlan } from "./discover.js";
 import { createNamespaceFilter } from "./namespaces.js";
+import { idOrderOptions, rawIdOf, resumableByIdOrder } from "./resume.js";
 
 /** Progress of one namespace, reported every 1,000 documents and once when it is done. */
 export interface DumpProgress {
@@ -124,7 +125,16 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
     const markEnd = async (): Promise<void> => {
       if (oplogStart && !oplogEnd) oplogEnd = (await newestOplogTime(client)) ?? oplogStart;
     };
-    const reader = { client, session: () => session, opts, clusterTime };
+    let lostReason: string | undefined;
+    const reader: Reader = {
+      client,
+      session: () => (lostReason === undefined ? session : undefined),
+      snapshotLost: (reason) => {
+        lostReason ??= reason;
+      },
+      opts,
+      clusterTime,
+    };
     const namespaces: ArchiveSourceNamespace[] = dataPlans.map((plan) => ({
       meta: { db: plan.db, collection: plan.dataCollection as string, metadata: plan.type === "timeseries" ? "" : (prelude[discovery.plans.indexOf(plan)]?.metadata ?? ""), size: 0 },
       documents: readDocuments(reader, plan, state, opts.oplog ? async () => undefined : markEnd),
@@ -146,7 +156,7 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       estimates,
       consistency(): ConsistencyReport {
         if (!state.allDone()) throw new Error("consistency() asked before every namespace was read; drain the documents first");
-        return report(server, clusterTime, oplogStart, oplogEnd, Boolean(opts.oplog), reasons);
+        return report(server, lostReason === undefined ? clusterTime : undefined, oplogStart, oplogEnd, Boolean(opts.oplog), lostReason === undefined ? reasons : [...reasons, lostReason]);
       },
       async close() {
         if (closed) return;
@@ -241,28 +251,64 @@ function createDrainState(dataCount: number, extra: number): DrainState {
 
 interface Reader {
   readonly client: MongoClient;
+  /** The snapshot session, until the snapshot is lost. */
   session(): ClientSession | undefined;
+  /** Records that the snapshot was lost (first reason wins); later reads go without it. */
+  snapshotLost(reason: string): void;
   readonly opts: MongoDumpOptions;
   readonly clusterTime: ClusterTime | undefined;
 }
 
+/**
+ * Reads one collection. With a snapshot, ordinary collections are read in `_id` order so that a
+ * snapshot lost mid-collection (the dump outlived the server's history window) can be resumed
+ * from the last `_id` without a snapshot — every document still exactly once — and the dump's
+ * consistency downgraded with the reason. Without a snapshot (or for capped and time-series
+ * collections) the natural order is used: the cheapest scan, needing no index.
+ */
 async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState, onLast: () => Promise<void>): AsyncGenerator<Uint8Array> {
   const ns = `${plan.db}.${plan.dataCollection}`;
   let documents = 0;
   let bytes = 0;
   let ok = false;
-  const session = r.session();
-  const cursor = r.client
-    .db(plan.db)
-    .collection(plan.dataCollection as string)
-    .find({}, { raw: true, ...(session ? { session } : {}), ...(r.opts.batchSize ? { batchSize: r.opts.batchSize } : {}), ...(r.opts.signal ? { signal: r.opts.signal } : {}) });
+  let session = r.session();
+  const byId = session !== undefined && resumableByIdOrder(plan);
+  let lastId: Buffer | undefined;
+  let skipEqual = false;
+  const base = { raw: true, ...(r.opts.batchSize ? { batchSize: r.opts.batchSize } : {}), ...(r.opts.signal ? { signal: r.opts.signal } : {}) };
   try {
-    for await (const doc of cursor as AsyncIterable<Uint8Array>) {
-      r.opts.signal?.throwIfAborted();
-      documents++;
-      bytes += doc.byteLength;
-      if (documents % PROGRESS_EVERY === 0) r.opts.onProgress?.({ ns, documents, bytes, done: false });
-      yield doc;
+    while (true) {
+      const cursor = r.client
+        .db(plan.db)
+        .collection(plan.dataCollection as string)
+        .find({}, { ...base, ...(session ? { session } : {}), ...(byId ? idOrderOptions(lastId) : {}) });
+      try {
+        for await (const doc of cursor as AsyncIterable<Uint8Array>) {
+          r.opts.signal?.throwIfAborted();
+          if (byId) {
+            const id = rawIdOf(doc);
+            // `min` is inclusive: the document we stopped at comes again first.
+            if (skipEqual && id && lastId && id.equals(lastId)) {
+              skipEqual = false;
+              continue;
+            }
+            skipEqual = false;
+            lastId = id;
+          }
+          documents++;
+          bytes += doc.byteLength;
+          if (documents % PROGRESS_EVERY === 0) r.opts.onProgress?.({ ns, documents, bytes, done: false });
+          yield doc;
+        }
+        break;
+      } catch (err) {
+        if (!(byId && session && isSnapshotLost(err) && !r.opts.signal?.aborted)) throw err;
+        r.snapshotLost(`the snapshot expired after ${documents} documents of ${ns} (the dump outlived the server's snapshot history window, minSnapshotHistoryWindowInSeconds); the rest of the dump was read without a snapshot`);
+        session = undefined;
+        skipEqual = lastId !== undefined;
+      } finally {
+        await cursor.close().catch(() => undefined);
+      }
     }
     ok = true;
     r.opts.onProgress?.({ ns, documents, bytes, done: true });
@@ -271,7 +317,6 @@ async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState
     if (r.opts.signal?.aborted) throw r.opts.signal.reason ?? err;
     throw readFailure(err, ns, documents, r.clusterTime);
   } finally {
-    await cursor.close().catch(() => undefined);
     state.dataFinished();
     const last = state.finish();
     if (ok && last) await onLast();
