@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { runStack } from "./stacks/index.js";
 
+/** Runs the selected stack's program; throws for a stack name the project does not define. */
 export default async function main(): Promise<Record<string, unknown>> {
   return runStack(pulumi.getStack());
 }

@@ -214,7 +214,7 @@ export const s3CompatBucketProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** Pulumi-input form of `S3CompatBucketInputs`. */
+/** Pulumi-input form of `S3CompatBucketInputs`: the arguments of `S3CompatBucket`. */
 export type S3CompatBucketArgs = { [K in keyof S3CompatBucketInputs]: pulumi.Input<S3CompatBucketInputs[K]> };
 
 /**

@@ -27,13 +27,16 @@ export interface Rule {
   check(resource: ResourceView, stack: readonly ResourceView[]): RuleResult;
 }
 
+/** The compliant verdict. */
 export const COMPLIANT: RuleResult = Object.freeze({ status: "compliant" });
+/** The verdict for a resource the rule does not govern. */
 export const NOT_APPLICABLE: RuleResult = Object.freeze({ status: "not-applicable" });
 /** A non-compliant verdict with the reason shown to the user. */
 export const nonCompliant = (reason: string): RuleResult => ({ status: "non-compliant", reason });
 
-/** Resource types the bucket rules look at. */
+/** Type token of an AWS S3 bucket (`@pulumi/aws` v7). */
 export const AWS_BUCKET = "aws:s3/bucket:Bucket";
+/** Type token of the S3-compatible (B2) dynamic bucket from infra/s3-compat-bucket.ts. */
 export const S3COMPAT_BUCKET = "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket";
 
 /**

@@ -35,7 +35,9 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
   if (c.provider === "aws") {
     const region = new pulumi.Config("aws").require("region");
     const bucket = new BackupBucket("backups", { provider: "aws", ...common });
-    const creds = new RuntimeCredentials("runtime", { userName: c.runtimeUserName, bucketName: bucket.bucketName, prefix: c.bucketPrefix });
+    // The configured name, not the bucket's output: the policy document is then fully known at
+    // preview time, so the policy pack checks it before anything is created.
+    const creds = new RuntimeCredentials("runtime", { userName: c.runtimeUserName, bucketName: c.bucketName, prefix: c.bucketPrefix });
     const target: pulumi.Output<AgentCloudTarget> = bucket.bucketName.apply((b) => ({ provider: "s3" as const, bucket: b, prefix: c.bucketPrefix, region }));
     Object.assign(outputs, {
       bucketName: bucket.bucketName,

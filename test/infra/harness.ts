@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 
+/** The repository root (this file is test/infra/harness.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** One registered resource. */
@@ -58,7 +59,7 @@ export function stackYaml(stack: string): Record<string, string> {
 }
 
 /** Computed outputs the mocks add per type, so programs see what providers would return. */
-function computed(type: string, name: string, inputs: Record<string, unknown>, refs: Record<string, Record<string, unknown>>): Record<string, unknown> {
+function computed(type: string, inputs: Record<string, unknown>, refs: Record<string, Record<string, unknown>>): Record<string, unknown> {
   switch (type) {
     case "aws:s3/bucket:Bucket":
       return { arn: `arn:aws:s3:::${String(inputs.bucket)}`, bucket: inputs.bucket };
@@ -73,7 +74,7 @@ function computed(type: string, name: string, inputs: Record<string, unknown>, r
     case "command:local:Command":
       return { stdout: "generated-password-0123456789" };
     default:
-      return name ? {} : {};
+      return {};
   }
 }
 
@@ -112,7 +113,7 @@ export async function runMocked(
   await pulumi.runtime.setMocks(
     {
       // Like the providers: a bucket's id is its name (sibling resources refer to it by that).
-      newResource: (a) => ({ id: a.type === "aws:s3/bucket:Bucket" ? String(a.inputs.bucket) : `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs as Record<string, unknown>, refs) } }),
+      newResource: (a) => ({ id: a.type === "aws:s3/bucket:Bucket" ? String(a.inputs.bucket) : `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.inputs as Record<string, unknown>, refs) } }),
       call: (a) => (a.token === "aws:index/getRegion:getRegion" ? { name: "us-east-1", region: "us-east-1" } : {}),
     },
     "cloudsync",
