@@ -82,8 +82,9 @@ const PROGRESS_EVERY = 1000;
  * Connects, discovers what to dump and prepares the metadata; documents are read lazily as the
  * iterables are consumed. Throws ConfigError for bad patterns or `oplog` on a server without an
  * oplog, RemoteError when the server cannot be reached or refuses discovery. Documents are read
- * in natural order (no sort): it is the cheapest scan, needs no index, and the archive does not
- * depend on order — comparisons sort by `_id` themselves.
+ * in natural order (the cheapest scan, needing no index; the archive does not depend on order and
+ * comparisons sort by `_id` themselves), except under a snapshot, where ordinary collections are
+ * read in `_id` order so a snapshot that expires mid-collection can be resumed (see readDocuments).
  */
 export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<MongoDumpSource> {
   const filter = createNamespaceFilter(opts.include, opts.exclude);
