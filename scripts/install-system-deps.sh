@@ -24,7 +24,7 @@ esac
 
 packages=(
   ceph-mon ceph-osd ceph-mgr radosgw ceph-common uuid-runtime
-  age gnupg
+  age gnupg bsdutils
   openssh-server
   chromium
   shellcheck
