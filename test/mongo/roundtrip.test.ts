@@ -21,13 +21,14 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
   const names = ["types", "indexed", "many"];
   const srcNs = names.map((n) => `${src}.${n}`);
   let client: MongoClient;
+  let typedCount = 0;
 
   beforeAll(async () => {
     client = await testClient(uri);
     // The all-types set minus the document that carries the deprecated `undefined` type: the
     // driver cannot insert that type (js-bson writes undefined as null), so it cannot be seeded.
     const typed = allBsonTypeDocuments().filter((d) => !canonicalJson(d).includes('"undef"'));
-    await insertRaw(client, `${src}.types`, typed);
+    typedCount = await insertRaw(client, `${src}.types`, typed);
     const indexed = client.db(src).collection<{ _id: number }>("indexed");
     await indexed.insertMany(
       Array.from({ length: 30 }, (_, i) => ({ _id: i, email: `u${i}@example.org`, a: new Int32(i % 3), b: new Double(i / 2), at: new Date(1_700_000_000_000 + i), qty: Long.fromNumber(i * 10) })),
@@ -63,7 +64,7 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
     const report = await restoreArchive(archive, uri, { rename: [{ from: `${src}.*`, to: `${dst}.*` }], batchSize: 1000 });
     expect(report.namespaces).toEqual(
       names.map((n, i) => {
-        const expected = [allBsonTypeDocuments().length - 1, 30, 2500][i] as number;
+        const expected = [typedCount, 30, 2500][i] as number;
         return { ns: `${src}.${n}`, target: `${dst}.${n}`, expected, restored: expected, ok: true };
       }),
     );
@@ -72,7 +73,9 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
     const before = await describeDatabase(new Secret(uri), srcNs);
     const after = await describeDatabase(new Secret(uri), names.map((n) => `${dst}.${n}`));
     expect(compareDescriptions(before, after, (ns) => ns.replace(`${src}.`, `${dst}.`))).toEqual([]);
-    expect(after.map((d) => d.count)).toEqual([allBsonTypeDocuments().length - 1, 30, 2500]);
+    expect(after.map((d) => d.count)).toEqual([typedCount, 30, 2500]);
+    // jongodb accepts every seeded document; a real mongod is allowed to refuse some (see insertRaw).
+    if (isJongodb()) expect(typedCount).toBe(allBsonTypeDocuments().length - 1);
     expect(after[1]?.indexes).toEqual([
       // jongodb lists the _id index with `unique: true`; mongod leaves it implicit.
       isJongodb() ? '{"name":"_id_","key":{"_id":{"$numberInt":"1"}},"unique":true}' : '{"name":"_id_","key":{"_id":{"$numberInt":"1"}}}',
