@@ -1,4 +1,5 @@
 // §5 security cases against the real server over real HTTP (in-process, with an injected clock).
+import { connect } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetadataServer, type MetadataServer } from "../../runtime/src/metadata/server.js";
@@ -180,5 +181,32 @@ describe("metadata server without a key", () => {
 
   it("refuses a key shorter than 16 characters", async () => {
     await expect(createMetadataServer({ dbPath: ":memory:", apiKey: new Secret("short") })).rejects.toThrow("CLOUD_SYNC_API_KEY: must be at least 16 characters");
+  });
+});
+
+describe("metadata server slow clients", () => {
+  it("answers 408 and closes a connection whose headers never finish (slow loris)", async () => {
+    const tmp = tempDir("meta-slow");
+    const server = await createMetadataServer({ dbPath: path.join(tmp.dir, "m.sqlite"), timeouts: { headersMs: 1000, requestMs: 2000 } });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(port), hostname);
+        let text = "";
+        sock.on("data", (c: Buffer) => (text += c.toString("utf8")));
+        sock.on("error", reject);
+        sock.on("close", () => resolve(text));
+        sock.write("GET /api/models HTTP/1.1\r\nHost: x\r\n");
+        // …and never the blank line that ends the headers.
+      });
+      const waited = Date.now() - started;
+      expect(answer.startsWith("HTTP/1.1 408 Request Timeout")).toBe(true);
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(waited).toBeLessThan(4000);
+    } finally {
+      await server.close();
+      tmp.cleanup();
+    }
   });
 });

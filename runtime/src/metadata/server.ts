@@ -31,6 +31,8 @@ export interface MetadataServerOptions {
   readonly now?: () => number;
   /** One line per push and per refused push (never secrets). Default: silent. */
   readonly log?: (line: string) => void;
+  /** Slow-client limits in ms: headers complete within `headersMs` (default 10 s), the whole request within `requestMs` (default 30 s). */
+  readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
   /** Fault injection for tests: runs inside the push transaction after half the models are written. */
   readonly faults?: { readonly midPush?: () => void };
 }
@@ -86,6 +88,8 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => undefined);
   const bodyLimit = opts.bodyLimitBytes ?? 1024 * 1024;
+  const headersMs = opts.timeouts?.headersMs ?? 10_000;
+  const requestMs = Math.max(headersMs, opts.timeouts?.requestMs ?? 30_000);
   const limiter = createRateLimiter(opts.rateLimit ?? { burst: 10, perSecond: 1 });
   const store = openMetadataStore(opts.dbPath);
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
@@ -97,9 +101,12 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     logger: false,
     bodyLimit,
     trustProxy: opts.trustProxy ?? false,
-    // Slow-loris and idle-socket limits: headers in 10 s, whole request in 30 s, idle keep-alive 5 s.
+    // Slow-loris and idle-socket limits: headers in 10 s, whole request in 30 s, idle keep-alive
+    // 5 s. Node enforces the first two on a timer (connectionsCheckingInterval, default 30 s),
+    // so check every second for the limits to mean what they say.
+    http: { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: Math.min(1000, headersMs) },
     connectionTimeout: 60_000,
-    requestTimeout: 30_000,
+    requestTimeout: requestMs,
     keepAliveTimeout: 5_000,
     forceCloseConnections: true,
     return503OnClosing: true,
@@ -107,7 +114,6 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     // which would let a private field or a wrong type pass silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
-  app.server.headersTimeout = 10_000;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {

@@ -1,0 +1,14 @@
+/**
+ * Public metadata: the read-only API server (Fastify + SQLite), the signed push client, the sync
+ * from MongoDB, and the schema that defines what is public. Deploy artefacts live in
+ * `./deploy/index.js`. The server entry for hosts is `./serve-main.js` (not exported: it starts a
+ * server when imported).
+ */
+export * from "./public-schema.js";
+export { createMetadataServer, PUSH_PATH, type MetadataServer, type MetadataServerOptions } from "./server.js";
+export { serverOptionsFrom } from "./server-options.js";
+export { pushMetadata, pushUrl, type PushOptions } from "./push-client.js";
+export { syncMetadata, type SyncMetadataOptions, type SyncResult } from "./sync.js";
+export type { MongoSourceOptions } from "./mongo-source.js";
+export { computeSignature, signRequest, verifySignature, newIdempotencyKey, SIGNATURE_HEADERS, SIGNATURE_TOLERANCE_SECONDS, type SignedParts, type SignatureFailure } from "./signature.js";
+export { checkPublicModel } from "./validate.js";
