@@ -1,6 +1,10 @@
 // Round trip over a real wire connection (issue 3 §5): seed every BSON type and indexes (unique,
 // compound, TTL, partial) → dump source → writeArchive → readArchive → restoreToMongo into another
 // database → identical canonical Extended JSON per collection and identical index specs.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BSON, Double, Int32, Long, type MongoClient } from "mongodb";
 import { RemoteError } from "../../runtime/src/errors.js";
@@ -172,5 +176,25 @@ describe.skipIf(skip)(`round trip through the archive${skip ? ` (skipped: ${skip
     const report = await restoreArchive(archive, uri, { include: [`${src}.ind*`], rename: [{ from: `${src}.*`, to: `${target}.*` }] });
     expect(report.namespaces).toEqual([{ ns: `${src}.indexed`, target: `${target}.indexed`, expected: 30, restored: 30, ok: true }]);
     expect(report.skipped).toEqual([{ ns: `${src}.many`, reason: "not included" }]);
+  });
+});
+
+const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../shared/fixtures/mongodump/test.bar.archive");
+const fixtureSkip = mongoSkipReason() ?? (existsSync(FIXTURE) ? undefined : `real mongodump fixture not found at ${FIXTURE} (only CI and developer machines have ../shared)`);
+if (fixtureSkip) console.warn(`mongodump fixture restore skipped: ${fixtureSkip}`);
+
+describe.skipIf(fixtureSkip)(`restoring an archive written by the real mongodump${fixtureSkip ? ` (skipped: ${fixtureSkip})` : ""}`, () => {
+  it("restores test.bar and skips admin.system.version, saying why", async () => {
+    const uri = mongoTestUri() as string;
+    const target = uniqueDb("fixture");
+    const report = await restoreArchive(await readFile(FIXTURE), uri, { rename: [{ from: "test.*", to: `${target}.*` }] });
+    expect(report.namespaces).toEqual([{ ns: "test.bar", target: `${target}.bar`, expected: 1, restored: 1, ok: true }]);
+    expect(report.skipped).toEqual([{ ns: "admin.system.version", reason: "users and roles are not restored here; use mongorestore --restoreDbUsersAndRoles on the archive" }]);
+    const client = await testClient(uri);
+    try {
+      expect(await client.db(target).collection("bar").countDocuments()).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 });
