@@ -3,7 +3,7 @@ import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
 import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
 
-export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, type GzipStreamOptions } from "./gzip.js";
+export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
 
 /** How a backup artifact's archive bytes are compressed before encryption. */
 export type Compression = "gzip" | "zstd" | "none";
