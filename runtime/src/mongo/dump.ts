@@ -110,6 +110,7 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       throw new ConfigError("oplog", `--oplog needs a replica set with a readable oplog; this server is ${server.topology === "replicaSet" ? "a replica set whose oplog is not readable" : `a ${server.topology}`}`);
     }
     const dataPlans = discovery.plans.filter((p) => p.dataCollection !== undefined);
+    const viewPlans = discovery.plans.filter((p) => p.dataCollection === undefined);
     let clusterTime: ClusterTime | undefined;
     if (opts.snapshot === false) reasons.push("snapshot reads turned off");
     else if (server.topology === "standalone") reasons.push("standalone server: no snapshot reads and no oplog");
@@ -121,7 +122,7 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       } else reasons.push(attempt.reason);
     }
 
-    const state = createDrainState(dataPlans.length, opts.oplog ? 1 : 0);
+    const state = createDrainState(dataPlans.length, viewPlans.length + (opts.oplog ? 1 : 0));
     let oplogEnd: Timestamp | undefined;
     const markEnd = async (): Promise<void> => {
       if (oplogStart && !oplogEnd) oplogEnd = (await newestOplogTime(client)) ?? oplogStart;
@@ -140,12 +141,17 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       meta: { db: plan.db, collection: plan.dataCollection as string, metadata: plan.type === "timeseries" ? "" : (prelude[discovery.plans.indexOf(plan)]?.metadata ?? ""), size: 0 },
       documents: readDocuments(reader, plan, state, opts.oplog ? async () => undefined : markEnd),
     }));
+    // A view's segment is empty but present, as mongodump writes it: readers expect an EOF for
+    // every prelude entry except time-series ones.
+    for (const plan of viewPlans) {
+      namespaces.push({ meta: prelude[discovery.plans.indexOf(plan)] as NamespaceMetadata, documents: noDocuments(state, opts.oplog ? async () => undefined : markEnd) });
+    }
     if (opts.oplog && oplogStart) {
       const meta: NamespaceMetadata = { db: "", collection: "oplog", metadata: "", size: 0 };
       prelude.push(meta);
       namespaces.push({ meta, documents: readOplog(reader, oplogStart, state, markEnd, () => oplogEnd) });
     }
-    if (dataPlans.length === 0 && !opts.oplog) await markEnd();
+    if (namespaces.length === 0) await markEnd();
 
     let closed = false;
     return {
@@ -322,6 +328,12 @@ async function* readDocuments(r: Reader, plan: CollectionPlan, state: DrainState
     const last = state.finish();
     if (ok && last) await onLast();
   }
+}
+
+/** The empty document stream of a view; it only marks itself finished (and may end the window). */
+async function* noDocuments(state: DrainState, onLast: () => Promise<void>): AsyncGenerator<Uint8Array> {
+  if (state.finish()) await onLast();
+  yield* [];
 }
 
 async function* readOplog(

@@ -106,7 +106,9 @@ export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: 
     const existing = targets.get(ns);
     if (existing) return existing;
     if (skipped.has(ns)) return undefined;
-    const why = skipReason(ns, metas);
+    // A view's (empty) segment: its definition is recreated at the end, see `views`.
+    if (metas.get(ns)?.type === "view") return undefined;
+    const why = skipReason(ns);
     if (why) {
       skipped.set(ns, why);
       return undefined;
@@ -205,10 +207,9 @@ export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: 
   };
 }
 
-function skipReason(ns: string, metas: ReadonlyMap<string, NamespaceMetadata>): string | undefined {
+function skipReason(ns: string): string | undefined {
   if (ns === ".oplog") return "oplog entries are not replayed here; for a point-in-time restore use mongorestore --oplogReplay on the archive";
   if (AUTH_NAMESPACES.has(ns)) return "users and roles are not restored here; use mongorestore --restoreDbUsersAndRoles on the archive";
-  if (metas.get(ns)?.type === "view") return "a view has no documents";
   return undefined;
 }
 
