@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { activeGzipJobs, createGzipStream, GZIP_MEM_LEVEL, type GzipStreamOptions } from "../../runtime/src/compression/gzip.js";
+import { activeGzipJobs, createGzipStream, defaultGzipWorkers, GZIP_MEM_LEVEL, type GzipStreamOptions } from "../../runtime/src/compression/gzip.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
 const run = promisify(execFile);
@@ -220,5 +220,24 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     source.destroy();
     gz.destroy();
     await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
+  });
+});
+
+describe("defaultGzipWorkers", () => {
+  it("uses every CPU but leaves one libuv pool thread for file I/O", () => {
+    const saved = process.env.UV_THREADPOOL_SIZE;
+    try {
+      process.env.UV_THREADPOOL_SIZE = "2";
+      expect(defaultGzipWorkers()).toBe(1);
+      process.env.UV_THREADPOOL_SIZE = "1";
+      expect(defaultGzipWorkers()).toBe(1);
+      process.env.UV_THREADPOOL_SIZE = "128";
+      expect(defaultGzipWorkers()).toBe(availableParallelism());
+      delete process.env.UV_THREADPOOL_SIZE;
+      expect(defaultGzipWorkers()).toBe(Math.min(availableParallelism(), 3));
+    } finally {
+      if (saved === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = saved;
+    }
   });
 });
