@@ -17,6 +17,7 @@ import {
   SERVER_ENTRY,
 } from "../../runtime/src/metadata/deploy/index.js";
 import { Secret } from "../../runtime/src/secret.js";
+import { freePort } from "../support/mongo-service.js";
 import { API_KEY, model, parseEnvFile, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
 
 describe("deploy builders", () => {
@@ -104,7 +105,7 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     expect(bundle.files).toContain("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
     expect((await buildServerBundle(path.join(tmp.dir, "again"))).releaseId).toBe(bundle.releaseId);
 
-    const port = 20000 + (process.pid % 20000);
+    const port = await freePort();
     const host = { appDir: `${tmp.dir}/app`, dataDir: `${tmp.dir}/data`, envFile: `${tmp.dir}/etc/env`, port, nodePath: process.execPath };
     execFileSync("sh", ["-c", `cat > ${tmp.dir}/stage/env`], { input: renderEnvFile({ ...host, apiKey: API_KEY }) });
     for (const step of deploySteps({ ...host, stagingDir: `${tmp.dir}/stage`, releaseId: bundle.releaseId, privileged: false, startWith: "none" })) execFileSync("sh", ["-c", step]);

@@ -203,7 +203,8 @@ describe("metadata server slow clients", () => {
       const waited = Date.now() - started;
       expect(answer.startsWith("HTTP/1.1 408 Request Timeout")).toBe(true);
       expect(waited).toBeGreaterThanOrEqual(900);
-      expect(waited).toBeLessThan(4000);
+      // Generous upper bound: the suite shares two cores with other work.
+      expect(waited).toBeLessThan(8000);
     } finally {
       await server.close();
       tmp.cleanup();

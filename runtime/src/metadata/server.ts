@@ -126,10 +126,12 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     }
   });
 
-  app.addHook("onSend", async (req, reply, payload) => {
+  // Set before routing (a synchronous hook: an async onSend hook costs measurably per request);
+  // the headers survive into error answers. CORS only for reads.
+  app.addHook("onRequest", (req, reply, done) => {
     reply.header("x-content-type-options", "nosniff");
     if (req.method === "GET" || req.method === "HEAD") reply.header("access-control-allow-origin", "*");
-    return payload;
+    done();
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: Array<{ instancePath: string; params: Record<string, unknown>; message?: string }>; validationContext?: string }, req, reply) => {
@@ -160,7 +162,7 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
   const cached = (req: FastifyRequest, reply: FastifyReply, compute: () => string): FastifyReply => {
     const version = store.version();
     const etag = `"${store.instance}-${version}"`;
-    reply.header("etag", etag).header("cache-control", CACHE_CONTROL);
+    reply.headers({ etag, "cache-control": CACHE_CONTROL });
     if (req.headers["if-none-match"]?.split(",").some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) return reply.code(304).send();
     if (cacheVersion !== version) {
       cache.clear();
