@@ -3,6 +3,8 @@ import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createCompressor, createDecompressor, detectCompression, type Compression } from "../../runtime/src/compression/index.js";
+import { summarizeArchive } from "../../runtime/src/archive/reader.js";
+import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
 const hasZstd = typeof (zlib as unknown as { createZstdCompress?: unknown }).createZstdCompress === "function";
@@ -92,5 +94,20 @@ describe("createCompressor / createDecompressor", () => {
     const z = await through(input, createCompressor("zstd", { level: 3 }));
     expect(detectCompression(z)).toBe("zstd");
     expect((await through(z, createDecompressor("zstd"))).equals(input)).toBe(true);
+  });
+});
+
+describe("gzip of a demo archive", () => {
+  it("gunzips back to an archive whose every namespace passes its CRC", async () => {
+    const gz = createCompressor("gzip", { blockSize: 64 * 1024, workers: 2 });
+    const gunzip = createDecompressor("gzip");
+    const source = generateDemoArchive({ targetBytes: 600 * 1024, seed: 8 });
+    const [summary] = await Promise.all([summarizeArchive(gunzip), pipeline(source, gz, gunzip)]);
+    expect(summary.namespaces.map((n) => [n.ns, n.crcOk])).toEqual([
+      ["cloudsync.models", true],
+      ["cloudsync.inventories", true],
+      ["cloudsync.licenses", true],
+      ["cloudsync.events", true],
+    ]);
   });
 });
