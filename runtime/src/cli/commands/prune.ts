@@ -1,0 +1,104 @@
+import type { Command } from "commander";
+import { parseDuration } from "../../retention/plan.js";
+import { executePrune, planDestinationPrune, type DestinationPrunePlan } from "../../retention/prune.js";
+import type { CliApp } from "../app.js";
+import { destinationOf, flagsToConfig } from "../common.js";
+import { formatBytes } from "../progress.js";
+import { table } from "./list.js";
+
+/**
+ * `cloudsync prune`: delete backups a retention policy no longer keeps, and orphans. The plan is
+ * printed before anything is deleted; `--dry-run` stops there.
+ */
+export function register(program: Command, app: CliApp): void {
+  program
+    .command("prune")
+    .description("Delete backups the retention policy no longer keeps, and orphaned objects; prints the plan first")
+    .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
+    .option("--keep-last <n>", "keep the newest N complete backups")
+    .option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one (UTC)")
+    .option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one")
+    .option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one (UTC)")
+    .option("--keep-within <duration>", "keep everything younger than this (12h, 7d, 2w, 6m, 1y); default 7d for a local directory, 30d for S3")
+    .option("--dry-run", "print the plan and delete nothing")
+    .addHelpText(
+      "after",
+      `
+Only complete backups (with a manifest) count toward the rules; the newest verified backup is never
+deleted; nothing younger than --keep-within is deleted; objects without a manifest older than a day
+are removed as orphans.
+
+Examples:
+  cloudsync prune --from ./backups --keep-daily 7 --dry-run
+  cloudsync prune --from s3://my-bucket/mongo --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-within 30d`,
+    )
+    .action(
+      app.action(async (ctx) => {
+        const { flags, names } = flagsToConfig(ctx.opts, "from");
+        Object.assign(flags, {
+          keepLast: ctx.opts.keepLast as string | undefined,
+          keepDaily: ctx.opts.keepDaily as string | undefined,
+          keepWeekly: ctx.opts.keepWeekly as string | undefined,
+          keepMonthly: ctx.opts.keepMonthly as string | undefined,
+          keepWithin: ctx.opts.keepWithin as string | undefined,
+        });
+        Object.assign(names, { keepLast: "--keep-last", keepDaily: "--keep-daily", keepWeekly: "--keep-weekly", keepMonthly: "--keep-monthly", keepWithin: "--keep-within" });
+        const config = ctx.config(flags, names);
+        const dest = destinationOf(config);
+        const r = config.retention;
+        // The seed's defaults: 7 days locally, 30 days in the cloud, unless the user chose. The
+        // configuration fills keepWithin with "7d" by default, so an explicit 7d from the file or
+        // the environment cannot be told apart from the default; the flag always wins.
+        const chosen = ctx.opts.keepWithin !== undefined || r.keepWithin !== "7d";
+        const keepWithin = chosen ? r.keepWithin : config.destination.startsWith("s3://") ? "30d" : "7d";
+        const policy = {
+          ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
+          ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
+          ...(r.keepWeekly !== undefined ? { keepWeekly: r.keepWeekly } : {}),
+          ...(r.keepMonthly !== undefined ? { keepMonthly: r.keepMonthly } : {}),
+          keepWithin: parseDuration(keepWithin, "--keep-within"),
+        };
+        const planned = await planDestinationPrune(dest, policy);
+        for (const p of planned.problems) ctx.out.warn(`warning: ${p.key} is not a readable manifest and is left alone: ${p.message}`);
+        ctx.out.info(renderPlan(planned, keepWithin));
+        const dryRun = Boolean(ctx.opts.dryRun);
+        const outcome = dryRun ? { deleted: [], orphansDeleted: [] } : await executePrune(dest, planned);
+        ctx.out.result(
+          {
+            destination: planned.destination,
+            dryRun,
+            policy: { ...policy, keepWithin },
+            keep: planned.plan.keep,
+            remove: planned.plan.remove,
+            orphans: planned.orphans.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), reason: o.reason })),
+            deleted: outcome.deleted,
+            orphansDeleted: outcome.orphansDeleted,
+            problems: planned.problems,
+          },
+          () =>
+            dryRun
+              ? `dry run: would delete ${planned.plan.remove.length} backup(s) and ${planned.orphans.length} orphan(s); nothing was deleted`
+              : `deleted ${outcome.deleted.length} backup(s) and ${outcome.orphansDeleted.length} orphan(s) from ${planned.destination}; ${planned.plan.keep.length} backup(s) kept`,
+        );
+      }),
+    );
+}
+
+/** The plan as a table: every backup with its fate and why, then the orphans. */
+function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
+  const rows = [
+    ...planned.plan.keep.map((k) => ({ id: k.id, action: "keep", why: k.reasons.join(", ") })),
+    ...planned.plan.remove.map((r) => ({ id: r.id, action: "DELETE", why: r.reason })),
+  ]
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .map((row) => {
+      const m = planned.manifests.get(row.id);
+      return [row.id, m ? m.createdAt.replace(/\.\d{3}Z$/, "Z") : "", m ? formatBytes(m.object.size) : "", row.action, row.why];
+    });
+  const lines = [`plan for ${planned.destination} (keep within ${keepWithin}):`, rows.length ? table(["ID", "CREATED", "SIZE", "ACTION", "WHY"], rows) : "no complete backups"];
+  if (planned.orphans.length) {
+    lines.push("orphans (objects without a manifest, older than the grace period):");
+    lines.push(table(["KEY", "SIZE", "MODIFIED", "WHY"], planned.orphans.map((o) => [o.key, formatBytes(o.size), o.lastModified.toISOString().replace(/\.\d{3}Z$/, "Z"), o.reason])));
+  }
+  return lines.join("\n");
+}
