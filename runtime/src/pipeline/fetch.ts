@@ -47,7 +47,7 @@ export async function fetchVerified(dest: Destination, manifest: BackupManifest,
     if (hasher.bytes !== size || got !== sha256) {
       throw new IntegrityError(`backup ${manifest.id}: object ${key} has SHA-256 ${got} (${hasher.bytes} bytes) but the manifest says ${sha256} (${size} bytes); it is corrupt — restore an older backup`);
     }
-    return { path, open: () => createReadStream(path, { highWaterMark: 1 << 20 }), cleanup };
+    return { path, open: () => createReadStream(path), cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -25,7 +25,7 @@ export function register(program: Command, app: CliApp): void {
         throw new ConfigError("<file>", `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
       const keys = await loadDecryptionKeys(config);
-      const { stream, layers } = await decodeArtifact(createReadStream(file!, { highWaterMark: 1 << 20 }), keys);
+      const { stream, layers } = await decodeArtifact(createReadStream(file!), keys);
       const summary = await summarizeArchive(stream, { tolerateCrc: true });
       const bad = summary.namespaces.filter((n) => !n.crcOk);
       ctx.out.result(

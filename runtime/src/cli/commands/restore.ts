@@ -1,11 +1,14 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { ConfigError } from "../../errors.js";
+import { ConfigError, EXIT } from "../../errors.js";
+import { createNamespaceFilter, createRenamer, parseRename } from "../../mongo/namespaces.js";
+import { restoreToMongo } from "../../mongo/restore.js";
+import { openBackup, restoreToDirectory } from "../../pipeline/restore.js";
+import { Secret, redactUri } from "../../secret.js";
 import { findBackup } from "../../manifest/store.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
-import { restoreToDirectory } from "../../pipeline/restore.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, destinationOf, flagsToConfig } from "../common.js";
+import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 
 /** Parses the restore target: `dir://path` (mongodump directory layout). */
@@ -26,7 +29,10 @@ export function register(program: Command, app: CliApp): void {
     .argument("<id|latest>", "backup id (or a unique prefix), or latest")
     .description("Restore a backup; nothing is written until the stored object's size and SHA-256 match its manifest")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
-    .requiredOption("-t, --to <target>", "dir://<path> (mongodump directory layout, for mongorestore --dir and bsondump)")
+    .requiredOption("-t, --to <target>", "a mongodb:// URI, or dir://<path> (mongodump directory layout, for mongorestore --dir and bsondump)")
+    .option("--include <pattern>", "restore only namespaces matching db.coll (* wildcards) (repeatable)", collect, [])
+    .option("--rename <from:to>", "restore namespace(s) under another name, e.g. shop.*:drill_shop.* (repeatable)", collect, [])
+    .option("--drop", "drop each target collection before restoring into it")
     .option("--dry-run", "resolve the backup and show what would be restored, writing nothing");
   addDecryptionFlags(cmd).action(
     app.action(async (ctx, ref) => {
@@ -34,15 +40,66 @@ export function register(program: Command, app: CliApp): void {
       const config = ctx.config(flags, names);
       const target = parseRestoreTarget(ctx.opts.to as string);
       const dest = destinationOf(config);
-      if (target.kind !== "dir") throw new ConfigError("--to", "restoring into MongoDB is not available in this build; restore to dir://<path> and use mongorestore --dir");
+      const renames = (ctx.opts.rename as string[]).map((r) => {
+        try {
+          return parseRename(r);
+        } catch (err) {
+          throw new ConfigError("--rename", (err as Error).message);
+        }
+      });
+      if (target.kind === "dir" && (renames.length || (ctx.opts.include as string[]).length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
       if (ctx.opts.dryRun) {
         const { manifest } = await findBackup(dest, ref!);
-        ctx.out.result({ dryRun: true, id: manifest.id, target: target.path, namespaces: manifest.namespaces }, () =>
-          [`would restore ${manifest.id} (${manifest.totals.documents} documents) to ${target.path}:`, table(["NAMESPACE", "DOCUMENTS"], manifest.namespaces.map((n) => [n.ns, String(n.documents)]))].join("\n"),
+        const filter = createNamespaceFilter(ctx.opts.include as string[]);
+        const rename = createRenamer(renames);
+        const where = target.kind === "dir" ? target.path : redactUri(target.uri);
+        const plan = manifest.namespaces.filter((n) => filter.matches(n.ns)).map((n) => ({ ns: n.ns, target: target.kind === "dir" ? n.ns : rename(n.ns), documents: n.documents }));
+        ctx.out.result({ dryRun: true, id: manifest.id, target: where, drop: Boolean(ctx.opts.drop), namespaces: plan }, () =>
+          [
+            `would restore ${manifest.id} to ${where}${ctx.opts.drop ? ", dropping each target collection first" : ""}:`,
+            table(["NAMESPACE", "TARGET", "DOCUMENTS"], plan.map((n) => [n.ns, n.target, String(n.documents)])),
+          ].join("\n"),
         );
         return;
       }
       const keys = await loadDecryptionKeys(config);
+      if (target.kind === "mongodb") {
+        const uri = new Secret(target.uri);
+        ctx.out.addSecrets(uri);
+        const progress = ctx.progress("download");
+        let seen = 0;
+        const opened = await openBackup(dest, ref!, keys, {
+          signal: ctx.signal,
+          onDownload: (bytes, total) => {
+            progress.update({ bytes: bytes - seen, total });
+            seen = bytes;
+          },
+        });
+        progress.done();
+        try {
+          const restoring = ctx.progress("restore");
+          const report = await restoreToMongo(opened.events, {
+            uri,
+            include: ctx.opts.include as string[],
+            rename: renames,
+            drop: Boolean(ctx.opts.drop),
+            expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])),
+            onProgress: (p) => restoring.update({ label: `restore ${p.target}`, documents: 0 }),
+          }).finally(() => restoring.done());
+          ctx.out.result({ id: opened.manifest.id, target: redactUri(target.uri), ...report }, () =>
+            [
+              `restored ${opened.manifest.id} into ${redactUri(target.uri)}`,
+              table(["NAMESPACE", "TARGET", "EXPECTED", "RESTORED", "OK"], report.namespaces.map((n) => [n.ns, n.target, String(n.expected), String(n.restored), n.ok ? "yes" : "NO"])),
+              ...report.views.map((v) => `view ${v} recreated`),
+              ...report.skipped.map((k) => `skipped ${k.ns}: ${k.reason}`),
+            ].join("\n"),
+          );
+          if (!report.ok) app.setExitCode(EXIT.integrity);
+        } finally {
+          await opened.cleanup();
+        }
+        return;
+      }
       const progress = ctx.progress("download");
       let seen = 0;
       const onDownload = (bytes: number, total: number): void => {

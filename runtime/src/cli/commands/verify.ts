@@ -1,5 +1,9 @@
 import type { Command } from "commander";
-import { EXIT } from "../../errors.js";
+import { ConfigError, EXIT } from "../../errors.js";
+import { writeVerification, type VerificationRecord } from "../../manifest/store.js";
+import { runRestoreDrill } from "../../mongo/drill.js";
+import { openBackup } from "../../pipeline/restore.js";
+import { Secret, redactUri } from "../../secret.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { verifyBackup } from "../../pipeline/verify.js";
 import type { CliApp } from "../app.js";
@@ -13,6 +17,7 @@ export function register(program: Command, app: CliApp): void {
     .argument("<id|latest>", "backup id (or a unique prefix), or latest")
     .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest; stores a verification record")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
+    .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards")
     .option("--no-record", "do not store a verification record");
   addDecryptionFlags(cmd).action(
     app.action(async (ctx, ref) => {
@@ -22,14 +27,49 @@ export function register(program: Command, app: CliApp): void {
       const keys = await loadDecryptionKeys(config);
       const progress = ctx.progress("verify");
       let seen = 0;
+      const scratch = ctx.opts.restoreTo as string | undefined;
+      if (scratch !== undefined && !/^mongodb(\+srv)?:\/\//.test(scratch)) throw new ConfigError("--restore-to", "must be a mongodb:// URI of a scratch server");
+      const record = ctx.opts.record !== false;
       const result = await verifyBackup(dest, ref!, keys, {
-        record: ctx.opts.record !== false,
+        record: record && scratch === undefined,
         signal: ctx.signal,
         onDownload: (bytes, total) => {
           progress.update({ bytes: bytes - seen, total });
           seen = bytes;
         },
       }).finally(() => progress.done());
+      if (scratch !== undefined && result.record.ok) {
+        const uri = new Secret(scratch);
+        ctx.out.addSecrets(uri);
+        const opened = await openBackup(dest, result.record.id, keys, { signal: ctx.signal });
+        let drill;
+        try {
+          drill = await runRestoreDrill(opened.events, { scratchUri: uri, expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])) });
+        } finally {
+          await opened.cleanup();
+        }
+        for (const w of drill.warnings) ctx.out.warn(`warning: ${w}`);
+        const drillRecord: VerificationRecord = {
+          id: result.record.id,
+          verifiedAt: new Date().toISOString(),
+          ok: drill.ok,
+          level: "restore-drill",
+          detail: { ...result.record.detail, scratch: redactUri(scratch), drill: drill.namespaces, scratchDatabases: drill.scratchDatabases, cleanedUp: drill.cleanedUp },
+        };
+        const recordKey = record ? await writeVerification(dest, drillRecord) : undefined;
+        ctx.out.result({ ...drillRecord, recordKey: recordKey ?? null }, () =>
+          [
+            `${drill.ok ? "verified by restore drill" : "RESTORE DRILL FAILED"} ${drillRecord.id}${recordKey ? ` (record ${recordKey})` : ""}`,
+            table(
+              ["NAMESPACE", "EXPECTED", "RESTORED", "INDEXES", "CONTENT", "OK"],
+              drill.namespaces.map((n) => [n.ns, String(n.expected), String(n.restored), n.indexesOk ? "same" : "DIFFER", n.contentOk ? "same" : "DIFFER", n.ok ? "yes" : "NO"]),
+            ),
+            ...drill.namespaces.flatMap((n) => n.problems.map((p) => `  ${n.ns}: ${p}`)),
+          ].join("\n"),
+        );
+        if (!drill.ok) app.setExitCode(EXIT.integrity);
+        return;
+      }
       ctx.out.result({ ...result.record, recordKey: result.recordKey ?? null }, () =>
         [
           `${result.record.ok ? "verified" : "FAILED"} ${result.record.id}${result.recordKey ? ` (record ${result.recordKey})` : ""}`,
