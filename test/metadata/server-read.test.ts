@@ -85,6 +85,28 @@ describe("metadata read API", () => {
     expect(((await getJson(`${server.url}/api/models/model-00003`)).body as PublicModel).description).toBe("changed");
   });
 
+  it("answers a repeated GET (served from the response cache) with the same status, headers and bytes, and never stale after a push", async () => {
+    const snapshot = async (url: string): Promise<{ status: number; headers: Record<string, string>; body: string }> => {
+      const res = await fetch(url);
+      const headers = Object.fromEntries([...res.headers].filter(([k]) => k !== "date"));
+      return { status: res.status, headers, body: await res.text() };
+    };
+    for (const p of ["/api/models?limit=4&sort=id", "/api/models/model-00007", "/api/inventory", "/api/licenses"]) {
+      const first = await snapshot(`${server.url}${p}`);
+      expect(first.status).toBe(200);
+      expect(first.headers["content-type"]).toBe("application/json; charset=utf-8");
+      expect(first.headers["x-content-type-options"]).toBe("nosniff");
+      expect(await snapshot(`${server.url}${p}`)).toEqual(first);
+    }
+    const before = await snapshot(`${server.url}/api/models/model-00007`);
+    expect((await signedPost(server.url, { models: [{ ...model(7), description: "cached no more" }] })).status).toBe(200);
+    const after = await snapshot(`${server.url}/api/models/model-00007`);
+    expect((JSON.parse(after.body) as PublicModel).description).toBe("cached no more");
+    expect(after.headers.etag).not.toBe(before.headers.etag);
+    expect(await snapshot(`${server.url}/api/models/model-00007`)).toEqual(after);
+    expect((await signedPost(server.url, { models: [model(7)] })).status).toBe(200);
+  });
+
   it("hides tombstoned models everywhere and revives them on a later upsert", async () => {
     expect((await signedPost(server.url, { models: [], deleted: ["model-00005", "model-99999"] })).json).toMatchObject({ upserted: 0, deleted: 1 });
     expect((await getJson(`${server.url}/api/models/model-00005`)).status).toBe(404);
