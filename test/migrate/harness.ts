@@ -1,0 +1,37 @@
+// Runs one command module in-process, as the CLI would, with stdout and stderr captured: the
+// migrate and standby commands are tested before the lead registers them in the CLI's index.
+import { Writable } from "node:stream";
+import { Command } from "commander";
+import { createCliApp, type CliApp } from "../../runtime/src/cli/app.js";
+
+/** Captured outcome of one in-process command run. */
+export interface CommandRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  let out = "";
+  return {
+    stream: new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    }),
+    text: () => out,
+  };
+}
+
+/** Parses `args` (e.g. `["migrate", "--from", …]`) against a program holding only `register`'s command. */
+export async function runCommand(register: (program: Command, app: CliApp) => void, args: string[]): Promise<CommandRun> {
+  const stdout = sink();
+  const stderr = sink();
+  const app = createCliApp({ stdout: stdout.stream, stderr: stderr.stream, env: {} });
+  const program = new Command("cloudsync").option("--json").option("-q, --quiet").option("--debug").option("-c, --config <file>").exitOverride();
+  register(program, app);
+  for (const sub of program.commands) sub.exitOverride();
+  await program.parseAsync(args, { from: "user" });
+  return { code: app.exitCode, stdout: stdout.text(), stderr: stderr.text() };
+}
