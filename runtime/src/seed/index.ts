@@ -5,3 +5,4 @@ export { verifySeedSet, sha256File } from "./verify.js";
 export { CHECKSUM_FILE, INDEX_FILE, escapeName, pathsFor, type SeedCollection, type SeedIndex } from "./layout.js";
 export { compareBsonValues } from "./order.js";
 export { toCanonicalLine, fromCanonicalLine } from "./canonical.js";
+export { pushSeedSet, pullSeedSet, listSeedSets, suffixFor, SEED_PREFIX, type SeedPushResult } from "./store.js";

@@ -16,7 +16,8 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-async function listFiles(root: string, rel = ""): Promise<string[]> {
+/** Every file under `root`, as `/`-separated paths relative to it (directories descended). */
+export async function listFiles(root: string, rel = ""): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${e.name}` : e.name;
