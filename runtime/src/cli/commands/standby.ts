@@ -1,0 +1,84 @@
+import type { Command } from "commander";
+import { ConfigError } from "../../errors.js";
+import { loadDecryptionKeys } from "../../pipeline/encryption.js";
+import { runStandby, type StandbyOptions } from "../../standby/standby.js";
+import { loadState, type StandbyStatus } from "../../standby/state.js";
+import type { CliApp } from "../app.js";
+import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { mongoUriFlag, passwordOf } from "./migrate.js";
+
+/**
+ * Parses `--interval`: a whole number with unit `s`, `m` (minutes here, not months) or `h`, or a
+ * sum such as `1m30s`; at least 1 s. Throws ConfigError (`--interval`) otherwise.
+ */
+export function parseInterval(text: string): number {
+  const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(\d+[smh])+$/.test(text)) throw new ConfigError("--interval", `invalid interval "${text}"; use a number and a unit s, m (minutes) or h, e.g. 30s, 5m, 1h`);
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+)([smh])/g)) ms += Number(m[1]) * units[m[2]!]!;
+  if (ms < 1000) throw new ConfigError("--interval", `must be at least 1s, got "${text}"`);
+  return ms;
+}
+
+/** One status line as printed on each tick. */
+export function statusLine(s: StandbyStatus): string {
+  const lag = s.lagSeconds === undefined ? "lag unknown" : `lag ${s.lagSeconds} s`;
+  return `${s.at} ${s.mode}: ${lag}, ${s.applied} change(s) applied, ${s.namespaces.length} namespace(s)`;
+}
+
+/**
+ * `cloudsync standby --standby <uri> (--primary <uri> | --from-backups <dest>)`: keep a warm
+ * standby and report its lag; `--status` prints the last saved status without connecting.
+ */
+export function register(program: Command, app: CliApp): void {
+  const cmd = program
+    .command("standby")
+    .description("Keep a standby MongoDB warm: follow the primary's change stream (resume token persisted), else copy the included namespaces periodically, or restore the latest backup; reports lag")
+    .option("--primary <uri>", "the primary MongoDB connection string (e.g. Atlas after the cut-over)")
+    .option("--standby <uri>", "the standby MongoDB connection string (e.g. the home server)")
+    .option("--state <file>", "state file: resume token and last status", "./cloudsync-standby.json")
+    .option("--include <ns>", "namespace pattern to mirror, db.coll or db.* (repeatable; default every collection)", collect, [])
+    .option("--exclude <ns>", "namespace pattern to leave out (repeatable)", collect, [])
+    .option("--once", "one pass (change streams: until caught up), then exit")
+    .option("--interval <dur>", "time between passes and between status reports: 30s, 5m, 1h", "60s")
+    .option("--from-backups <destination>", "restore the latest backup from this destination instead of reading the primary")
+    .option("--status", "print the last status saved in the state file and exit, connecting to nothing");
+  addDecryptionFlags(cmd).action(
+    app.action(async (ctx) => {
+      const statePath = ctx.opts.state as string;
+      if (ctx.opts.status) {
+        const state = await loadState(statePath);
+        if (!state.last) throw new ConfigError("--state", `${statePath} holds no status yet; run cloudsync standby first`);
+        ctx.out.result(state.last, () => `${statusLine(state.last!)}\nmode reason: ${state.last!.reason}`);
+        return;
+      }
+      if (typeof ctx.opts.standby !== "string") throw new ConfigError("--standby", "is required: the connection string of the server to keep warm");
+      const standby = mongoUriFlag(ctx.opts.standby, "--standby");
+      const primary = ctx.opts.primary === undefined ? undefined : mongoUriFlag(ctx.opts.primary, "--primary");
+      ctx.out.addSecrets(passwordOf(standby), primary && passwordOf(primary));
+      if (!primary && !ctx.opts.fromBackups) throw new ConfigError("--primary", "is required (or --from-backups <destination>)");
+      if (primary && ctx.opts.fromBackups) throw new ConfigError("--from-backups", "reads backups instead of the primary; give --primary or --from-backups, not both");
+      const intervalMs = parseInterval(ctx.opts.interval as string);
+      let backups: StandbyOptions["backups"];
+      if (ctx.opts.fromBackups) {
+        const { flags, names } = flagsToConfig(ctx.opts);
+        const config = ctx.config({ ...flags, destination: ctx.opts.fromBackups as string }, { ...names, destination: "--from-backups" });
+        backups = { dest: destinationOf(config), keys: await loadDecryptionKeys(config) };
+      }
+      const run = await runStandby({
+        standby,
+        ...(primary ? { primary } : {}),
+        ...(backups ? { backups } : {}),
+        statePath,
+        include: ctx.opts.include as string[],
+        exclude: ctx.opts.exclude as string[],
+        once: Boolean(ctx.opts.once),
+        intervalMs,
+        signal: ctx.signal,
+        onMode: (mode, reason) => ctx.out.info(`standby mode: ${mode} (${reason})`),
+        onStatus: (s) => ctx.out.info(statusLine(s)),
+      });
+      ctx.out.result({ mode: run.mode, reason: run.reason, ticks: run.ticks, status: run.last ?? null, state: statePath }, () => (ctx.signal.aborted ? "standby stopped; state saved" : ""));
+    }),
+  );
+}
