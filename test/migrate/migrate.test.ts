@@ -75,6 +75,19 @@ describe.skipIf(skip)(`cloudsync migrate between two servers${skip ? ` (skipped:
     expect(v.differences.map((d) => d.what)).toEqual(["count", "content"]);
   }, 60_000);
 
+  it("--verify-only copies nothing and prints the comparison table, exit 4 while the target differs", async () => {
+    const run = await runCommand(register, ["migrate", "--from", fromUri, "--to", target.uri, "--include", `${db}.models`, "--include", `${db}.licences`, "--verify-only"]);
+    expect(run.code).toBe(4);
+    const lines = run.stdout.split("\n");
+    expect(lines[0]).toBe(`compared 2 collection(s) of ${fromUri} with ${target.uri}: DIFFERENT`);
+    expect(lines[1]).toMatch(/^NAMESPACE\s+SOURCE\s+TARGET\s+INDEXES\s+CONTENT\s+OK$/);
+    expect(lines.slice(2, 4).map((l) => l.split(/\s+/))).toEqual([
+      [`${db}.models`, "250", "249", "ok", "DIFFER", "NO"],
+      [`${db}.licences`, "2", "2", "ok", "ok", "yes"],
+    ]);
+    expect(await dst.db(db).collection("models").countDocuments()).toBe(249);
+  }, 60_000);
+
   it("--dry-run lists the collections and writes nothing", async () => {
     const fresh = uniqueDb("mig_dry");
     await src.db(fresh).collection("events").insertMany([{ _id: 1 }, { _id: 2 }] as never[]);

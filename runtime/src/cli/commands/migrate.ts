@@ -39,6 +39,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--exclude <ns>", "namespace pattern to leave out (repeatable)", collect, [])
     .option("--drop", "drop each target collection before copying into it")
     .option("--verify", "after copying, compare every copied collection on both sides (exit 4 on any difference)")
+    .option("--verify-only", "copy nothing: compare the included collections on both sides (after a standby caught up, before a roll-back)")
     .option("--dry-run", "list what would be copied, reading no documents and writing nothing")
     .action(
       app.action(async (ctx) => {
@@ -57,6 +58,19 @@ export function register(program: Command, app: CliApp): void {
               table(["NAMESPACE", "TYPE", "DOCUMENTS (EST.)"], plan.namespaces.map((n) => [n.ns, n.type, n.estimatedDocuments === undefined ? "?" : String(n.estimatedDocuments)])),
             ].join("\n"),
           );
+          return;
+        }
+        if (ctx.opts.verifyOnly) {
+          const plan = await planCopy(opts);
+          const v = await verifyMigration(from, to, plan.namespaces.filter((n) => n.type === "collection").map((n) => n.ns));
+          ctx.out.result({ from: plan.from, to: plan.to, verification: v, ok: v.ok }, () =>
+            [
+              `compared ${v.collections.length} collection(s) of ${plan.from} with ${plan.to}: ${v.ok ? "identical" : "DIFFERENT"}`,
+              table(["NAMESPACE", "SOURCE", "TARGET", "INDEXES", "CONTENT", "OK"], v.collections.map((c) => [c.ns, String(c.sourceCount), String(c.targetCount ?? "absent"), c.indexesOk ? "ok" : "DIFFER", c.contentOk ? "ok" : "DIFFER", c.ok ? "yes" : "NO"])),
+              ...v.differences.map((d) => `difference in ${d.ns}: ${d.what} (source ${d.expected}, target ${d.actual})`),
+            ].join("\n"),
+          );
+          if (!v.ok) app.setExitCode(EXIT.integrity);
           return;
         }
         const progress = ctx.progress("migrate");
