@@ -162,7 +162,7 @@ describe.skipIf(real.skip || noJongodb)(`standby following a change stream${real
 
       await coll.insertOne({ _id: 4, name: "d" });
       await coll.updateOne({ _id: 1 }, { $set: { name: "A" } });
-      await coll.replaceOne({ _id: 2 }, { _id: 2, name: "B", size: 2 });
+      await coll.replaceOne({ _id: 2 }, { name: "B", size: 2 });
       await coll.deleteOne({ _id: 3 });
       const second = await runStandby(opts);
       expect(second.last).toMatchObject({ mode: "change-stream", applied: 4, lagSeconds: 0 });
