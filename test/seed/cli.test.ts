@@ -108,6 +108,11 @@ describe.skipIf(skip)(`cloudsync seed with a server${skip ? ` (skipped: ${skip})
     expect((JSON.parse(imp.stdout) as { collections: unknown[] }).collections).toEqual([{ ns: `${db}.licenses`, documents: 2, inserted: 0, updated: 0, unchanged: 2, indexes: [] }]);
   });
 
+  it.skipIf(!isJongodb())("db init on jongodb exits 5 saying what the server lacks (a real mongod is covered in test/schema)", async () => {
+    const r = await cli(["db", "init", "--uri", uri, "--database", db]);
+    expect(r).toEqual({ code: 5, stdout: "", stderr: `cloudsync: mongodb db init ${db}.models: the server has no listCollections, so validators cannot be read or applied; db init needs MongoDB (mongod or Atlas)\n` });
+  });
+
   it("refuses to push a set without an encryption key", async () => {
     const r = await cli(["seed", "export", "--uri", uri, "--include", `${db}.licenses`, "--to-destination", path.join(work, "dest3")]);
     expect(r.code).toBe(2);
