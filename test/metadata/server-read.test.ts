@@ -60,10 +60,20 @@ describe("metadata read API", () => {
   });
 
   it("rejects a page size over the cap, unknown parameters and foreign cursors with 400 naming the field", async () => {
+    const answer = async (query: string): Promise<[number, unknown]> => {
+      const r = await getJson(`${server.url}/api/models?${query}`);
+      return [r.status, r.body];
+    };
     expect(await getJson(`${server.url}/api/models?limit=201`)).toMatchObject({ status: 400, body: { field: "limit" } });
     expect(await getJson(`${server.url}/api/models?limit=0`)).toMatchObject({ status: 400, body: { field: "limit" } });
     expect(await getJson(`${server.url}/api/models?secret=1`)).toMatchObject({ status: 400, body: { field: "secret" } });
     expect(await getJson(`${server.url}/api/models?sort=password`)).toMatchObject({ status: 400, body: { field: "sort" } });
+    expect(await answer(`secret=1`)).toEqual([400, { error: "invalid_request", field: "secret", message: "querystring secret: unknown parameter" }]);
+    expect(await answer(`limit=5&limit=6`)).toEqual([400, { error: "invalid_request", field: "limit", message: "querystring limit: must be given once, as a string" }]);
+    expect(await answer(`limit=5x`)).toEqual([400, { error: "invalid_request", field: "limit", message: 'querystring limit: must match pattern "^[0-9]{1,6}$"' }]);
+    expect(await answer(`order=sideways`)).toEqual([400, { error: "invalid_request", field: "order", message: "querystring order: must be one of asc, desc" }]);
+    expect(await answer(`name=${"a".repeat(201)}`)).toEqual([400, { error: "invalid_request", field: "name", message: "querystring name: must NOT have more than 200 characters" }]);
+    expect((await getJson(`${server.url}/api/models?name=${"a".repeat(200)}`)).status).toBe(200);
     const first = (await getJson(`${server.url}/api/models?sort=name&limit=5`)).body as { nextCursor: string };
     expect(await getJson(`${server.url}/api/models?sort=id&limit=5&cursor=${first.nextCursor}`)).toMatchObject({ status: 400, body: { field: "cursor" } });
     expect(await getJson(`${server.url}/api/models?cursor=garbage`)).toMatchObject({ status: 400, body: { field: "cursor" } });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { createRequire } from "node:module";
+import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { ConfigError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import { lookupDoc } from "./docs-files.js";
@@ -56,20 +57,69 @@ const RESPONSE_CACHE_BYTES = 1024 * 1024;
 /** How long a connection that sent an oversized body stays open (unread) so its 413 is read. */
 const LINGER_MS = 1000;
 
-const listQuerySchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    limit: { type: "string", pattern: "^[0-9]{1,6}$" },
-    sort: { type: "string", enum: [...MODEL_SORTS] },
-    order: { type: "string", enum: ["asc", "desc"] },
-    name: { type: "string", maxLength: 200 },
-    q: { type: "string", maxLength: 200 },
-    license: { type: "string", maxLength: 100 },
-    source: { type: "string", maxLength: 253 },
-    cursor: { type: "string", maxLength: 700 },
-  },
-} as const;
+/** Query parameters of `GET /api/models`: the pattern or values each admits, or its longest free text. */
+const LIST_QUERY: Readonly<Record<string, { readonly maxLength?: number; readonly values?: readonly string[]; readonly pattern?: RegExp }>> = {
+  limit: { pattern: /^[0-9]{1,6}$/ },
+  sort: { values: MODEL_SORTS },
+  order: { values: ["asc", "desc"] },
+  name: { maxLength: 200 },
+  q: { maxLength: 200 },
+  license: { maxLength: 100 },
+  source: { maxLength: 253 },
+  cursor: { maxLength: 700 },
+};
+
+/**
+ * Checks the query of `GET /api/models` (unknown parameter, repeated parameter, length, pattern,
+ * allowed values) and throws `RequestRejected(400, <parameter>)` on the first violation. Done by
+ * hand rather than by a route schema so that serving reads never loads ajv (see
+ * `lazySchemaCompilers`).
+ */
+function checkListQuery(query: Record<string, unknown>): Record<string, string | undefined> {
+  for (const [key, value] of Object.entries(query)) {
+    const rule = LIST_QUERY[key];
+    let problem: string | undefined;
+    if (rule === undefined) problem = "unknown parameter";
+    else if (typeof value !== "string") problem = "must be given once, as a string";
+    else if (rule.maxLength !== undefined && value.length > rule.maxLength) problem = `must NOT have more than ${rule.maxLength} characters`;
+    else if (rule.pattern && !rule.pattern.test(value)) problem = `must match pattern "${rule.pattern.source}"`;
+    else if (rule.values && !rule.values.includes(value)) problem = `must be one of ${rule.values.join(", ")}`;
+    if (problem !== undefined) throw new RequestRejected(400, key, `querystring ${key}: ${problem}`);
+  }
+  return query as Record<string, string | undefined>;
+}
+
+type CompiledSchema = ((data: unknown) => unknown) & { errors?: unknown };
+type RouteSchema = { readonly schema: unknown; readonly method: string; readonly url: string; readonly httpPart?: string };
+type CompilerFactory = (externalSchemas: unknown, options: unknown) => (route: RouteSchema) => CompiledSchema;
+type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions["schemaController"]>["compilersFactory"]>;
+
+/**
+ * Fastify's own schema compilers (`@fastify/ajv-compiler`, `@fastify/fast-json-stringify-compiler`,
+ * resolved from fastify's location), loaded and run only when a schema is first used instead of
+ * at start-up: ajv and the compiled push schema cost ~3 MiB of resident memory that a server
+ * answering only reads never needs. The push body is validated exactly as before (same ajv, same
+ * options, same errors) from the first push on; a broken schema fails that push, not the boot,
+ * which the push tests exercise.
+ */
+function lazySchemaCompilers(): SchemaCompilers {
+  const fastifyRequire = createRequire(createRequire(import.meta.url).resolve("fastify"));
+  const lazy = (module: string): CompilerFactory => (externalSchemas, options) => {
+    let compiler: ((route: RouteSchema) => CompiledSchema) | undefined;
+    return (route) => {
+      let compiled: CompiledSchema | undefined;
+      const run: CompiledSchema = (data) => {
+        compiler ??= (fastifyRequire(module) as () => CompilerFactory)()(externalSchemas, options);
+        compiled ??= compiler(route);
+        const result = compiled(data);
+        run.errors = compiled.errors;
+        return result;
+      };
+      return run;
+    };
+  };
+  return { buildValidator: lazy("@fastify/ajv-compiler"), buildSerializer: lazy("@fastify/fast-json-stringify-compiler") } as unknown as SchemaCompilers;
+}
 
 /**
  * Starts the public metadata API. Fastify rather than Express because it validates requests
@@ -163,6 +213,7 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     // Reject rather than repair: fastify's defaults strip unknown properties and coerce types,
     // which would let a private field or a wrong type pass silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   });
 
   app.removeAllContentTypeParsers();
@@ -236,8 +287,8 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     return reply.type("application/json; charset=utf-8").send(body);
   };
 
-  app.get("/api/models", { schema: { querystring: listQuerySchema } }, (req, reply) => {
-    const q = req.query as Record<string, string | undefined>;
+  app.get("/api/models", (req, reply) => {
+    const q = checkListQuery(req.query as Record<string, unknown>);
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     if (limit < 1 || limit > MAX_PAGE_SIZE) throw new RequestRejected(400, "limit", `limit must be 1-${MAX_PAGE_SIZE}`);
     return cached(req, reply, () =>
