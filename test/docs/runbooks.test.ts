@@ -140,7 +140,13 @@ describe("runbook structure", () => {
   });
 });
 
-const backupSkip = CLI_SKIP ?? FIXTURES_SKIP ?? s3SkipReason();
+/** Why the stock tools a runbook calls are unusable here, or undefined when all are on PATH. */
+function missingTools(names: string[]): string | undefined {
+  const missing = names.filter((n) => spawnSync("sh", ["-c", `command -v ${n}`]).status !== 0);
+  return missing.length ? `not installed: ${missing.join(", ")} (CI installs them with scripts/install-system-deps.sh)` : undefined;
+}
+
+const backupSkip = CLI_SKIP ?? FIXTURES_SKIP ?? s3SkipReason() ?? missingTools(["age", "age-keygen", "aws", "jq", "sha256sum"]);
 if (backupSkip) console.warn(`skipping the docs/CLOUD_BACKUP.md run: ${backupSkip}`);
 describe.skipIf(!!backupSkip)("docs/CLOUD_BACKUP.md, every command", () => {
   let bucket: string;
@@ -177,11 +183,11 @@ describe.skipIf(!!backupSkip)("docs/CLOUD_BACKUP.md, every command", () => {
     // Three backups made (pipe, two scripts) plus the one after rotation.
     const listed = spawnSync(process.execPath, [CLI, "list", "--json", "--from", `s3://${bucket}/mongo`], { env: { ...process.env, ...env, CLOUDSYNC_S3_ENDPOINT: process.env.S3_TEST_ENDPOINT!, AWS_ACCESS_KEY_ID: process.env.S3_TEST_ACCESS_KEY!, AWS_SECRET_ACCESS_KEY: process.env.S3_TEST_SECRET_KEY! } });
     expect((JSON.parse(listed.stdout.toString()) as unknown[]).length).toBe(4);
-  });
+  }, 150_000);
 });
 
 const mongoUri = mongoTestUri();
-const deploySkip = CLI_SKIP ?? (mongoUri ? undefined : "no MongoDB test server for `cloudsync sync-metadata`");
+const deploySkip = CLI_SKIP ?? (mongoUri ? undefined : "no MongoDB test server for `cloudsync sync-metadata`") ?? missingTools(["openssl", "curl", "sqlite3"]);
 if (deploySkip) console.warn(`skipping the docs/JEFFREYSANFORD_DEPLOY.md run: ${deploySkip}`);
 describe.skipIf(!!deploySkip)("docs/JEFFREYSANFORD_DEPLOY.md, every command", () => {
   it("runs the local trial, health checks and database copy against a real metadata server", async () => {
@@ -196,5 +202,5 @@ describe.skipIf(!!deploySkip)("docs/JEFFREYSANFORD_DEPLOY.md, every command", ()
     expect(r.stdout).toContain("sync-metadata (once): pushed 0");
     expect(r.stdout).toMatch(/^ok$/m); // PRAGMA integrity_check of the copy
     expect(readFileSync(join(work, "metadata-api-key.txt"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
-  });
+  }, 150_000);
 });
