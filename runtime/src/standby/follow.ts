@@ -7,7 +7,7 @@
 import { MongoServerError, type ChangeStream, type ChangeStreamDocument, type Document, type MongoClient, type ResumeToken } from "mongodb";
 import { RemoteError } from "../errors.js";
 import { isCommandNotFound, mongoError, serverCode } from "../mongo/connect.js";
-import type { NamespaceFilter } from "../mongo/namespaces.js";
+import { splitNamespace, type NamespaceFilter } from "../mongo/namespaces.js";
 import type { Secret } from "../secret.js";
 
 /** Why change streams cannot be used on this primary, or undefined when they can. */
@@ -74,7 +74,11 @@ export interface FollowOptions {
   readonly onIdle?: () => Promise<void>;
 }
 
-type Op = { ns: string; write: Document };
+/**
+ * One standby change: a document write (bulk-write operation) in `ns`, or a collection-level
+ * change (the collection dropped, or renamed to `to`).
+ */
+export type Op = { ns: string; write: Document } | { ns: string; drop: true } | { ns: string; renameTo: string };
 
 /**
  * Follows the primary's change stream from `resumeToken`. Throws RemoteError when either side
@@ -109,7 +113,8 @@ export async function followChanges(opts: FollowOptions): Promise<FollowResult> 
         while (seen < 500 && (ev = await stream.tryNext()) !== null) {
           seen++;
           const op = toWrite(ev);
-          if (op && opts.filter.matches(op.ns)) batch.push(op);
+          // Renamed out of the mirrored set: for the standby, the collection is gone.
+          if (op && opts.filter.matches(op.ns)) batch.push("renameTo" in op && !opts.filter.matches(op.renameTo) ? { ns: op.ns, drop: true } : op);
           if ("clusterTime" in ev && ev.clusterTime) batchSeconds = ev.clusterTime.getHighBitsUnsigned();
           if (stream.resumeToken) token = stream.resumeToken;
           if (opts.signal?.aborted) break;
@@ -154,6 +159,11 @@ export function toWrite(ev: ChangeStreamDocument<Document>): Op | undefined {
         : { ns, write: { deleteOne: { filter: { _id: ev.documentKey._id } } } };
     case "delete":
       return { ns, write: { deleteOne: { filter: { _id: ev.documentKey._id } } } };
+    // A dropDatabase is preceded by a drop event per collection, so mirroring drops covers it.
+    case "drop":
+      return { ns, drop: true };
+    case "rename":
+      return { ns, renameTo: `${ev.to.db}.${ev.to.coll}` };
     default:
       return undefined;
   }
@@ -164,14 +174,28 @@ async function applyOps(standby: MongoClient, uri: Secret, ops: readonly Op[]): 
   // document's history (insert then delete), and runs keep the round trips few.
   let i = 0;
   while (i < ops.length) {
-    const ns = ops[i]!.ns;
-    const run: Document[] = [];
-    while (i < ops.length && ops[i]!.ns === ns) run.push(ops[i++]!.write);
-    const dot = ns.indexOf(".");
+    const op = ops[i]!;
+    const { db, collection } = splitNamespace(op.ns);
     try {
-      await standby.db(ns.slice(0, dot)).collection(ns.slice(dot + 1)).bulkWrite(run as never, { ordered: true });
+      if ("drop" in op) {
+        i++;
+        await standby.db(db).collection(collection).drop().catch((err: unknown) => {
+          if (serverCode(err) !== 26) throw err;
+        });
+        continue;
+      }
+      if ("renameTo" in op) {
+        i++;
+        await standby.db("admin").command({ renameCollection: op.ns, to: op.renameTo, dropTarget: true }).catch((err: unknown) => {
+          if (serverCode(err) !== 26) throw err;
+        });
+        continue;
+      }
+      const run: Document[] = [];
+      for (let next = ops[i]; next && next.ns === op.ns && "write" in next; next = ops[++i]) run.push(next.write);
+      await standby.db(db).collection(collection).bulkWrite(run as never, { ordered: true });
     } catch (err) {
-      throw mongoError(err, `mongodb standby ${ns}`, uri);
+      throw mongoError(err, `mongodb standby ${op.ns}`, uri);
     }
   }
 }
