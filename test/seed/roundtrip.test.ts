@@ -1,6 +1,7 @@
 // Seed export → import over a real wire connection: every BSON type the driver can write comes
 // back with identical canonical Extended JSON, indexes are recreated, a second import changes
 // nothing, and a damaged set is refused before anything is written.
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile, appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -65,6 +66,7 @@ describe.skipIf(skip)(`seed export and import${skip ? ` (skipped: ${skip})` : ""
       [`${db}.indexed`, 3],
       [`${db}.types`, typed],
     ]);
+    expect(report.warnings).toEqual(isJongodb() ? ns.map((n) => `${n}: the server has no listCollections; collection options, validators and UUID are not in the seed set`) : []);
     const data = await readFile(path.join(dir, `data/${db}/indexed.ejson`), "utf8");
     expect(data).toBe(
       [1, 2, 3].map((i) => `{"_id":{"$numberInt":"${i}"},"email":"u${i}@example.org","n":{"$numberInt":"${i}"}}\n`).join(""),
@@ -79,6 +81,8 @@ describe.skipIf(skip)(`seed export and import${skip ? ` (skipped: ${skip})` : ""
       `data/${db}/types.metadata.json`,
       "seed.json",
     ]);
+    // Stock tools check a set: coreutils' sha256sum reads SHA256SUMS as written.
+    expect(execFileSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dir }).toString().split("\n").filter(Boolean).every((l) => l.endsWith(": OK"))).toBe(true);
     const again = path.join(work, "two");
     await exportSeed({ uri: new Secret(uri), dir: again, include: ns });
     expect(await readFile(path.join(again, "SHA256SUMS"), "utf8")).toBe(sums);

@@ -1,5 +1,6 @@
 // Seed sets in a destination: encrypted per file like backups, listed only when complete, pulled
 // back byte for byte and verified; the wrong key or a flipped byte never yields a set.
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +13,9 @@ import { createAgeEncryptStream } from "../../runtime/src/crypto/index.js";
 import type { EncryptionPlan } from "../../runtime/src/pipeline/encryption.js";
 import { formatChecksums } from "../../runtime/src/seed/layout.js";
 import { listSeedSets, pullSeedSet, pushSeedSet } from "../../runtime/src/seed/store.js";
+
+const haveAge = spawnSync("age", ["--version"]).status === 0;
+if (!haveAge) console.warn("test/seed/store: the stock-age check is skipped, the age CLI is not installed (apt-get install age)");
 
 const FILES: Record<string, string> = {
   "seed.json": `${JSON.stringify({ format: "cloudsync-seed", version: 1, collections: [{ ns: "shop.items", data: "data/shop/items.ejson", metadata: "data/shop/items.metadata.json", documents: 1 }] }, null, 2)}\n`,
@@ -55,6 +59,14 @@ describe("seed sets in a destination", () => {
     expect(await pullSeedSet({ destination: dest, id: "s1", dir: out, keys: { ageIdentities: [key.identity] } })).toEqual({ dir: out, files: 4 });
     for (const [rel, text] of Object.entries(FILES)) expect(await readFile(path.join(out, rel), "utf8")).toBe(text);
     expect(await readFile(path.join(out, "SHA256SUMS"), "utf8")).toBe(await readFile(path.join(work, "set/SHA256SUMS"), "utf8"));
+  });
+
+  it.skipIf(!haveAge)("each stored object opens with stock `age -d -i identity` (skipped without the age CLI)", async () => {
+    const keyFile = path.join(work, "identity.txt");
+    await writeFile(keyFile, `${key.identity.reveal()}\n`, { mode: 0o600 });
+    const plain = execFileSync("age", ["-d", "-i", keyFile, path.join(work, "dest/seeds/s1/data/shop/items.ejson.age")]).toString();
+    expect(plain).toBe(FILES["data/shop/items.ejson"]);
+    await rm(keyFile);
   });
 
   it("default ids are the UTC time plus a digest prefix", async () => {

@@ -63,7 +63,8 @@ export async function exportSeed(opts: SeedExportOptions): Promise<SeedExportRep
     } catch (err) {
       throw mongoError(err, "mongodb list collections", opts.uri);
     }
-    const warnings = [...discovery.warnings];
+    // Discovery words its warnings for backups; the same facts hold for a seed set.
+    const warnings = discovery.warnings.map((w) => w.replace(/\bthe backup\b/g, "the seed set").replace(/nothing dumped/g, "nothing exported"));
     const sums = new Map<string, string>();
     const collections: Array<SeedCollection & { indexes: number }> = [];
     await mkdir(tmp, { recursive: true });
