@@ -128,6 +128,12 @@ describe.skipIf(noJongodb)(`standby without change streams: two jongodb servers$
     expect(again.last?.applied).toBe(0);
   }, 60_000);
 
+  it("without --include on a server that cannot list its collections, says to name them (exit 5)", async () => {
+    const run = await runCommand(register, ["standby", "--primary", primary.uri, "--standby", standby.uri, "--state", path.join(root, "noinc.json"), "--once"]);
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(/^cloudsync: mongodb primary: listing collections \(name them with --include db\.coll to skip this\): .+\n$/);
+  }, 60_000);
+
   it("refuses --primary together with --from-backups, and a bad --interval, naming the flag (exit 2)", async () => {
     const both = await runCommand(register, ["standby", "--primary", primary.uri, "--standby", standby.uri, "--from-backups", root]);
     expect(both.code).toBe(2);

@@ -26,12 +26,18 @@ export interface PassResult {
  * The namespaces a pass covers: the include patterns as given when every one is an exact
  * `db.coll` (no discovery needed, so this works on servers without listCollections), otherwise
  * the primary's collections matching them (views and time-series excluded: a view has no
- * documents and buckets are server-managed).
+ * documents and buckets are server-managed). Throws RemoteError when the primary cannot list
+ * its databases or collections.
  */
 export async function standbyNamespaces(primary: MongoClient, include: readonly string[], exclude: readonly string[] = []): Promise<string[]> {
   const filter = createNamespaceFilter(include, exclude);
   if (filter.exact) return [...filter.exact];
-  const { plans } = await discoverCollections(primary, filter);
+  let plans: Awaited<ReturnType<typeof discoverCollections>>["plans"];
+  try {
+    ({ plans } = await discoverCollections(primary, filter));
+  } catch (err) {
+    throw mongoError(err, "mongodb primary: listing collections (name them with --include db.coll to skip this)");
+  }
   return plans.filter((p) => p.type === "collection").map((p) => `${p.db}.${p.collection}`);
 }
 
