@@ -41,7 +41,7 @@ describe.skipIf(!!skip)("cloudsync backup --uri / restore --to mongodb:// / veri
       born: new Date(-86_400_000 * i),
     }));
     await client.db(db).collection("models").insertMany(models);
-    await client.db(db).collection("events").insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, kind: "ping", at: new Date(1_700_000_000_000 + i) })));
+    await client.db(db).collection<{ _id: number; kind: string; at: Date }>("events").insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, kind: "ping", at: new Date(1_700_000_000_000 + i) })));
   });
   afterAll(async () => {
     await client?.close();
