@@ -7,13 +7,15 @@ import { register as demo } from "./demo.js";
 import { register as inspect } from "./inspect.js";
 import { register as keys } from "./keys.js";
 import { register as list } from "./list.js";
+import { register as migrate } from "./migrate.js";
 import { register as prune } from "./prune.js";
 import { register as restore } from "./restore.js";
 import { register as seed } from "./seed.js";
+import { register as standby } from "./standby.js";
 import { register as serveMetadata } from "./serve-metadata.js";
 import { register as syncMetadata } from "./sync-metadata.js";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export function registerCommands(program: Command, app: CliApp): void {
-  for (const register of [demo, backup, list, verify, inspect, restore, prune, keys, seed, db, serveMetadata, syncMetadata]) register(program, app);
+  for (const register of [demo, backup, list, verify, inspect, restore, prune, keys, seed, db, migrate, standby, serveMetadata, syncMetadata]) register(program, app);
 }
