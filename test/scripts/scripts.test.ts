@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -104,6 +104,24 @@ describe.skipIf(!!skip)("scripts drive the compiled CLI", () => {
     const damaged = await script("encrypt-backup.sh", ["-r", recipient, "-t", dest, join(FIXTURES, "bad-format.archive")], env);
     expect(damaged.code).toBe(4);
   }
+
+  it("sync-to-cloud.sh without ARCHIVE streams mongodump (a stand-in here: mongodump is not installed); a failed mongodump fails the run", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "cloudsync-fake-mongodump-"));
+    const fake = (body: string): void => writeFileSync(join(bin, "mongodump"), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, MONGODB_URI: "mongodb://127.0.0.1:9/x", CLOUDSYNC_RECIPIENTS: recipient };
+    const dest = join(work, "streamed");
+    fake(`[ "$1 $2 $3 $4" = "--uri mongodb://127.0.0.1:9/x --archive --quiet" ] || exit 9\nexec cat "${archive}"`);
+    const ok = await script("sync-to-cloud.sh", ["-t", dest], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^backup \S+ stored in /);
+    // Part of an archive, then mongodump fails: cloudsync refuses the truncated archive, and with
+    // pipefail the run's status is the rightmost failure, cloudsync's integrity error (4).
+    fake(`head -c 100 "${archive}"\nexit 1`);
+    const failed = await script("sync-to-cloud.sh", ["-t", dest], env);
+    expect(failed.code).toBe(4);
+    const listed = await runCli(["list", "--from", dest, "--json"]);
+    expect(listed.json<unknown[]>()).toHaveLength(1);
+  });
 
   it("encrypt, sync (archive on stdin) and restore through a local directory", async () => {
     await roundTrip(join(work, "local"), {});
