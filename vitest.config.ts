@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    reporters: ["default"],
+    // The JSON report lets CI print a plain "N passed, N failed, N skipped" closing line.
+    reporters: ["default", "json"],
+    outputFile: { json: "coverage/vitest-results.json" },
   },
 });
