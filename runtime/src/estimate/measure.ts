@@ -1,4 +1,5 @@
 import type { Destination } from "../destinations/destination.js";
+import { CloudsyncError } from "../errors.js";
 import { listBackups } from "../manifest/store.js";
 import { connectMongo } from "../mongo/connect.js";
 import { redactText, type Secret } from "../secret.js";
@@ -30,7 +31,9 @@ export async function measureDatabase(uri: Secret, opts: { serverSelectionTimeou
     }
     return { known: true, size };
   } catch (err) {
-    return { known: false, reason: redactText((err as Error).message, [uri]) };
+    // connectMongo's errors already show the URI without its password; driver errors may hold it whole.
+    const message = (err as Error).message;
+    return { known: false, reason: err instanceof CloudsyncError ? message : redactText(message, [uri]) };
   } finally {
     await client?.close().catch(() => undefined);
   }
