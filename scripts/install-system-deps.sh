@@ -30,6 +30,7 @@ packages=(
   shellcheck
   restic
   procps psmisc iproute2 util-linux
+  jq sqlite3 curl openssl awscli
 )
 if [ "$mode" = "all" ]; then
   packages+=(wrk hyperfine)

@@ -4,6 +4,7 @@ import { register as backup } from "./backup.js";
 import { register as verify } from "./verify.js";
 import { register as db } from "./db.js";
 import { register as demo } from "./demo.js";
+import { register as estimate } from "./estimate.js";
 import { register as inspect } from "./inspect.js";
 import { register as keys } from "./keys.js";
 import { register as list } from "./list.js";
@@ -17,5 +18,5 @@ import { register as syncMetadata } from "./sync-metadata.js";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export function registerCommands(program: Command, app: CliApp): void {
-  for (const register of [demo, backup, list, verify, inspect, restore, prune, keys, seed, db, migrate, standby, serveMetadata, syncMetadata]) register(program, app);
+  for (const register of [demo, backup, list, verify, inspect, restore, prune, keys, seed, db, migrate, standby, estimate, serveMetadata, syncMetadata]) register(program, app);
 }
