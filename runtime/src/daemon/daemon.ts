@@ -1,0 +1,209 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
+import { BusyError } from "../errors.js";
+import type { BackupManifest } from "../manifest/manifest.js";
+import type { Secret } from "../secret.js";
+import { nextRun, type CronSchedule } from "./cron.js";
+import { sendHeartbeat } from "./heartbeat.js";
+import { backupStage, cloudStage, metadataStage, pruneStage, verifyStage, type RunPlan, type StageResult } from "./jobs.js";
+import { acquireLock } from "./lock.js";
+import type { DaemonMetrics, Stage } from "./metrics.js";
+import { readStatus, writeFileAtomic, writeStatus, type DaemonStatus, type RunRecord, type StageOutcome } from "./status.js";
+
+/** Settings of the daemon, resolved by the CLI. */
+export interface DaemonOptions {
+  readonly plan: RunPlan;
+  readonly stateDir: string;
+  readonly schedule: CronSchedule;
+  /** The longest gap between runs (see scheduleIntervalSeconds), recorded for `cloudsync status`. */
+  readonly intervalSeconds: number;
+  /** Each scheduled run starts a random 0..jitterMs after its cron time. */
+  readonly jitterMs: number;
+  /** Dead-man's-switch URL pinged after each successful run. */
+  readonly heartbeatUrl?: Secret;
+  readonly metrics: DaemonMetrics;
+  /** Aborting stops the current stage cleanly (no manifest for an abandoned backup), releases the lock and returns. */
+  readonly signal: AbortSignal;
+  readonly lockMaxAgeMs?: number;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+}
+
+/** Outcome of one run: the record written to status.json and the first stage error (for the exit code). */
+export interface RunOutcome {
+  readonly record: RunRecord;
+  readonly error?: unknown;
+}
+
+/** Lock file of the state directory. */
+export function lockPath(stateDir: string): string {
+  return join(stateDir, "daemon.lock");
+}
+
+/**
+ * The daemon's mutable state between runs: what status.json says. Created by `openDaemon`, which
+ * keeps the last success of a previous daemon (from status.json) so health survives restarts.
+ */
+interface DaemonState {
+  daemonStartedAt: string;
+  lastSuccessAt?: string;
+  lastRun?: RunRecord;
+  nextRunAt?: string;
+}
+
+async function openState(o: DaemonOptions): Promise<DaemonState> {
+  const prev = await readStatus(o.stateDir).catch(() => undefined);
+  if (prev?.lastSuccessAt) o.metrics.setLastSuccess(new Date(prev.lastSuccessAt));
+  return { daemonStartedAt: (o.now ?? (() => new Date()))().toISOString(), lastSuccessAt: prev?.lastSuccessAt, lastRun: prev?.lastRun };
+}
+
+async function saveState(o: DaemonOptions, st: DaemonState): Promise<void> {
+  const status: DaemonStatus = {
+    format: 1,
+    pid: process.pid,
+    schedule: o.schedule.source,
+    intervalSeconds: o.intervalSeconds,
+    daemonStartedAt: st.daemonStartedAt,
+    ...(st.nextRunAt ? { nextRunAt: st.nextRunAt } : {}),
+    ...(st.lastSuccessAt ? { lastSuccessAt: st.lastSuccessAt } : {}),
+    ...(st.lastRun ? { lastRun: st.lastRun } : {}),
+  };
+  await writeStatus(o.stateDir, status);
+  // The same figures as /metrics, for node_exporter's textfile collector when the daemon is run with --once from cron.
+  await writeFileAtomic(join(o.stateDir, "metrics.prom"), o.metrics.render());
+}
+
+/**
+ * Performs one run under the lock: backup → verify → prune → cloud upload (when a cloud
+ * destination is set) → metadata sync (when enabled). A failed stage skips the stages that depend
+ * on it (everything after a failed backup or verify; prune and the cloud copy never run on an
+ * unverified backup); an aborted signal stops the current stage and skips the rest. Afterwards
+ * records metrics, writes status.json and metrics.prom atomically, and pings the heartbeat URL if
+ * the run succeeded (a heartbeat failure is logged, never fatal). A lock held by a live run
+ * throws BusyError before anything else happens.
+ */
+async function runLocked(o: DaemonOptions, st: DaemonState): Promise<RunOutcome> {
+  const now = o.now ?? (() => new Date());
+  const log = o.plan.log;
+  const lock = await acquireLock(lockPath(o.stateDir), { maxAgeMs: o.lockMaxAgeMs, warn: log, now });
+  const started = now();
+  const stages: StageOutcome[] = [];
+  let firstError: unknown;
+  let manifest: BackupManifest | undefined;
+  const step = async (stage: Stage, fn: () => Promise<StageResult>, skip?: string): Promise<boolean> => {
+    if (o.signal.aborted || skip !== undefined) {
+      stages.push({ stage, outcome: "skipped", seconds: 0, message: o.signal.aborted ? "interrupted" : skip });
+      return false;
+    }
+    const t0 = performance.now();
+    try {
+      const r = await fn();
+      const seconds = (performance.now() - t0) / 1000;
+      stages.push({ stage, outcome: "ok", seconds, ...(r.note ? { message: r.note } : {}), ...(r.detail ? { detail: r.detail } : {}) });
+      log(`${stage}: ok in ${seconds.toFixed(1)} s${r.note ? ` (${r.note})` : ""}`);
+      return true;
+    } catch (err) {
+      const seconds = (performance.now() - t0) / 1000;
+      const message = o.signal.aborted ? `interrupted: ${(err as Error).message}` : (err as Error).message;
+      stages.push({ stage, outcome: "failed", seconds, message });
+      log(`${stage}: FAILED after ${seconds.toFixed(1)} s: ${message}`);
+      firstError ??= err;
+      return false;
+    }
+  };
+  try {
+    log(`run started (${o.plan.source.kind === "archive" ? `archive ${o.plan.source.path}` : "MongoDB"} → ${o.plan.destination.url})`);
+    const backedUp = await step("backup", async () => {
+      manifest = await backupStage(o.plan, o.signal);
+      return { detail: { id: manifest.id, key: manifest.object.key, bytes: manifest.object.size, documents: manifest.totals.documents } };
+    });
+    const verified = await step("verify", () => verifyStage(o.plan, manifest as BackupManifest, o.signal), backedUp ? undefined : "no new backup");
+    const notVerified = verified ? undefined : "the new backup did not verify";
+    await step("prune", () => pruneStage(o.plan), notVerified);
+    if (o.plan.cloud) {
+      const cloud = o.plan.cloud;
+      await step("cloud-upload", () => cloudStage(o.plan, cloud, manifest as BackupManifest, o.signal), notVerified);
+    }
+    const md = o.plan.metadata;
+    if (md) await step("metadata-sync", () => metadataStage(o.plan, md as Exclude<typeof md, { skip: string }>, o.signal), "skip" in md ? md.skip : undefined);
+  } finally {
+    await lock.release();
+  }
+  const finished = now();
+  const ok = firstError === undefined && !o.signal.aborted;
+  const record: RunRecord = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    ok,
+    interrupted: o.signal.aborted,
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    stages,
+    ...(manifest ? { backup: { id: manifest.id, bytes: manifest.object.size, archiveBytes: manifest.totals.archiveBytes, documents: manifest.totals.documents } } : {}),
+  };
+  o.metrics.recordRun({ ok, finishedAt: finished, totalSeconds: record.seconds, stages, backup: record.backup });
+  st.lastRun = record;
+  if (ok) st.lastSuccessAt = record.finishedAt;
+  await saveState(o, st);
+  log(`run ${ok ? "succeeded" : record.interrupted ? "interrupted" : "FAILED"} in ${record.seconds.toFixed(1)} s${manifest ? ` (backup ${manifest.id})` : ""}`);
+  if (ok && o.heartbeatUrl) {
+    const hb = await sendHeartbeat(o.heartbeatUrl, { body: { backup: record.backup?.id, seconds: record.seconds } });
+    if (!hb.ok) log(`warning: ${hb.error ?? "heartbeat failed"}`);
+  }
+  return firstError === undefined ? { record } : { record, error: firstError };
+}
+
+/**
+ * `--once`: one run now (no jitter), with status.json and metrics written. Throws BusyError
+ * (exit 7) when another run holds the lock; otherwise resolves with the outcome, failed or not.
+ */
+export async function runOnce(o: DaemonOptions): Promise<RunOutcome> {
+  const st = await openState(o);
+  st.nextRunAt = nextRun(o.schedule, (o.now ?? (() => new Date()))()).toISOString();
+  o.metrics.setNextRun(new Date(st.nextRunAt));
+  return runLocked(o, st);
+}
+
+/**
+ * The scheduled daemon: writes status.json at start (so `cloudsync status` is healthy before the
+ * first run), optionally runs at once (`runNow`), then sleeps until each cron time plus a random
+ * jitter and runs. A run that finds the lock held by a live run is skipped and logged. Returns
+ * when `signal` aborts (after the current stage stops and the lock is released); a run's failure
+ * never stops the daemon.
+ */
+export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; readonly onRun?: (r: RunOutcome) => void }): Promise<void> {
+  const now = o.now ?? (() => new Date());
+  const random = o.random ?? Math.random;
+  const st = await openState(o);
+  await saveState(o, st);
+  const once = async (): Promise<void> => {
+    try {
+      o.onRun?.(await runLocked(o, st));
+    } catch (err) {
+      if (!(err instanceof BusyError)) throw err;
+      o.metrics.recordSkip();
+      o.plan.log(`skipped this run: ${err.message}`);
+    }
+  };
+  if (o.runNow) await once();
+  while (!o.signal.aborted) {
+    const at = new Date(nextRun(o.schedule, now()).getTime() + Math.floor(random() * o.jitterMs));
+    st.nextRunAt = at.toISOString();
+    o.metrics.setNextRun(at);
+    await saveState(o, st);
+    o.plan.log(`next run at ${st.nextRunAt}`);
+    if (!(await sleepUntil(at, o.signal, now))) break;
+    await once();
+  }
+}
+
+/** Sleeps until `at` in slices (timers cap near 24.8 days, and the clock may jump); false when aborted. */
+async function sleepUntil(at: Date, signal: AbortSignal, now: () => Date): Promise<boolean> {
+  while (now().getTime() < at.getTime()) {
+    try {
+      await sleep(Math.min(at.getTime() - now().getTime(), 60_000), undefined, { signal });
+    } catch {
+      return false;
+    }
+  }
+  return !signal.aborted;
+}
