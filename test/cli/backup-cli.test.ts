@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI_SKIP, FIXTURES, FIXTURES_SKIP, runCli } from "../support/cli.js";
+import { CLI_SKIP, FIXTURES, FIXTURES_SKIP, runCli, filesUnder } from "../support/cli.js";
 
 const skip = CLI_SKIP ?? FIXTURES_SKIP;
 if (skip) console.warn(`skipping CLI process tests: ${skip}`);
@@ -16,14 +16,6 @@ interface ListEntry {
   size: number;
   sha256: string;
   lastVerifiedAt: string | null;
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
-    .sort();
 }
 
 describe.skipIf(!!skip)("cloudsync backup → list → verify → inspect → restore, as processes", () => {

@@ -1,21 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
-import { CLI_SKIP, runCli, spawnCli } from "../support/cli.js";
+import { CLI_SKIP, runCli, spawnCli, filesUnder } from "../support/cli.js";
 
 if (CLI_SKIP) console.warn(`skipping CLI fault tests: ${CLI_SKIP}`);
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
-    .sort();
-}
 
 describe.skipIf(!!CLI_SKIP)("faults, for real", () => {
   let work: string;
