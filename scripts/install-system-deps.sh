@@ -33,7 +33,7 @@ packages=(
   jq sqlite3 curl openssl awscli
 )
 if [ "$mode" = "all" ]; then
-  packages+=(wrk hyperfine)
+  packages+=(wrk hyperfine time gzip)
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
