@@ -19,7 +19,7 @@ import { copyBackup } from "./copy.js";
 /** Where each run's backup comes from. */
 export type BackupSource =
   | { readonly kind: "mongodb"; readonly uri: Secret; readonly include?: readonly string[]; readonly exclude?: readonly string[] }
-  /** A mongodump archive file, re-read on every run (tests, and hosts where mongodump runs separately). */
+  /** A mongodump archive file (or named pipe), read again on every run (tests, and hosts where mongodump runs separately). */
   | { readonly kind: "archive"; readonly path: string };
 
 /** Everything a daemon run needs, resolved from the configuration before the first run. */
@@ -56,7 +56,8 @@ export async function backupStage(plan: RunPlan, signal: AbortSignal): Promise<B
   const s = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new ConfigError("--from-archive", `cannot read ${path}: ${err.code ?? err.message}`);
   });
-  if (!s.isFile()) throw new ConfigError("--from-archive", `${path} is not a file`);
+  // A named pipe is fine too: mongodump --archive=<fifo> can feed the daemon without a temporary file.
+  if (!s.isFile() && !s.isFIFO()) throw new ConfigError("--from-archive", `${path} is not a file or a named pipe`);
   const r = await runBackupPipeline({ ...common, source: createReadStream(path), sourceInfo: { kind: "archive-file", description: path } });
   return r.manifest;
 }

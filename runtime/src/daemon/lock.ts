@@ -102,8 +102,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     const mtime = await stat(path).then((s) => s.mtime, () => now());
     const reason = staleReason(held, mtime, now(), maxAgeMs);
     if (reason === undefined) {
-      const h = held as LockInfo;
-      throw new BusyError(`another cloudsync run holds the lock ${path} (pid ${h.pid} on ${h.hostname}, since ${h.startedAt}); wait for it to finish`);
+      const holder = held ? `pid ${held.pid} on ${held.hostname}, since ${held.startedAt}` : "being written just now";
+      throw new BusyError(`another cloudsync run holds the lock ${path} (${holder}); wait for it to finish`);
     }
     opts.warn?.(`warning: taking over stale lock ${path}: ${reason}`);
     // Rename rather than delete, so two processes taking over at once cannot both remove a fresh lock: only one rename of the stale file succeeds.

@@ -1,0 +1,39 @@
+// Shared pieces of the daemon tests: a small real archive, and polling for a condition.
+import { createWriteStream, existsSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
+import { FIXTURES } from "../support/cli.js";
+
+/** Where the compiled runtime is (process tests import it; `npm run build` makes it). */
+export const DIST_LOCK = new URL("../../dist/runtime/src/daemon/lock.js", import.meta.url);
+export const DIST_DAEMON_COMMAND = new URL("../../dist/runtime/src/cli/commands/daemon.js", import.meta.url);
+/** Why process tests cannot run, or undefined. */
+export const DIST_SKIP = existsSync(DIST_DAEMON_COMMAND) && existsSync(DIST_LOCK) ? undefined : "dist/ lacks the daemon: run `npm run build` (npm test does) to test it as a process";
+
+/**
+ * Puts a mongodump archive at `dir/source.archive`: the real fixture test.bar.archive when the
+ * shared fixtures are present, otherwise a 64 KiB demo archive. Returns its path and origin.
+ */
+export async function makeArchive(dir: string): Promise<{ path: string; origin: string }> {
+  const path = join(dir, "source.archive");
+  const fixture = join(FIXTURES, "test.bar.archive");
+  if (existsSync(fixture)) {
+    await copyFile(fixture, path);
+    return { path, origin: "fixture test.bar.archive" };
+  }
+  await pipeline(generateDemoArchive({ targetBytes: 64 * 1024 }), createWriteStream(path));
+  return { path, origin: "generated demo archive" };
+}
+
+/** Polls `check` every 50 ms until it returns a truthy value or `ms` passes (then throws `what`). */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
