@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -21,7 +21,6 @@ describe("acquireLock", () => {
     const lock = await acquireLock(path, { now: () => new Date("2026-11-24T03:00:00Z") });
     const held = await readLock(path);
     expect(held).toEqual({ pid: process.pid, hostname: hostname(), startedAt: "2026-11-24T03:00:00.000Z", token: lock.info.token });
-    const { stat } = await import("node:fs/promises");
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     await lock.release();
     expect(await readLock(path)).toBeUndefined();

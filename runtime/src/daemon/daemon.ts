@@ -177,7 +177,9 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
   await saveState(o, st);
   const once = async (): Promise<void> => {
     try {
-      o.onRun?.(await runLocked(o, st));
+      // Not `o.onRun?.(await …)`: an optional call skips evaluating its arguments when onRun is absent.
+      const outcome = await runLocked(o, st);
+      o.onRun?.(outcome);
     } catch (err) {
       if (!(err instanceof BusyError)) throw err;
       o.metrics.recordSkip();
