@@ -142,6 +142,22 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     expect(r.stderr).toBe('cloudsync: CLOUDSYNC_SCHEDULE: "0 25 * * *": hour field "25" has 25 outside 0-23\n');
   });
 
+  it("the scheduled daemon serves /metrics, writes status.json at start, and exits 0 on SIGTERM", async () => {
+    const child = spawnChild(["daemon", "--schedule", "@yearly", "--metrics-port", "0", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
+    const done = collect(child);
+    const url = await waitFor("the metrics address", () => /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderrs.get(child) ?? "")?.[1]);
+    const text = await (await fetch(url)).text();
+    expect(text).toContain("cloudsync_up 1\n");
+    expect(text).toMatch(/\ncloudsync_next_run_timestamp_seconds \d{10}\n/);
+    const status = await waitFor("status.json", async () => (existsSync(join(state(), "status.json")) ? (JSON.parse(await readFile(join(state(), "status.json"), "utf8")) as { schedule: string; nextRunAt?: string }) : undefined));
+    expect(status.schedule).toBe("@yearly");
+    child.kill("SIGTERM");
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("daemon stopped");
+    expect(existsSync(join(state(), "daemon.lock"))).toBe(false);
+  });
+
   it("SIGTERM mid-backup abandons it: no manifest listed, lock released, status records the interruption", async () => {
     const fifo = join(dir, "slow.archive");
     await new Promise<void>((resolve, reject) => spawn("mkfifo", [fifo]).on("exit", (c) => (c === 0 ? resolve() : reject(new Error(`mkfifo exited ${c}`)))));
