@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 import { register as backup } from "./backup.js";
 import { register as verify } from "./verify.js";
+import { register as daemon } from "./daemon.js";
 import { register as db } from "./db.js";
 import { register as demo } from "./demo.js";
 import { register as estimate } from "./estimate.js";
@@ -13,10 +14,11 @@ import { register as prune } from "./prune.js";
 import { register as restore } from "./restore.js";
 import { register as seed } from "./seed.js";
 import { register as standby } from "./standby.js";
+import { register as status } from "./status.js";
 import { register as serveMetadata } from "./serve-metadata.js";
 import { register as syncMetadata } from "./sync-metadata.js";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export function registerCommands(program: Command, app: CliApp): void {
-  for (const register of [demo, backup, list, verify, inspect, restore, prune, keys, seed, db, migrate, standby, estimate, serveMetadata, syncMetadata]) register(program, app);
+  for (const register of [demo, backup, list, verify, inspect, restore, prune, daemon, status, keys, seed, db, migrate, standby, estimate, serveMetadata, syncMetadata]) register(program, app);
 }
