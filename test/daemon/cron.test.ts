@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nextRun, parseCron, parseShortDuration, scheduleIntervalSeconds } from "../../runtime/src/daemon/cron.js";
+import { scheduledAt } from "../../runtime/src/daemon/daemon.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
 const at = (iso: string): Date => new Date(iso);
@@ -141,5 +142,18 @@ describe("parseShortDuration", () => {
   it("rejects anything else naming the field", () => {
     expect(() => parseShortDuration("10", "--jitter")).toThrow('--jitter: invalid duration "10"; use a number and a unit ms, s, m or h, e.g. 30s, 10m, 1h');
     expect(() => parseShortDuration("1d", "CLOUDSYNC_JITTER")).toThrow(/^CLOUDSYNC_JITTER: invalid duration "1d"/);
+  });
+});
+
+describe("scheduledAt (jitter)", () => {
+  const s = parseCron("0 3 * * *");
+  const after = at("2026-11-24T12:00:00Z");
+  it("adds 0 up to the jitter to the cron time", () => {
+    expect(scheduledAt(s, after, 600_000, () => 0).toISOString()).toBe("2026-11-25T03:00:00.000Z");
+    expect(scheduledAt(s, after, 600_000, () => 0.5).toISOString()).toBe("2026-11-25T03:05:00.000Z");
+    expect(scheduledAt(s, after, 600_000, () => 0.9999999).toISOString()).toBe("2026-11-25T03:09:59.999Z");
+  });
+  it("is the bare cron time without jitter", () => {
+    expect(scheduledAt(s, after, 0, () => 0.7).toISOString()).toBe("2026-11-25T03:00:00.000Z");
   });
 });

@@ -188,7 +188,7 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
   };
   if (o.runNow) await once();
   while (!o.signal.aborted) {
-    const at = new Date(nextRun(o.schedule, now()).getTime() + Math.floor(random() * o.jitterMs));
+    const at = scheduledAt(o.schedule, now(), o.jitterMs, random);
     st.nextRunAt = at.toISOString();
     o.metrics.setNextRun(at);
     await saveState(o, st);
@@ -196,6 +196,14 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
     if (!(await sleepUntil(at, o.signal, now))) break;
     await once();
   }
+}
+
+/**
+ * When the next scheduled run starts: the schedule's next time after `now` plus a random delay of
+ * 0 up to (not including) `jitterMs`, drawn from `random` (0 ≤ random() < 1). Pure given `random`.
+ */
+export function scheduledAt(schedule: CronSchedule, now: Date, jitterMs: number, random: () => number = Math.random): Date {
+  return new Date(nextRun(schedule, now).getTime() + Math.floor(random() * jitterMs));
 }
 
 /** Sleeps until `at` in slices (timers cap near 24.8 days, and the clock may jump); false when aborted. */

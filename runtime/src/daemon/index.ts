@@ -5,5 +5,5 @@ export { createDaemonMetrics, serveMetrics, METRICS, STAGES, type DaemonMetrics,
 export { sendHeartbeat, heartbeatHost, type HeartbeatResult } from "./heartbeat.js";
 export { copyBackup, type CopyOutcome } from "./copy.js";
 export { backupStage, verifyStage, pruneStage, cloudStage, metadataStage, type RunPlan, type BackupSource, type StageResult } from "./jobs.js";
-export { runOnce, runDaemon, lockPath, type DaemonOptions, type RunOutcome } from "./daemon.js";
+export { runOnce, runDaemon, scheduledAt, lockPath, type DaemonOptions, type RunOutcome } from "./daemon.js";
 export { assessStatus, readStatus, writeStatus, writeFileAtomic, defaultStateDir, statusPath, type DaemonStatus, type RunRecord, type StageOutcome, type Health } from "./status.js";
