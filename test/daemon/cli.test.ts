@@ -1,5 +1,5 @@
-// `cloudsync daemon` and `cloudsync status` as real processes, from the compiled runtime, through
-// test/daemon/cli-child.mjs (the two commands registered the way the CLI's index will).
+// `cloudsync daemon` and `cloudsync status` as real processes: the installed entry point
+// bin/cloudsync.js running the compiled program in dist/.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -7,14 +7,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateAgeIdentity } from "../../runtime/src/crypto/index.js";
 import { openDestination } from "../../runtime/src/destinations/open.js";
 import { listBackups } from "../../runtime/src/manifest/store.js";
+import { CLI } from "../support/cli.js";
 import { DIST_SKIP, makeArchive, waitFor } from "./helpers.js";
 
-const CHILD = fileURLToPath(new URL("./cli-child.mjs", import.meta.url));
 
 interface Run {
   code: number | null;
@@ -37,7 +36,7 @@ function env(): Record<string, string> {
 }
 
 function spawnChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, [CHILD, ...args], { cwd: dir, env: env(), stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [CLI, ...args], { cwd: dir, env: env(), stdio: ["ignore", "pipe", "pipe"] });
 }
 
 const stderrs = new WeakMap<ChildProcess, string>();
@@ -136,7 +135,7 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
   });
 
   it("rejects a bad schedule naming the variable", async () => {
-    const child = spawn(process.execPath, [CHILD, ...once()], { cwd: dir, env: { ...env(), CLOUDSYNC_SCHEDULE: "0 25 * * *" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...once()], { cwd: dir, env: { ...env(), CLOUDSYNC_SCHEDULE: "0 25 * * *" }, stdio: ["ignore", "pipe", "pipe"] });
     const r = await collect(child);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('cloudsync: CLOUDSYNC_SCHEDULE: "0 25 * * *": hour field "25" has 25 outside 0-23\n');

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { FIXTURES } from "../support/cli.js";
 
-/** Where the compiled runtime is (process tests import it; `npm run build` makes it). */
+/** Where the compiled runtime is (process tests run it through bin/cloudsync.js; `npm run build` makes it). */
 export const DIST_LOCK = new URL("../../dist/runtime/src/daemon/lock.js", import.meta.url);
 export const DIST_DAEMON_COMMAND = new URL("../../dist/runtime/src/cli/commands/daemon.js", import.meta.url);
 /** Why process tests cannot run, or undefined. */
