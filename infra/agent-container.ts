@@ -41,6 +41,10 @@ export function agentEnvironment(o: AgentEnvOptions): string[] {
   const env: Record<string, string> = {
     CLOUDSYNC_DESTINATION: `file://${o.backupsDir}`,
     CLOUDSYNC_SCHEDULE: o.schedule,
+    // The daemon's status and lock live on the persistent backups volume (outside the data/,
+    // manifests/ and verifications/ prefixes that listing and pruning touch), so they survive a
+    // recreated container.
+    CLOUDSYNC_STATE_DIR: `${o.backupsDir}/.state`,
     CLOUDSYNC_KEEP_WITHIN: `${o.retentionDays}d`,
     CLOUDSYNC_RECIPIENTS: o.recipients.join(","),
     CLOUD_SYNC_ENABLED: o.cloud ? "true" : "false",
@@ -50,10 +54,8 @@ export function agentEnvironment(o: AgentEnvOptions): string[] {
     env.CLOUD_SYNC_BUCKET = o.cloud.bucket;
     env.CLOUDSYNC_CLOUD_PREFIX = o.cloud.prefix;
     env.AWS_REGION = o.cloud.region;
-    if (o.cloud.endpoint) {
-      env.CLOUD_SYNC_ENDPOINT = o.cloud.endpoint;
-      env.CLOUDSYNC_S3_ENDPOINT = o.cloud.endpoint;
-    }
+    // Only the S3 endpoint: CLOUD_SYNC_ENDPOINT is the metadata server's URL to the runtime.
+    if (o.cloud.endpoint) env.CLOUDSYNC_S3_ENDPOINT = o.cloud.endpoint;
   }
   return Object.keys(env).sort().map((k) => `${k}=${env[k]}`);
 }

@@ -57,6 +57,7 @@ describe("pure builders", () => {
       "CLOUDSYNC_KEEP_WITHIN=7d",
       "CLOUDSYNC_RECIPIENTS=age1a,age1b",
       "CLOUDSYNC_SCHEDULE=0 3 * * *",
+      "CLOUDSYNC_STATE_DIR=/backups/.state",
       "CLOUD_SYNC_BUCKET=b",
       "CLOUD_SYNC_ENABLED=true",
       "CLOUD_SYNC_PROVIDER=s3",

@@ -73,6 +73,7 @@ describe("stack local (mocked)", async () => {
       "CLOUDSYNC_KEEP_WITHIN=7d",
       `CLOUDSYNC_RECIPIENTS=${RECIPIENT}`,
       "CLOUDSYNC_SCHEDULE=0 3 * * *",
+      "CLOUDSYNC_STATE_DIR=/backups/.state",
       "CLOUD_SYNC_ENABLED=false",
       "CLOUD_SYNC_PROVIDER=none",
     ]);
@@ -131,9 +132,9 @@ describe("stack local wired to the cloud stack (mocked)", async () => {
       `CLOUDSYNC_RECIPIENTS=${RECIPIENT}`,
       "CLOUDSYNC_S3_ENDPOINT=https://s3.us-west-004.backblazeb2.com",
       "CLOUDSYNC_SCHEDULE=0 3 * * *",
+      "CLOUDSYNC_STATE_DIR=/backups/.state",
       "CLOUD_SYNC_BUCKET=cloudsync-backups-example",
       "CLOUD_SYNC_ENABLED=true",
-      "CLOUD_SYNC_ENDPOINT=https://s3.us-west-004.backblazeb2.com",
       "CLOUD_SYNC_PROVIDER=backblaze",
     ]);
     expect(JSON.stringify(a.inputs.envs)).not.toContain("K004runtimesecret");
