@@ -8,7 +8,7 @@ import { verifyMigration } from "../../runtime/src/migrate/verify.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { mongoSkipReason, mongoTestUri, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
 import { testClient, uniqueDb } from "../mongo/helpers.js";
-import { runCommand } from "./harness.js";
+import { runCommand } from "../support/in-process-cli.js";
 
 const skip = mongoSkipReason();
 if (skip) console.warn(`migrate tests skipped: ${skip}`);

@@ -4,39 +4,18 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
-import { Command } from "commander";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCliApp } from "../../runtime/src/cli/app.js";
 import { register } from "../../runtime/src/cli/commands/prune.js";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { objectKeyFor, type BackupManifest } from "../../runtime/src/manifest/manifest.js";
 import { listBackups, writeManifest } from "../../runtime/src/manifest/store.js";
+import { runCommand, type CommandRun } from "../support/in-process-cli.js";
 
 const DAY = 86_400_000;
 
-function sink(): { stream: Writable; text: () => string } {
-  let out = "";
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out += chunk.toString();
-        cb();
-      },
-    }),
-    text: () => out,
-  };
-}
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const app = createCliApp({ stdout: stdout.stream, stderr: stderr.stream, env: {} });
-  const program = new Command("cloudsync").option("--json").option("-q, --quiet").option("--debug").option("-c, --config <file>").exitOverride();
-  register(program, app);
-  for (const sub of program.commands) sub.exitOverride();
-  await program.parseAsync(args, { from: "user" });
-  return { code: app.exitCode, stdout: stdout.text(), stderr: stderr.text() };
+function run(args: string[]): Promise<CommandRun> {
+  return runCommand(register, args);
 }
 
 describe("cloudsync prune", () => {

@@ -16,7 +16,7 @@ import { runStandby } from "../../runtime/src/standby/standby.js";
 import { JONGODB_BIN, needsRealMongod, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
 import { existsSync } from "node:fs";
 import { testClient, uniqueDb } from "../mongo/helpers.js";
-import { runCommand } from "../migrate/harness.js";
+import { runCommand } from "../support/in-process-cli.js";
 
 const noJongodb = existsSync(JONGODB_BIN) ? undefined : `jongodb binary not found at ${JONGODB_BIN}`;
 if (noJongodb) console.warn(`standby fallback tests skipped: ${noJongodb}`);

@@ -1,5 +1,5 @@
-// Runs one command module in-process, as the CLI would, with stdout and stderr captured: the
-// migrate and standby commands are tested before the lead registers them in the CLI's index.
+// Runs one command module in-process, as the CLI would, with stdout and stderr captured: for
+// command tests that need no compiled dist/ and no child process.
 import { Writable } from "node:stream";
 import { Command } from "commander";
 import { createCliApp, type CliApp } from "../../runtime/src/cli/app.js";
