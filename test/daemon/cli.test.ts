@@ -1,7 +1,7 @@
 // `cloudsync daemon` and `cloudsync status` as real processes: the installed entry point
 // bin/cloudsync.js running the compiled program in dist/.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -167,6 +167,10 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     const half = Math.floor((await stat(archive)).size / 2);
     await new Promise<void>((resolve, reject) => createReadStream(archive, { end: half - 1 }).on("error", reject).on("end", resolve).pipe(writer, { end: false }));
     await waitFor("the lock", () => existsSync(join(state(), "daemon.lock")));
+    // The lock is taken before the backup stage starts; a temporary object under data/ shows the
+    // backup itself is under way, so the signal cannot land between stages.
+    const data = join(dir, "backups", "data");
+    await waitFor("the upload", () => existsSync(data) && readdirSync(data).some((f) => f.includes(".tmp-")));
     child.kill("SIGTERM");
     // A read already waiting on the pipe only returns when data or EOF arrives; closing our end
     // (as a producer killed with the daemon would) lets the aborted pipeline finish unwinding.
