@@ -7,10 +7,9 @@ import { defaultStateDir } from "../../daemon/status.js";
 import type { Config } from "../../config/config.js";
 import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
 import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
-import { parseDuration } from "../../retention/plan.js";
 import { Secret } from "../../secret.js";
 import type { CliApp, CommandContext } from "../app.js";
-import { addEncryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { addEncryptionFlags, collect, destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
 import { formatBytes } from "../progress.js";
 
 /** Default schedule: daily at 03:00 UTC. */
@@ -100,16 +99,7 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
   if (from && o.uri) throw new ConfigError("--from-archive", "give one source: --uri (a live MongoDB) or --from-archive, not both");
   const encryption = await planEncryption(config);
   const keys = await loadDecryptionKeys(config);
-  const r = config.retention;
-  // The same default as `cloudsync prune`: 7 days locally, 30 days in the cloud unless chosen.
-  const keepWithin = r.keepWithin !== "7d" ? r.keepWithin : config.destination.startsWith("s3://") ? "30d" : "7d";
-  const retention = {
-    ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
-    ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
-    ...(r.keepWeekly !== undefined ? { keepWeekly: r.keepWeekly } : {}),
-    ...(r.keepMonthly !== undefined ? { keepMonthly: r.keepMonthly } : {}),
-    keepWithin: parseDuration(keepWithin, "CLOUDSYNC_KEEP_WITHIN"),
-  };
+  const { policy: retention } = retentionPolicyOf(config, { explicit: false, field: "CLOUDSYNC_KEEP_WITHIN" });
   const cs = config.cloudSync;
   let cloudSpec = o.cloudTo as string | undefined;
   if (!cloudSpec && cs.enabled && cs.bucket) cloudSpec = `s3://${cs.bucket}/${(env.CLOUDSYNC_CLOUD_PREFIX ?? "").replace(/^\/+/, "")}`.replace(/\/+$/, "");

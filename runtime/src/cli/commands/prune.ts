@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { parseDuration } from "../../retention/plan.js";
 import { executePrune, planDestinationPrune, type DestinationPrunePlan } from "../../retention/prune.js";
 import type { CliApp } from "../app.js";
-import { destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 
@@ -45,19 +44,7 @@ Examples:
         Object.assign(names, { keepLast: "--keep-last", keepDaily: "--keep-daily", keepWeekly: "--keep-weekly", keepMonthly: "--keep-monthly", keepWithin: "--keep-within" });
         const config = ctx.config(flags, names);
         const dest = destinationOf(config);
-        const r = config.retention;
-        // The seed's defaults: 7 days locally, 30 days in the cloud, unless the user chose. The
-        // configuration fills keepWithin with "7d" by default, so an explicit 7d from the file or
-        // the environment cannot be told apart from the default; the flag always wins.
-        const chosen = ctx.opts.keepWithin !== undefined || r.keepWithin !== "7d";
-        const keepWithin = chosen ? r.keepWithin : config.destination.startsWith("s3://") ? "30d" : "7d";
-        const policy = {
-          ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
-          ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
-          ...(r.keepWeekly !== undefined ? { keepWeekly: r.keepWeekly } : {}),
-          ...(r.keepMonthly !== undefined ? { keepMonthly: r.keepMonthly } : {}),
-          keepWithin: parseDuration(keepWithin, "--keep-within"),
-        };
+        const { policy, keepWithin } = retentionPolicyOf(config, { explicit: ctx.opts.keepWithin !== undefined, field: "--keep-within" });
         const planned = await planDestinationPrune(dest, policy);
         for (const p of planned.problems) ctx.out.warn(`warning: ${p.key} is not a readable manifest and is left alone: ${p.message}`);
         ctx.out.info(renderPlan(planned, keepWithin));
