@@ -74,7 +74,9 @@ describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason
   it("uploads the bundle, runs deploySteps over SSH, starts ExecStart as the unprivileged user, and serves", async () => {
     const bundle = await buildServerBundle(`${tmp.dir}/stage/bundle`);
     const port = await freePort();
-    const host = { user: USER, appDir: `${home}/app`, dataDir: `${home}/data`, envFile: `${home}/etc/metadata.env`, port };
+    const host = { user: USER, appDir: `${home}/app`, dataDir: `${home}/data`, envFile: `${home}/etc/metadata.env`, port,
+      // The host runs the same node major the bundle's native addon was built for: the one running this test.
+      nodePath: process.execPath };
     writeFileSync(`${tmp.dir}/stage/env`, renderEnvFile({ ...host, apiKey: API_KEY }), { mode: 0o600 });
     writeFileSync(`${tmp.dir}/stage/cloudsync-metadata.service`, renderSystemdUnit(host));
     ssh(`mkdir -p ${home}/stage && tar -C ${home}/stage -xf -`, execFileSync("tar", ["-C", `${tmp.dir}/stage`, "-cf", "-", "."], { maxBuffer: 256 * 1024 * 1024 }));
