@@ -3,8 +3,6 @@
  * push public model metadata, upload a mongodump archive as an encrypted backup, and ask whether
  * cloud sync is on. Same validation, pipeline, destinations and sync client as the CLI.
  */
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { defaultSyncStatePath } from "./cli/commands/sync-metadata.js";
 import { destinationOf } from "./cli/common.js";
 import { ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
@@ -13,6 +11,7 @@ import { ConfigError, describeLocalIO } from "./errors.js";
 import type { PublicModel } from "./metadata/public-schema.js";
 import { syncMetadata, type SyncResult } from "./metadata/sync.js";
 import { runBackupPipeline } from "./pipeline/backup.js";
+import { openArchiveSource } from "./pipeline/archive-source.js";
 import { planEncryption } from "./pipeline/encryption.js";
 import { Secret } from "./secret.js";
 
@@ -144,16 +143,12 @@ export function createCloudSync(config: SyncConfig, options: CloudSyncOptions = 
 
     async uploadBackup(filePath, opts = {}) {
       if (!sync.enabled) throw new ConfigError("enabled", "is false: cloud sync is off, so uploadBackup uploads nothing (check isEnabled() first)");
-      try {
-        if (!(await stat(filePath)).isFile()) throw new Error("not a file");
-      } catch (err) {
-        throw new ConfigError("filePath", `cannot read ${filePath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      const archive = await openArchiveSource(filePath, "filePath");
       const encryption = await planEncryption(loaded);
       const dest = destinationFor(loaded);
       const result = await runBackupPipeline({
-        source: createReadStream(filePath, { highWaterMark: 1 << 20 }),
-        sourceInfo: { kind: "archive-file", description: filePath },
+        source: archive.stream as never,
+        sourceInfo: archive.info,
         destination: dest,
         compression: { algorithm: loaded.compression, level: loaded.gzipLevel },
         encryption,

@@ -1,11 +1,10 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import type { Destination } from "../destinations/destination.js";
-import { ConfigError, IntegrityError } from "../errors.js";
+import { IntegrityError } from "../errors.js";
 import type { BackupManifest } from "../manifest/manifest.js";
 import { findBackup } from "../manifest/store.js";
 import type { SyncMetadataOptions } from "../metadata/sync.js";
 import { syncMetadata } from "../metadata/sync.js";
+import { openArchiveSource } from "../pipeline/archive-source.js";
 import { runBackupPipeline } from "../pipeline/backup.js";
 import type { DecryptionKeys, EncryptionPlan } from "../pipeline/encryption.js";
 import { fetchVerified } from "../pipeline/fetch.js";
@@ -52,13 +51,9 @@ export async function backupStage(plan: RunPlan, signal: AbortSignal): Promise<B
     for (const w of r.warnings) plan.log(`warning: ${w}`);
     return r.manifest;
   }
-  const path = plan.source.path;
-  const s = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError("--from-archive", `cannot read ${path}: ${err.code ?? err.message}`);
-  });
   // A named pipe is fine too: mongodump --archive=<fifo> can feed the daemon without a temporary file.
-  if (!s.isFile() && !s.isFIFO()) throw new ConfigError("--from-archive", `${path} is not a file or a named pipe`);
-  const r = await runBackupPipeline({ ...common, source: createReadStream(path), sourceInfo: { kind: "archive-file", description: path } });
+  const archive = await openArchiveSource(plan.source.path, "--from-archive");
+  const r = await runBackupPipeline({ ...common, source: archive.stream as never, sourceInfo: archive.info });
   return r.manifest;
 }
 

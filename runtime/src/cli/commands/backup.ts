@@ -1,9 +1,8 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import type { Command } from "commander";
 import { ConfigError, UsageError, describeLocalIO } from "../../errors.js";
 import { planEncryption } from "../../pipeline/encryption.js";
 import { runBackupPipeline } from "../../pipeline/backup.js";
+import { openArchiveSource } from "../../pipeline/archive-source.js";
 import type { CliApp, CommandContext } from "../app.js";
 import type { BackupManifest } from "../../manifest/manifest.js";
 import type { BackupResult } from "../../pipeline/backup.js";
@@ -76,28 +75,16 @@ Examples:
         return;
       }
 
-      let source: NodeJS.ReadableStream & AsyncIterable<Uint8Array>;
-      let total: number | undefined;
-      if (from === "-") {
-        if (process.stdin.isTTY) throw new UsageError("--from-archive - reads the archive from stdin, but stdin is a terminal; pipe mongodump --archive into it");
-        source = process.stdin;
-      } else {
-        try {
-          const s = await stat(from);
-          if (!s.isFile()) throw new ConfigError("--from-archive", `${from} is not a file`);
-          total = s.size;
-        } catch (err) {
-          if (err instanceof ConfigError) throw err;
-          throw new ConfigError("--from-archive", `cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-        source = createReadStream(from);
-      }
+      // A gzipped archive (mongodump --archive --gzip) is decompressed on the way in; progress then
+      // counts plain archive bytes, so the stored size is only a total for an uncompressed file.
+      const archive = await openArchiveSource(from, "--from-archive");
+      const total = archive.gzipped ? undefined : archive.storedBytes;
       const progress = ctx.progress("backup");
       if (total) progress.update({ total });
       const started = Date.now();
       const result = await runBackupPipeline({
-        source: source as never,
-        sourceInfo: from === "-" ? { kind: "stdin", description: "mongodump archive on stdin" } : { kind: "archive-file", description: from },
+        source: archive.stream as never,
+        sourceInfo: archive.info,
         destination: dest,
         compression: { algorithm: config.compression, level: config.gzipLevel },
         encryption,
