@@ -4,6 +4,7 @@
  * time-series through their buckets, users and roles only on request).
  */
 import { BSON, type Document, type MongoClient } from "mongodb";
+import { RemoteError } from "../errors.js";
 import { cursorCommand, isCommandNotFound } from "./connect.js";
 import type { NamespaceFilter } from "./namespaces.js";
 import { splitNamespace } from "./namespaces.js";
@@ -72,10 +73,10 @@ export async function discoverCollections(client: MongoClient, filter: Namespace
     return { plans, warnings };
   }
 
-  const dbs = await client.db("admin").command({ listDatabases: 1, nameOnly: true });
+  const dbs = await catalogCommand("listDatabases", () => client.db("admin").command({ listDatabases: 1, nameOnly: true }));
   const names = ((dbs.databases as Array<{ name: string }> | undefined) ?? []).map((d) => d.name).filter((n) => !SKIPPED_DATABASES.has(n)).sort();
   for (const db of names) {
-    const infos = await cursorCommand(client.db(db), { listCollections: 1 });
+    const infos = await catalogCommand("listCollections", () => cursorCommand(client.db(db), { listCollections: 1 }));
     infos.sort((a, b) => String(a.name).localeCompare(String(b.name)));
     for (const info of infos) {
       const name = String(info.name);
@@ -90,6 +91,20 @@ export async function discoverCollections(client: MongoClient, filter: Namespace
     }
   }
   return { plans, warnings };
+}
+
+/**
+ * Runs one catalog command of discovery. A server that does not have it (some MongoDB-compatible
+ * servers lack listDatabases or listCollections) gets a RemoteError naming the refused command and
+ * the way around it: exact `--include db.coll` patterns skip discovery altogether.
+ */
+async function catalogCommand<T>(command: "listDatabases" | "listCollections", run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!isCommandNotFound(err)) throw err;
+    throw new RemoteError(`mongodb ${command}`, `the server does not support the ${command} command, which finding every collection needs; name the collections instead with --include db.coll (repeatable), which skips discovery`, { cause: err });
+  }
 }
 
 /**
