@@ -25,6 +25,8 @@ export interface Orphan {
 
 /**
  * Objects under data/ and verifications/ that no manifest references, older than `minAgeMs`
+ * (an object whose id has a manifest object, even an unreadable one, is kept: that is a damaged
+ * backup, reported by prune, not garbage)
  * (default one day: a backup still being written has its object but not yet its manifest, and
  * must never be taken for an orphan).
  */
@@ -40,7 +42,10 @@ export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_40
   const old = (o: ObjectInfo): boolean => now.getTime() - o.lastModified.getTime() >= minAgeMs;
   const orphans: Orphan[] = [];
   for await (const o of dest.list(DATA_PREFIX)) {
-    if (!objects.has(o.key) && old(o)) orphans.push({ ...o, reason: "data object without a manifest (an interrupted or failed backup)" });
+    // A manifest that exists but cannot be read makes its object a damaged backup, never an orphan:
+    // only an object with no manifest at all is provably an interrupted write.
+    const id = o.key.slice(DATA_PREFIX.length).split(".")[0] ?? "";
+    if (!objects.has(o.key) && !ids.has(id) && old(o)) orphans.push({ ...o, reason: "data object without a manifest (an interrupted or failed backup)" });
   }
   for await (const o of dest.list(VERIFICATION_PREFIX)) {
     const id = o.key.slice(VERIFICATION_PREFIX.length).split("/")[0] ?? "";

@@ -43,6 +43,7 @@ export const DEFAULT_ORPHAN_GRACE_MS = DAY;
 /**
  * Decides which backups to keep under `policy` at time `now`. Rules:
  * - only complete backups count toward keep-last/daily/weekly/monthly;
+ * - the newest complete backup is always kept ("newest complete (always kept)" when no rule keeps it);
  * - the newest complete, verified backup is always kept ("newest verified"), so a flood of new
  *   unverified backups cannot evict the last good one;
  * - nothing created after `now - keepWithin` is removed (complete or not);
@@ -77,6 +78,12 @@ export function planPrune(backups: readonly RetentionCandidate[], policy: Retent
   for (const b of sorted) {
     if (!b.complete && now.getTime() - b.createdAt.getTime() < grace) add(b.id, "incomplete, may still be in progress");
   }
+
+  // Whatever the rules say, a prune never leaves a destination without its newest complete backup
+  // (issue 9: default rules with no verification records once deleted every backup). Named only
+  // when no rule kept it, so the plan says why it survived.
+  const newestComplete = complete[0];
+  if (newestComplete && reasons.get(newestComplete.id)?.length === 0) add(newestComplete.id, "newest complete (always kept)");
 
   const plan: PrunePlan = { keep: [], remove: [] };
   for (const b of sorted) {

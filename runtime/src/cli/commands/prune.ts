@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { executePrune, planDestinationPrune, type DestinationPrunePlan } from "../../retention/prune.js";
 import type { CliApp } from "../app.js";
+import { EXIT } from "../../errors.js";
 import { destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
@@ -23,9 +24,10 @@ export function register(program: Command, app: CliApp): void {
     .addHelpText(
       "after",
       `
-Only complete backups (with a manifest) count toward the rules; the newest verified backup is never
-deleted; nothing younger than --keep-within is deleted; objects without a manifest older than a day
-are removed as orphans.
+Only complete backups (with a manifest) count toward the rules. Whatever the rules say, the newest
+complete backup and the newest verified backup are never deleted; nothing younger than --keep-within
+is deleted. A backup whose manifest cannot be read is damaged: it is kept and reported, and prune
+exits 4. Only objects with no manifest at all, older than a day, are removed as orphans.
 
 Examples:
   cloudsync prune --from ./backups --keep-daily 7 --dry-run
@@ -46,7 +48,9 @@ Examples:
         const dest = destinationOf(config);
         const { policy, keepWithin } = retentionPolicyOf(config, { explicit: ctx.opts.keepWithin !== undefined, field: "--keep-within" });
         const planned = await planDestinationPrune(dest, policy);
-        for (const p of planned.problems) ctx.out.warn(`warning: ${p.key} is not a readable manifest and is left alone: ${p.message}`);
+        // A manifest that exists but cannot be read is a damaged backup: kept with its object, and the
+        // run exits 4 so that a script alerts.
+        for (const p of planned.problems) ctx.out.warn(`warning: ${p.key} is not a readable manifest: a damaged backup, kept with its data object: ${p.message}`);
         ctx.out.info(renderPlan(planned, keepWithin));
         const dryRun = Boolean(ctx.opts.dryRun);
         const outcome = dryRun ? { deleted: [], orphansDeleted: [] } : await executePrune(dest, planned);
@@ -67,6 +71,7 @@ Examples:
               ? `dry run: would delete ${planned.plan.remove.length} backup(s) and ${planned.orphans.length} orphan(s); nothing was deleted`
               : `deleted ${outcome.deleted.length} backup(s) and ${outcome.orphansDeleted.length} orphan(s) from ${planned.destination}; ${planned.plan.keep.length} backup(s) kept`,
         );
+        if (planned.problems.length > 0) app.setExitCode(EXIT.integrity);
       }),
     );
 }
