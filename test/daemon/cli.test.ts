@@ -145,7 +145,11 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     const child = spawnChild(["daemon", "--schedule", "@yearly", "--metrics-port", "0", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
     const done = collect(child);
     const url = await waitFor("the metrics address", () => /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderrs.get(child) ?? "")?.[1]);
-    const text = await (await fetch(url)).text();
+    // The metrics server answers before the first run is scheduled; under load that gap is visible.
+    const text = await waitFor("the next-run metric", async () => {
+      const body = await (await fetch(url)).text();
+      return body.includes("cloudsync_next_run_timestamp_seconds ") ? body : undefined;
+    });
     expect(text).toContain("cloudsync_up 1\n");
     expect(text).toMatch(/\ncloudsync_next_run_timestamp_seconds \d{10}\n/);
     const status = await waitFor("status.json", async () => (existsSync(join(state(), "status.json")) ? (JSON.parse(await readFile(join(state(), "status.json"), "utf8")) as { schedule: string; nextRunAt?: string }) : undefined));
