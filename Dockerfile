@@ -2,14 +2,14 @@
 # `node bin/cloudsync.js daemon` from it. Built from the repository after `npm run build`
 # (the image takes the compiled dist/, it does not compile).
 #   npm run build && docker build -t cloudsync-agent:local .
-FROM node:20-slim
+FROM node:24-slim
 
 ENV NODE_ENV=production \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 WORKDIR /app
 
 # Dependencies first, so code changes reuse this layer. `prepare` compiles TypeScript, which a
-# production install neither has nor needs; native addons (better-sqlite3) still install.
+# production install neither has nor needs; better-sqlite3's Node-API prebuild is in its package.
 COPY package.json package-lock.json ./
 RUN npm pkg delete scripts.prepare \
  && npm ci --omit=dev --no-audit --no-fund \

@@ -4,8 +4,8 @@
 // below is set.
 import { availableParallelism } from "node:os";
 
-// Node 20 is a supported runtime here (package.json engines); the AWS SDK's notice about it would
-// only clutter every S3 command's output.
+// The AWS SDK prints a notice on a Node line nearing its end of life; the runtimes supported here
+// are package.json's engines (Node 24 LTS, 22.15+), and the notice would clutter every S3 command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // gzip blocks are compressed on libuv's thread pool and one pool thread stays free for file I/O;
 // the default pool of 4 would cap compression at 3 cores. Must be set before the pool starts.

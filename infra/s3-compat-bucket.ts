@@ -76,7 +76,7 @@ async function step<T>(what: string, bucket: string, run: () => Promise<T>): Pro
     return await run();
   } catch (e) {
     const err = e as { name?: string; message?: string };
-    throw new Error(`s3 ${what} ${bucket}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`);
+    throw new Error(`s3 ${what} ${bucket}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`, { cause: e });
   }
 }
 
@@ -136,7 +136,7 @@ export async function readBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3C
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404) return undefined;
-      throw new Error(`s3 head-bucket ${Bucket}: ${(e as Error).message}`);
+      throw new Error(`s3 head-bucket ${Bucket}: ${(e as Error).message}`, { cause: e });
     }
     const v = await step("get-bucket-versioning", Bucket, () => s3.send(new sdk.GetBucketVersioningCommand({ Bucket })));
     let ids: string[] = [];
@@ -144,7 +144,7 @@ export async function readBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3C
       const lc = await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }));
       ids = (lc.Rules ?? []).map((r) => r.ID ?? "").sort();
     } catch (e) {
-      if ((e as { name?: string }).name !== "NoSuchLifecycleConfiguration") throw new Error(`s3 get-bucket-lifecycle ${Bucket}: ${(e as Error).message}`);
+      if ((e as { name?: string }).name !== "NoSuchLifecycleConfiguration") throw new Error(`s3 get-bucket-lifecycle ${Bucket}: ${(e as Error).message}`, { cause: e });
     }
     const acl = await step("get-bucket-acl", Bucket, () => s3.send(new sdk.GetBucketAclCommand({ Bucket })));
     const publicAccess = (acl.Grants ?? []).some((g) => /AllUsers|AuthenticatedUsers/.test(g.Grantee?.URI ?? ""));

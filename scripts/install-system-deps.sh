@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cloudsync's tests and benchmarks use: the Ceph RADOS Gateway (a real
-# S3 server on 127.0.0.1), the age and gpg CLIs for interop tests, restic as a benchmark peer,
+# S3 server on 127.0.0.1), the age, gpg and zstd CLIs for interop tests, restic as a benchmark peer,
 # openssh-server for the deploy test, Chromium for the inventory page test.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ esac
 
 packages=(
   ceph-mon ceph-osd ceph-mgr radosgw ceph-common uuid-runtime
-  age gnupg bsdutils
+  age gnupg bsdutils zstd
   openssh-server
   chromium
   shellcheck

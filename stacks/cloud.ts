@@ -73,7 +73,7 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
       domain: c.metadataDomain!,
       bundle: { dir: bundle.dir, releaseId: bundle.releaseId },
       apiKey: secret("metadataApiKey"),
-      host: { port: c.metadataPort, memoryMaxMiB: c.metadataMemoryMaxMiB },
+      host: { port: c.metadataPort, memoryMaxMiB: c.metadataMemoryMaxMiB, nodePath: c.metadataNodePath },
     });
     Object.assign(outputs, { metadataUrl: server.url, metadataRelease: server.releaseId });
   }

@@ -69,6 +69,7 @@ export const cloudSchema = {
   metadataDomain: { kind: "string", pattern: /^[a-z0-9.-]+\.[a-z]{2,}$/, hint: "the public domain, e.g. jeffreysanford.us" },
   metadataPort: { kind: "int", default: 8787, min: 1024, max: 65535 },
   metadataMemoryMaxMiB: { kind: "int", default: 96, min: 32 },
+  metadataNodePath: { kind: "string", default: "/usr/bin/node", pattern: /^\/[A-Za-z0-9._/@+-]*$/, hint: "the absolute path of the host's node, e.g. /usr/bin/node" },
   metadataBundleDir: { kind: "string", default: "dist/metadata-bundle", pattern: /^[A-Za-z0-9._/-]+$/, hint: "a directory path" },
   sshUser: { kind: "string", default: "deploy", pattern: /^[a-z_][a-z0-9_-]*$/, hint: "a Unix user name" },
   sshPort: { kind: "int", default: 22, min: 1, max: 65535 },

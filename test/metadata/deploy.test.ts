@@ -1,8 +1,8 @@
 // Deploy artefacts: the pure builders checked exactly, then the bundle started exactly as the
 // unit's ExecStart would start it (env file, working directory, node flags), outside the
 // repository so nothing resolves from the repo's node_modules.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -70,13 +70,15 @@ NODE_ENV=production
 
   it("lists idempotent remote steps; the privileged variant creates the user, installs the unit and checks health", () => {
     const steps = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", port: 9000 });
-    expect(steps[0]).toBe("id -u cloudsync-metadata >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/cloudsync-metadata --no-create-home --shell /usr/sbin/nologin cloudsync-metadata");
+    expect(steps[0]).toMatch(/^if \[ -x \/usr\/bin\/node \]; then \/usr\/bin\/node -e ".*" \/tmp\/stage\/bundle\/package.json; else echo "cloudsync-metadata: \/usr\/bin\/node is not an executable on this host; .*" >&2; false; fi$/);
+    expect(steps[1]).toBe("id -u cloudsync-metadata >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/cloudsync-metadata --no-create-home --shell /usr/sbin/nologin cloudsync-metadata");
     expect(steps).toContain("install -m 0644 /tmp/stage/cloudsync-metadata.service /etc/systemd/system/cloudsync-metadata.service");
     expect(steps).toContain("systemctl daemon-reload && systemctl enable cloudsync-metadata && systemctl restart cloudsync-metadata");
     expect(steps.some((s) => s.includes("http://127.0.0.1:9000/healthz"))).toBe(true);
     expect(steps.join("\n")).not.toMatch(/(?<![.\w])exit\b/);
     const sudo = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", sudo: true });
-    expect(sudo[0]?.startsWith("sudo sh -c 'id -u")).toBe(true);
+    expect(sudo[0]).toBe(steps[0]); // the node check only reads the staged bundle: never through sudo
+    expect(sudo[1]?.startsWith("sudo sh -c 'id -u")).toBe(true);
     const plain = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", privileged: false, startWith: "none" });
     expect(plain.join("\n")).not.toMatch(/useradd|systemctl|sudo|\/etc\/systemd|-o cloudsync/);
     expect(() => deploySteps({ stagingDir: "relative", releaseId: "x" })).toThrow("deploy option stagingDir");
@@ -97,12 +99,15 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
 
   it("holds only the server's modules and runtime dependencies, installs with the local steps, and starts exactly as ExecStart", async () => {
     const bundle = await buildServerBundle(path.join(tmp.dir, "stage", "bundle"));
-    expect(bundle.dependencies).toEqual({ "better-sqlite3": "^12.6.2", fastify: "^5.6.0" });
+    expect(bundle.dependencies).toEqual({ "better-sqlite3": "^13.2.0", fastify: "^5.12.8" });
+    expect(bundle.nodeVersion).toBe(process.versions.node);
+    expect(JSON.parse(readFileSync(path.join(bundle.dir, "package.json"), "utf8")).builtWith).toEqual({ node: process.versions.node });
     expect(bundle.files).toContain(SERVER_ENTRY);
     expect(bundle.files).toContain("package.json");
     expect(bundle.files.some((f) => /^node_modules\/(mongodb|@aws-sdk|@pulumi|openpgp)\//.test(f))).toBe(false);
     expect(bundle.files.some((f) => f.includes("metadata/sync") || f.includes("mongo-source"))).toBe(false);
-    expect(bundle.files).toContain("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
+    expect(bundle.files).toContain("node_modules/better-sqlite3/prebuilds/linux-x64.node");
+    expect(bundle.files.filter((f) => /better-sqlite3\/(build\/(?!Release\/better_sqlite3\.node$)|prebuilds\/(darwin|win32)|deps\/|src\/)/.test(f))).toEqual([]);
     expect((await buildServerBundle(path.join(tmp.dir, "again"))).releaseId).toBe(bundle.releaseId);
 
     const port = await freePort();
@@ -134,5 +139,28 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     expect(await (await fetch(`${url}/api/models/model-00001`)).json()).toEqual(model(1));
     expect(await (await fetch(`${url}/docs/METADATA_API.md`)).text()).toContain("X-Cloudsync-Signature");
     expect(existsSync(`${tmp.dir}/data/metadata.sqlite`)).toBe(true);
+  });
+
+  it("the deploy refuses a host node of another major than the bundle's, naming both versions, before changing anything", async () => {
+    const stage = path.join(tmp.dir, "other-major");
+    const bundle = await buildServerBundle(path.join(stage, "bundle"));
+    // The bundle as another machine would have built it: with a node two majors away from this host's.
+    const hostMajor = Number(process.versions.node.split(".")[0]);
+    const built = `${hostMajor - 2}.19.0`;
+    const pkgFile = path.join(bundle.dir, "package.json");
+    writeFileSync(pkgFile, readFileSync(pkgFile, "utf8").replace(`"node": "${process.versions.node}"`, `"node": "${built}"`));
+    const host = { appDir: `${stage}/app`, dataDir: `${stage}/data`, envFile: `${stage}/etc/env`, nodePath: process.execPath };
+    const [check] = deploySteps({ ...host, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
+    const r = spawnSync("sh", ["-c", check as string], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `cloudsync-metadata: the bundle was built with Node ${built} and its native addon (better-sqlite3) is for Node ${hostMajor - 2}, but ${process.execPath} on this host is Node ${process.versions.node}; install Node ${hostMajor - 2} on the host (deploy option nodePath names its binary) or build the bundle with Node ${hostMajor}\n`,
+    );
+    expect(existsSync(`${stage}/app`)).toBe(false);
+
+    const missing = deploySteps({ ...host, nodePath: `${stage}/no/node`, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" })[0];
+    const m = spawnSync("sh", ["-c", missing as string], { encoding: "utf8" });
+    expect(m.status).toBe(1);
+    expect(m.stderr).toBe(`cloudsync-metadata: ${stage}/no/node is not an executable on this host; install there the Node major the bundle was built with (builtWith.node in its package.json) or set the deploy option nodePath\n`);
   });
 });

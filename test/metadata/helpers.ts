@@ -46,7 +46,7 @@ export async function signedPost(
   const signed = opts.sign === false ? {} : signRequest(opts.key ?? API_KEY, "/api/sync/metadata", Buffer.from(opts.signBody ?? raw), opts.idempotencyKey ?? newIdempotencyKey(), opts.now ?? Date.now());
   const res = await fetch(`${baseUrl}/api/sync/metadata`, { method: "POST", headers: { "content-type": "application/json", ...signed, ...opts.headers }, body: raw });
   const text = await res.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -184,7 +184,7 @@ export async function* splitBsonStream(input: AsyncIterable<Uint8Array>, what: s
   let carry: Buffer = Buffer.alloc(0);
   let offset = 0;
   for await (const chunk of input) {
-    let buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let i = 0;
     while (buf.length - i >= 4) {
       const len = buf.readInt32LE(i);
@@ -198,7 +198,6 @@ export async function* splitBsonStream(input: AsyncIterable<Uint8Array>, what: s
     }
     offset += i;
     carry = Buffer.from(buf.subarray(i));
-    buf = carry;
   }
   if (carry.length > 0) throw new IntegrityError(`${what}: truncated document at offset ${offset}`);
 }

@@ -14,30 +14,13 @@ export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
 /** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
 export type CompressorOptions = GzipStreamOptions;
 
-/** The zstd streams exist only in Node ≥ 22.15 / 23.8; @types/node 20 does not declare them. */
-interface ZstdZlib {
-  createZstdCompress?: (options?: { params?: Record<number, number> }) => Transform;
-  createZstdDecompress?: () => Transform;
-  constants: { ZSTD_c_compressionLevel?: number };
-}
-
-const zstd = zlib as unknown as ZstdZlib;
-
-function requireZstd(): void {
-  if (typeof zstd.createZstdCompress !== "function" || typeof zstd.createZstdDecompress !== "function") {
-    throw new ConfigError(
-      "compress",
-      `zstd needs Node ≥ 22.15 (this is Node ${process.versions.node}, whose zlib has no zstd); use gzip or none`,
-    );
-  }
-}
-
 /**
  * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
- * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" Node's zstd stream.
+ * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" one zstd frame from
+ * node:zlib (in every supported Node, 22.15+; zstd's own default level 3 unless `level`).
  *
- * Throws ConfigError("compress", …) when `kind` is "zstd" and the running Node's zlib has no
- * zstd, or when `kind` is not a known compression; ConfigError for an invalid gzip option.
+ * Throws ConfigError("compress", …) when `kind` is not a known compression; ConfigError for an
+ * invalid gzip option.
  */
 export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform {
   switch (kind) {
@@ -45,12 +28,8 @@ export function createCompressor(kind: Compression, options: CompressorOptions =
       return createGzipStream(options);
     case "none":
       return new PassThrough();
-    case "zstd": {
-      requireZstd();
-      const levelKey = zstd.constants.ZSTD_c_compressionLevel;
-      const params = options.level !== undefined && levelKey !== undefined ? { [levelKey]: options.level } : {};
-      return (zstd.createZstdCompress as NonNullable<ZstdZlib["createZstdCompress"]>)({ params });
-    }
+    case "zstd":
+      return zlib.createZstdCompress(options.level === undefined ? {} : { params: { [zlib.constants.ZSTD_c_compressionLevel]: options.level } });
     default:
       throw unknownCompression(kind);
   }
@@ -58,8 +37,8 @@ export function createCompressor(kind: Compression, options: CompressorOptions =
 
 /**
  * Returns a fresh Transform undoing `kind`. gzip input may be any number of concatenated
- * members (zlib's gunzip reads them all); corrupt input fails the stream with zlib's error.
- * Throws ConfigError like `createCompressor`.
+ * members (zlib's gunzip reads them all), zstd any number of frames; corrupt input fails the
+ * stream with zlib's error. Throws ConfigError("compress", …) for an unknown `kind`.
  */
 export function createDecompressor(kind: Compression): Transform {
   switch (kind) {
@@ -68,8 +47,7 @@ export function createDecompressor(kind: Compression): Transform {
     case "none":
       return new PassThrough();
     case "zstd":
-      requireZstd();
-      return (zstd.createZstdDecompress as NonNullable<ZstdZlib["createZstdDecompress"]>)();
+      return zlib.createZstdDecompress();
     default:
       throw unknownCompression(kind);
   }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,12 @@ export interface ServerBundle {
   readonly dependencies: Readonly<Record<string, string>>;
   /** Every file of the bundle, relative to `dir`, sorted. */
   readonly files: readonly string[];
+  /**
+   * The Node.js version that built the bundle (`process.versions.node`), whose major its native
+   * addon is for; recorded as `builtWith.node` in the bundle's package.json, where the deploy's
+   * first step reads it to refuse a host node of another major.
+   */
+  readonly nodeVersion: string;
 }
 
 /**
@@ -26,8 +33,10 @@ export interface ServerBundle {
  * - `package.json` listing only the packages those modules import, with the ranges from the
  *   repository's package.json;
  * - `node_modules/` holding those packages and their dependency closure copied from the build
- *   machine, so the host needs no registry access. better-sqlite3 carries a native addon: build
- *   the bundle on the host's platform (linux-x64, the same Node major), as CI and the deploy do;
+ *   machine, so the host needs no registry access. better-sqlite3 carries a native addon (its
+ *   Linux prebuilds, or the one compiled into build/Release): the bundle is built with the Node
+ *   major the host runs. `builtWith.node` in package.json records the building node, and the
+ *   build fails with `Error` when the addon does not load on it (an npm ci made by another node);
  * - `docs/` with the API documentation (served under `/docs`).
  * Requires a prior `npm run build` (throws `Error` saying so when `dist/` lacks the entry).
  * Idempotent: the same sources give the same `releaseId`.
@@ -50,7 +59,9 @@ export async function buildServerBundle(outDir: string, opts: { repoRoot?: strin
     if (!range) throw new Error(`bundle: the server imports ${name}, which is not a runtime dependency in package.json`);
     dependencies[name] = range;
   }
-  const bundlePkg = { name: "cloudsync-metadata-server", version: rootPkg.version ?? "0.0.0", private: true, type: "module", main: SERVER_ENTRY, engines: rootPkg.engines, dependencies };
+  if (dependencies["better-sqlite3"]) assertAddonLoads(root);
+  const nodeVersion = process.versions.node;
+  const bundlePkg = { name: "cloudsync-metadata-server", version: rootPkg.version ?? "0.0.0", private: true, type: "module", main: SERVER_ENTRY, engines: rootPkg.engines, builtWith: { node: nodeVersion }, dependencies };
   await writeFile(path.join(dir, "package.json"), `${JSON.stringify(bundlePkg, null, 2)}\n`);
 
   for (const pkgDir of await dependencyClosure(root, Object.keys(dependencies))) {
@@ -65,7 +76,17 @@ export async function buildServerBundle(outDir: string, opts: { repoRoot?: strin
     hash.update(`${f}\0`);
     hash.update(await readFile(path.join(dir, f)));
   }
-  return { dir, releaseId: hash.digest("hex").slice(0, 16), entry: SERVER_ENTRY, dependencies, files };
+  return { dir, releaseId: hash.digest("hex").slice(0, 16), entry: SERVER_ENTRY, dependencies, files, nodeVersion };
+}
+
+/** Opens an in-memory database with the repository's better-sqlite3, so a bundle never ships an addon this node cannot load. */
+function assertAddonLoads(root: string): void {
+  try {
+    const Database = createRequire(path.join(root, "package.json"))("better-sqlite3") as new (file: string) => { close(): void };
+    new Database(":memory:").close();
+  } catch (err) {
+    throw new Error(`bundle: better-sqlite3's native addon does not load on Node ${process.versions.node} (${(err as Error).message.split("\n")[0]}); run npm ci with this node first`, { cause: err });
+  }
 }
 
 function findRepoRoot(start: string): string {
@@ -126,12 +147,17 @@ async function dependencyClosure(root: string, names: string[]): Promise<string[
   return top.sort();
 }
 
-/** Leaves out what the host never loads: better-sqlite3's bundled SQLite sources and build objects, docs, source maps. */
+/**
+ * Leaves out what the host never loads: better-sqlite3's bundled SQLite sources, build objects
+ * and its prebuilds for macOS and Windows (the host is Linux, systemd), docs, source maps.
+ */
 function keepInBundle(src: string): boolean {
   const p = src.split(path.sep).join("/");
   if (/\/better-sqlite3\/(deps|src)(\/|$)/.test(p)) return false;
-  if (/\/better-sqlite3\/build\/(Release\/(obj|obj\.target|\.deps)|deps)(\/|$)/.test(p)) return false;
-  if (/\/better-sqlite3\/build\/Release\/(test_extension\.node|[^/]+\.a)$/.test(p)) return false;
+  if (/\/better-sqlite3\/prebuilds\/(darwin|win32)-[^/]+\.node$/.test(p)) return false;
+  // Of build/, only a compiled addon (node-gyp leaves its Makefiles there even when a prebuild is used).
+  const build = /\/better-sqlite3\/build(\/.*)?$/.exec(p);
+  if (build) return build[1] === undefined || build[1] === "/Release" || build[1] === "/Release/better_sqlite3.node";
   return !/\.(md|map)$/.test(p);
 }
 

@@ -35,6 +35,9 @@ export interface DeployStepsOptions extends MetadataHostOptions {
  * in its own shell (or all in one `set -e` script: none uses `exit`). Every step is idempotent:
  * re-running a deploy of the same release changes nothing but the restart. The switch to the new
  * release is an atomic symlink rename, so a failed step leaves the previous release live.
+ * The first step changes nothing: it fails, naming both versions, when `nodePath` is missing or
+ * runs another Node major than the staged bundle's `builtWith.node` (its native addon is for that
+ * major: the server would not start).
  * Secrets never appear in the command lines (the env file is staged as a file).
  * Pure; throws like `resolveHostOptions`, and when `stagingDir`/`releaseId` are unsafe.
  */
@@ -51,7 +54,7 @@ export function deploySteps(opts: DeployStepsOptions): string[] {
   const envDir = o.envFile.slice(0, o.envFile.lastIndexOf("/")) || "/";
   const unitPath = `/etc/systemd/system/${o.serviceName}.service`;
 
-  const steps: string[] = [];
+  const steps: string[] = [nodeCheckStep(o.nodePath, `${s}/bundle/package.json`, o.serviceName)];
   if (privileged) {
     steps.push(root(`id -u ${o.user} >/dev/null 2>&1 || useradd --system --user-group --home-dir ${o.dataDir} --no-create-home --shell /usr/sbin/nologin ${o.user}`));
   }
@@ -79,4 +82,19 @@ export function deploySteps(opts: DeployStepsOptions): string[] {
   // Keep the live release and the two newest others, for a quick manual rollback.
   steps.push(root(`cd ${o.appDir}/releases && ls -1t | grep -v -x -e ${opts.releaseId} | grep -v -e "[.]tmp$" | tail -n +3 | xargs -r rm -rf --`));
   return steps;
+}
+
+/**
+ * The host's `nodePath` must run the Node major the bundle was built with. Runs as the login
+ * user (it only reads the staged package.json); the script is in double quotes, so it has no
+ * `"`, `$`, `!` or backquote.
+ */
+function nodeCheckStep(nodePath: string, bundlePackage: string, service: string): string {
+  const script = [
+    "const built=require(process.argv[1]).builtWith.node,host=process.versions.node,b=built.split('.')[0],h=host.split('.')[0];",
+    "if(b===h)process.exit(0);",
+    `console.error('${service}: the bundle was built with Node '+built+' and its native addon (better-sqlite3) is for Node '+b+', but ${nodePath} on this host is Node '+host+'; install Node '+b+' on the host (deploy option nodePath names its binary) or build the bundle with Node '+h);`,
+    "process.exit(1)",
+  ].join("");
+  return `if [ -x ${nodePath} ]; then ${nodePath} -e "${script}" ${bundlePackage}; else echo "${service}: ${nodePath} is not an executable on this host; install there the Node major the bundle was built with (builtWith.node in its package.json) or set the deploy option nodePath" >&2; false; fi`;
 }
