@@ -24,11 +24,19 @@ export async function decodeArtifact(input: AsyncIterable<Uint8Array>, keys: Dec
     const decryptor = createDecryptor(envelope, keys);
     plain = chain(outer.stream, decryptor);
   }
-  const inner = await peek(plain, 4);
+  const { stream, compression } = await decompressDetected(plain);
+  return { stream, layers: { envelope, compression } };
+}
+
+/**
+ * Peels compression alone off `input`, detected from its first bytes (gzip, zstd, or none: passed
+ * through untouched). Decompression errors surface on the returned stream.
+ */
+export async function decompressDetected(input: AsyncIterable<Uint8Array>): Promise<{ stream: Readable; compression: ArtifactLayers["compression"] }> {
+  const inner = await peek(input, 4);
   const compression = detectCompression(inner.head);
-  let archive: Readable = inner.stream;
-  if (compression !== "none") archive = chain(inner.stream, createDecompressor(compression));
-  return { stream: archive, layers: { envelope, compression } };
+  const stream = compression === "none" ? inner.stream : chain(inner.stream, createDecompressor(compression));
+  return { stream, compression };
 }
 
 /** Pipes `from` into `to`, forwarding errors from either side to the returned stream. */

@@ -75,10 +75,10 @@ Examples:
         return;
       }
 
-      // A gzipped archive (mongodump --archive --gzip) is decompressed on the way in; progress then
+      // A compressed archive (mongodump --archive --gzip) is decompressed on the way in; progress then
       // counts plain archive bytes, so the stored size is only a total for an uncompressed file.
       const archive = await openArchiveSource(from, "--from-archive");
-      const total = archive.gzipped ? undefined : archive.storedBytes;
+      const total = archive.compressed ? undefined : archive.storedBytes;
       const progress = ctx.progress("backup");
       if (total) progress.update({ total });
       const started = Date.now();
