@@ -49,4 +49,14 @@ describe.skipIf(!!skip)("backup --from-archive takes a gzipped mongodump archive
     expect(r.stderr).toContain("not a mongodump archive");
     expect(filesUnder(dest).filter((f) => !f.startsWith("."))).toEqual([]);
   });
+
+  it("a truncated gzip stream is exit 4 naming the layer, and leaves nothing", async () => {
+    const cut = join(work, "cut.gz");
+    writeFileSync(cut, readFileSync(gz).subarray(0, 200));
+    const dest = join(work, "backups-cut");
+    const r = await runCli(["backup", "--from-archive", cut, "--to", dest, "-r", recipient]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe("cloudsync: gzip data is damaged or truncated: unexpected end of file\n");
+    expect(filesUnder(dest)).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
-import { Readable } from "node:stream";
+import { PassThrough, Readable, type Transform } from "node:stream";
 import { detectCompression, createDecompressor } from "../compression/index.js";
 import { detectEnvelope } from "../crypto/detect.js";
+import { CloudsyncError, IntegrityError } from "../errors.js";
 import { createDecryptor, type DecryptionKeys } from "./encryption.js";
 import { peek } from "./streams.js";
 
@@ -35,8 +36,28 @@ export async function decodeArtifact(input: AsyncIterable<Uint8Array>, keys: Dec
 export async function decompressDetected(input: AsyncIterable<Uint8Array>): Promise<{ stream: Readable; compression: ArtifactLayers["compression"] }> {
   const inner = await peek(input, 4);
   const compression = detectCompression(inner.head);
-  const stream = compression === "none" ? inner.stream : chain(inner.stream, createDecompressor(compression));
+  const stream = compression === "none" ? inner.stream : decompressing(inner.stream, createDecompressor(compression), compression);
   return { stream, compression };
+}
+
+/**
+ * Pipes `from` through `decompressor`. zlib's own errors (Z_BUF_ERROR for a truncated stream,
+ * Z_DATA_ERROR, ZSTD_error_…) mean damaged input and come out as IntegrityError (exit 4) naming the
+ * layer; errors from upstream (a decryptor's AuthError, a read failure) come out as they are.
+ */
+function decompressing(from: Readable, decompressor: Transform, compression: string): Readable {
+  const out = new PassThrough();
+  from.on("error", (err) => out.destroy(err));
+  decompressor.on("error", (err: NodeJS.ErrnoException) => {
+    const damaged = !(err instanceof CloudsyncError) && /^(Z_|ZSTD_)/.test(err.code ?? "");
+    out.destroy(damaged ? new IntegrityError(`${compression} data is damaged or truncated: ${err.message}`, { cause: err }) : err);
+  });
+  out.on("close", () => {
+    if (!decompressor.destroyed) decompressor.destroy();
+    if (!from.destroyed) from.destroy();
+  });
+  from.pipe(decompressor).pipe(out);
+  return out;
 }
 
 /** Pipes `from` into `to`, forwarding errors from either side to the returned stream. */
