@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextRun, parseCron, parseShortDuration, scheduleIntervalSeconds } from "../../runtime/src/daemon/cron.js";
+import { nextRun, parseCron, scheduleIntervalSeconds } from "../../runtime/src/daemon/cron.js";
 import { scheduledAt } from "../../runtime/src/daemon/daemon.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
@@ -128,20 +128,6 @@ describe("scheduleIntervalSeconds", () => {
     expect(scheduleIntervalSeconds("0 3 * * *", at("2026-11-24T00:00:00Z"))).toBe(86_400);
     expect(scheduleIntervalSeconds("*/15 * * * *", at("2026-11-24T00:00:00Z"))).toBe(900);
     expect(scheduleIntervalSeconds("0 3 * * 1-5", at("2026-11-24T00:00:00Z"))).toBe(3 * 86_400);
-  });
-});
-
-describe("parseShortDuration", () => {
-  it("parses ms, s, m, h and sums", () => {
-    expect(parseShortDuration("0", "--jitter")).toBe(0);
-    expect(parseShortDuration("250ms", "--jitter")).toBe(250);
-    expect(parseShortDuration("90s", "--jitter")).toBe(90_000);
-    expect(parseShortDuration("10m", "--jitter")).toBe(600_000);
-    expect(parseShortDuration("1h30m", "--jitter")).toBe(5_400_000);
-  });
-  it("rejects anything else naming the field", () => {
-    expect(() => parseShortDuration("10", "--jitter")).toThrow('--jitter: invalid duration "10"; use a number and a unit ms, s, m or h, e.g. 30s, 10m, 1h');
-    expect(() => parseShortDuration("1d", "CLOUDSYNC_JITTER")).toThrow(/^CLOUDSYNC_JITTER: invalid duration "1d"/);
   });
 });
 

@@ -42,7 +42,7 @@ describe("cloudsync prune", () => {
     const r = await run(["prune", "--from", root, "--keep-last", "2", "--dry-run"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`plan for ${createLocalDestination(root).url} (keep within 7d):`);
-    expect(r.stdout).toMatch(new RegExp(`${ids[0]}\\s+\\S+\\s+6 B\\s+keep\\s+last 1/2, within 1w`));
+    expect(r.stdout).toMatch(new RegExp(`${ids[0]}\\s+\\S+\\s+6 B\\s+keep\\s+last 1/2, within 7d`));
     expect(r.stdout).toMatch(new RegExp(`${ids[3]}\\s+\\S+\\s+6 B\\s+DELETE\\s+not kept by any rule`));
     expect(r.stdout.trimEnd().endsWith("dry run: would delete 2 backup(s) and 0 orphan(s); nothing was deleted")).toBe(true);
     expect((await listBackups(createLocalDestination(root))).length).toBe(4);

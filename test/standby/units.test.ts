@@ -66,7 +66,8 @@ describe("--interval and the status line", () => {
   it("parses seconds, minutes and hours, and sums", () => {
     expect([parseInterval("30s"), parseInterval("5m"), parseInterval("1h"), parseInterval("1m30s")]).toEqual([30_000, 300_000, 3_600_000, 90_000]);
     expect(() => parseInterval("0s")).toThrow('--interval: must be at least 1s, got "0s"');
-    expect(() => parseInterval("7d")).toThrow(ConfigError);
+    expect(() => parseInterval("25d")).toThrow('--interval: must be at most 24d, got "25d"');
+    expect(() => parseInterval("60")).toThrow(ConfigError);
   });
   it("prints the lag, or says it is unknown before a first pass", () => {
     const s = { mode: "full-copy" as const, reason: "r", at: "2026-11-24T23:00:00.000Z", applied: 3, namespaces: ["a.b"] };

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import type { Config, RawConfig } from "../config/config.js";
 import type { Destination } from "../destinations/destination.js";
 import { openDestination } from "../destinations/open.js";
-import { parseDuration, type RetentionPolicy } from "../retention/plan.js";
+import { parseDuration, RETENTION } from "../config/duration.js";
+import type { RetentionPolicy } from "../retention/plan.js";
 
 /** Collects a repeatable flag's values (`--recipient a --recipient b`). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -79,7 +80,7 @@ export function retentionPolicyOf(config: Config, opts: { explicit: boolean; fie
     ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
     ...(r.keepWeekly !== undefined ? { keepWeekly: r.keepWeekly } : {}),
     ...(r.keepMonthly !== undefined ? { keepMonthly: r.keepMonthly } : {}),
-    keepWithin: parseDuration(keepWithin, opts.field),
+    keepWithin: parseDuration(keepWithin, { name: opts.field, ...RETENTION }),
   };
   return { policy, keepWithin };
 }

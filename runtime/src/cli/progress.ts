@@ -2,6 +2,8 @@
  * A one-line progress display for long work, drawn on stderr only when it is a TTY (never in
  * logs, pipes or --json runs). Rate and ETA come from bytes; documents are shown when known.
  */
+import { formatDuration, SECOND } from "../config/duration.js";
+
 export interface Progress {
   /** Adds work done. `total` may be learnt late (e.g. after a HEAD request). */
   update(delta: { bytes?: number; documents?: number; total?: number; label?: string }): void;
@@ -33,7 +35,7 @@ export function createProgress(label: string, enabled: boolean, stream: NodeJS.W
       const frac = Math.min(bytes / total, 1);
       const filled = Math.round(frac * width);
       bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% `;
-      if (rate > 0) eta = ` ETA ${formatDuration((total - bytes) / rate)}`;
+      if (rate > 0) eta = ` ETA ${formatDuration(((total - bytes) / rate) * SECOND, { parts: 2 })}`;
     }
     const docs = documents > 0 ? ` ${documents.toLocaleString("en-US")} docs` : "";
     const line = `${current} ${bar}${formatBytes(bytes)}${docs} ${formatBytes(rate)}/s${eta}`;
@@ -67,13 +69,4 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-
-/** 75 → "1m15s". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }

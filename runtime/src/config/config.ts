@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
 import { Secret } from "../secret.js";
+import { checkDuration, RETENTION } from "./duration.js";
 
 /** Compression algorithms a backup can use. */
 export type CompressionKind = "gzip" | "zstd" | "none";
@@ -41,6 +42,7 @@ export interface Config {
     readonly keepDaily?: number;
     readonly keepWeekly?: number;
     readonly keepMonthly?: number;
+    /** A duration as written (config/duration.ts), already checked against its RETENTION rules. */
     readonly keepWithin: string;
   };
   readonly cloudSync: {
@@ -248,7 +250,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const r of recipients) if (!/^age1[02-9ac-hj-np-z]{58}$/.test(r)) fail("recipients", `"${r}" is not an age X25519 recipient (age1 followed by 58 bech32 characters); create one with \`cloudsync keys new\``);
 
   const keepWithin = str("keepWithin") ?? "7d";
-  if (!/^\d+(h|d|w|m|y)$/.test(keepWithin)) fail("keepWithin", `must be a duration such as 12h, 7d, 4w, 6m or 1y, got "${keepWithin}"`);
+  const keepWithinCheck = checkDuration(keepWithin, RETENTION);
+  if (!keepWithinCheck.ok) fail("keepWithin", keepWithinCheck.problem);
 
   const mongodbUri = str("mongodbUri") ?? "mongodb://127.0.0.1:27017";
   if (!/^mongodb(\+srv)?:\/\//.test(mongodbUri)) fail("mongodbUri", `must start with mongodb:// or mongodb+srv://`);
@@ -328,12 +331,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** Parses a retention duration (12h, 7d, 4w, 6m, 1y) into milliseconds. Months are 30 days, years 365. */
-export function durationMs(text: string): number {
-  const m = /^(\d+)(h|d|w|m|y)$/.exec(text);
-  if (!m) throw new ConfigError("keepWithin", `must be a duration such as 12h, 7d, 4w, 6m or 1y, got "${text}"`);
-  const unit = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, m: 30 * 86_400_000, y: 365 * 86_400_000 }[m[2] as "h"]!;
-  return Number(m[1]) * unit;
 }

@@ -187,18 +187,3 @@ export function scheduleIntervalSeconds(schedule: string | CronSchedule, from: D
   }
   return longest;
 }
-
-/**
- * Parses a short duration for the jitter and similar settings: `0`, or a sum of a number and a
- * unit ms, s, m (minutes) or h, e.g. `90s`, `10m`, `1h30m`. Returns milliseconds; throws
- * ConfigError naming `field` otherwise.
- */
-export function parseShortDuration(text: string, field: string): number {
-  const s = text.trim();
-  if (s === "0") return 0;
-  if (!/^(\d+(ms|s|m|h))+$/.test(s)) throw new ConfigError(field, `invalid duration "${text}"; use a number and a unit ms, s, m or h, e.g. 30s, 10m, 1h`);
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const m of s.matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(m[1]) * (unit[m[2] as string] as number);
-  return total;
-}

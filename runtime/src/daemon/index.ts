@@ -1,5 +1,5 @@
 // The scheduled backup daemon and its health: cron, lock, metrics, heartbeat, status.
-export { parseCron, nextRun, scheduleIntervalSeconds, parseShortDuration, type CronSchedule } from "./cron.js";
+export { parseCron, nextRun, scheduleIntervalSeconds, type CronSchedule } from "./cron.js";
 export { acquireLock, readLock, isProcessAlive, DEFAULT_LOCK_MAX_AGE_MS, type Lock, type LockInfo, type LockOptions } from "./lock.js";
 export { createDaemonMetrics, serveMetrics, METRICS, STAGES, type DaemonMetrics, type MetricsServer, type MetricName, type Stage, type RunFigures } from "./metrics.js";
 export { sendHeartbeat, heartbeatHost, type HeartbeatResult } from "./heartbeat.js";

@@ -3,6 +3,7 @@
  * (the caller passes `now`), so the plan can be printed before anything is deleted and tested
  * exhaustively.
  */
+import { formatDuration } from "../config/duration.js";
 import { ConfigError } from "../errors.js";
 
 /** One backup as retention sees it. `complete` means its manifest exists (an object without one is not a backup). */
@@ -154,29 +155,5 @@ export function isoWeekKey(d: Date): string {
   return `${year}-W${String(week).padStart(2, "0")}`;
 }
 
-const UNITS: Record<string, number> = { h: 3_600_000, d: DAY, w: 7 * DAY, m: 30 * DAY, y: 365 * DAY };
-
-/**
- * Parses a retention duration — `12h`, `7d`, `30d`, `2w`, `6m`, `1y`, or a sum such as `1d12h` —
- * into milliseconds. Units as in the configuration's `keepWithin`: h (hours), d (days), w (weeks),
- * m (months, counted as 30 days) and y (years, 365 days). Throws ConfigError naming `field`
- * (default `keep-within`) for anything else, including an empty string or a bare number.
- */
-export function parseDuration(text: string, field = "keep-within"): number {
-  const s = text.trim();
-  if (!/^(\d+[hdwmy])+$/.test(s)) {
-    throw new ConfigError(field, `invalid duration "${text}"; use a number and a unit h, d, w, m (30 days) or y (365 days), e.g. 12h, 7d, 2w, 6m`);
-  }
-  let total = 0;
-  for (const m of s.matchAll(/(\d+)([hdwmy])/g)) total += Number(m[1]) * (UNITS[m[2] as string] as number);
-  return total;
-}
-
-/** Formats milliseconds as the largest exact unit among y, w, d, h (`1y`, `2w`, `30d`, `36h`); otherwise in ms. */
-export function formatDuration(ms: number): string {
-  for (const unit of ["y", "w", "d", "h"]) {
-    const size = UNITS[unit] as number;
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
+// The duration grammar lives in config/duration.ts; re-exported for the library's `retention` namespace.
+export { formatDuration, parseDuration } from "../config/duration.js";

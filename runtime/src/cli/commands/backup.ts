@@ -8,7 +8,8 @@ import type { BackupManifest } from "../../manifest/manifest.js";
 import type { BackupResult } from "../../pipeline/backup.js";
 import { backupFromMongo } from "../../pipeline/mongo-backup.js";
 import { addEncryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
-import { formatBytes, formatDuration } from "../progress.js";
+import { formatDuration, SECOND } from "../../config/duration.js";
+import { formatBytes } from "../progress.js";
 
 /** `cloudsync backup`: stream an archive (a file or stdin) through the pipeline into a destination. */
 export function register(program: Command, app: CliApp): void {
@@ -110,7 +111,7 @@ function report(ctx: CommandContext, destUrl: string, result: BackupResult, secs
         `  archive      ${m.totals.namespaces} namespaces, ${m.totals.documents.toLocaleString("en-US")} documents, ${formatBytes(m.totals.archiveBytes)} of BSON`,
         `  consistency  ${m.consistency.mode}${consistencyNote(m.consistency)}`,
         `  sealed       ${m.compression.algorithm}${m.compression.level ? ` -${m.compression.level}` : ""}, ${m.encryption.scheme}${m.encryption.recipients.length ? ` to ${m.encryption.recipients.join(", ")}` : ""}`,
-        `  took         ${formatDuration(secs)} (${formatBytes(m.totals.archiveBytes / Math.max(secs, 0.001))}/s)`,
+        `  took         ${formatDuration(secs * SECOND, { parts: 2 })} (${formatBytes(m.totals.archiveBytes / Math.max(secs, 0.001))}/s)`,
       ].join("\n"),
   );
 }

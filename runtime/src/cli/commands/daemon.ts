@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { parseCron, parseShortDuration, scheduleIntervalSeconds } from "../../daemon/cron.js";
+import { DURATION_DOC, parseDuration } from "../../config/duration.js";
+import { parseCron, scheduleIntervalSeconds } from "../../daemon/cron.js";
 import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../daemon/daemon.js";
 import type { RunPlan } from "../../daemon/jobs.js";
 import { createDaemonMetrics, serveMetrics, type MetricsServer } from "../../daemon/metrics.js";
@@ -27,7 +28,7 @@ export function register(program: Command, app: CliApp): void {
     .command("daemon")
     .description("Run backups on a schedule: backup → verify → prune → cloud upload → metadata sync, with metrics, heartbeat and status")
     .option("--schedule <cron>", `five-field cron expression in UTC (default CLOUDSYNC_SCHEDULE, else "${DEFAULT_SCHEDULE}")`)
-    .option("--jitter <duration>", "random delay 0..duration added to each scheduled run, e.g. 10m (default CLOUDSYNC_JITTER, else 0)")
+    .option("--jitter <duration>", `random delay 0..duration added to each scheduled run, e.g. 10m (minutes) or 1h; ${DURATION_DOC} (default CLOUDSYNC_JITTER, else 0)`)
     .option("--once", "run once now and exit (exit code of the first failed stage; 7 if another run holds the lock)")
     .option("--run-now", "run once at start, then follow the schedule")
     .option("--state-dir <dir>", "status.json, metrics.prom and the lock (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
@@ -53,7 +54,7 @@ export function register(program: Command, app: CliApp): void {
       const scheduleText = (o.schedule as string | undefined) ?? env.CLOUDSYNC_SCHEDULE ?? DEFAULT_SCHEDULE;
       const schedule = parseCron(scheduleText, o.schedule !== undefined ? "--schedule" : env.CLOUDSYNC_SCHEDULE ? "CLOUDSYNC_SCHEDULE" : "--schedule");
       const jitterText = (o.jitter as string | undefined) ?? env.CLOUDSYNC_JITTER ?? "0";
-      const jitterMs = parseShortDuration(jitterText, o.jitter !== undefined ? "--jitter" : "CLOUDSYNC_JITTER");
+      const jitterMs = parseDuration(jitterText, { name: o.jitter !== undefined ? "--jitter" : "CLOUDSYNC_JITTER", allowZero: true });
       const stateDir = (o.stateDir as string | undefined) ?? defaultStateDir(env);
       const heartbeatText = (o.heartbeatUrl as string | undefined) ?? env.CLOUDSYNC_HEARTBEAT_URL;
       const heartbeatUrl = heartbeatText ? new Secret(heartbeatText) : undefined;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { durationMs } from "../../config/config.js";
+import { DAY, parseDuration, RETENTION } from "../../config/duration.js";
 import { ConfigError } from "../../errors.js";
 import { calculateEstimate, type DatabaseMeasurement } from "../../estimate/calculate.js";
 import { measureDatabase, recentBackups } from "../../estimate/measure.js";
@@ -41,7 +41,7 @@ export function register(program: Command, app: CliApp): void {
         const prices = ctx.opts.prices === undefined ? DEFAULT_PRICES : loadPriceTable(String(ctx.opts.prices));
         const cloudDays = positive("--cloud-days", ctx.opts.cloudDays, 30);
         const backupsPerDay = positive("--per-day", ctx.opts.perDay, 1);
-        const localDays = durationMs(config.retention.keepWithin) / 86_400_000;
+        const localDays = parseDuration(config.retention.keepWithin, { name: "keepWithin", ...RETENTION }) / DAY;
         const dest = destinationOf(config);
 
         const measure = ctx.opts.uri !== undefined || (process.env.MONGODB_URI ?? "") !== "";

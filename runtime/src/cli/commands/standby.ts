@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DAY, DURATION_DOC, parseDuration, SECOND } from "../../config/duration.js";
 import { ConfigError } from "../../errors.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { runStandby, type StandbyOptions } from "../../standby/standby.js";
@@ -8,16 +9,11 @@ import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../co
 import { mongoUriFlag, passwordOf } from "./migrate.js";
 
 /**
- * Parses `--interval`: a whole number with unit `s`, `m` (minutes here, not months) or `h`, or a
- * sum such as `1m30s`; at least 1 s. Throws ConfigError (`--interval`) otherwise.
+ * Parses `--interval`, a duration (config/duration.ts) from 1 s to 24 d (the longest a Node timer
+ * waits in one go). Throws ConfigError (`--interval`) otherwise.
  */
 export function parseInterval(text: string): number {
-  const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
-  if (!/^(\d+[smh])+$/.test(text)) throw new ConfigError("--interval", `invalid interval "${text}"; use a number and a unit s, m (minutes) or h, e.g. 30s, 5m, 1h`);
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+)([smh])/g)) ms += Number(m[1]) * units[m[2]!]!;
-  if (ms < 1000) throw new ConfigError("--interval", `must be at least 1s, got "${text}"`);
-  return ms;
+  return parseDuration(text, { name: "--interval", min: SECOND, max: 24 * DAY });
 }
 
 /** One status line as printed on each tick. */
@@ -40,7 +36,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--include <ns>", "namespace pattern to mirror, db.coll or db.* (repeatable; default every collection)", collect, [])
     .option("--exclude <ns>", "namespace pattern to leave out (repeatable)", collect, [])
     .option("--once", "one pass (change streams: until caught up), then exit")
-    .option("--interval <dur>", "time between passes and between status reports: 30s, 5m, 1h", "60s")
+    .option("--interval <duration>", `time between passes and between status reports, e.g. 30s, 5m (minutes), 1h; ${DURATION_DOC}`, "60s")
     .option("--from-backups <destination>", "restore the latest backup from this destination instead of reading the primary")
     .option("--status", "print the last status saved in the state file and exit, connecting to nothing");
   addDecryptionFlags(cmd).action(
