@@ -1,11 +1,13 @@
 // Issue 9 item 5, for real: a backup process killed with SIGKILL mid-upload leaves its temporary
 // file in data/. prune leaves a fresh one alone (it may be a live upload), and once it is over a
 // day old reports it in the plan (text and --json), keeps it on --dry-run and removes it otherwise.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
+import { ConfigError } from "../../runtime/src/errors.js";
 import { CLI_SKIP, filesUnder, runCli, spawnCli } from "../support/cli.js";
 import { DAY, keysAndArchive } from "./helpers.js";
 
@@ -87,5 +89,27 @@ describe.skipIf(!!CLI_SKIP)("prune removes what a killed backup left behind", ()
     expect(p.stdout.trimEnd().endsWith(`deleted 0 backup(s) and 1 orphan(s) from ${url}; 1 backup(s) kept`)).toBe(true);
     expect(existsSync(join(dest, tempKey))).toBe(false);
     expect(filesUnder(dest)).toEqual([`data/${firstId}.archive.gz.age`, `manifests/${firstId}.json`]);
+  });
+});
+
+describe("the local destination's temporaryFiles", () => {
+  it("lists only temporary files and refuses to remove anything else", async () => {
+    const root = mkdtempSync(join(tmpdir(), "cloudsync-temps-"));
+    try {
+      const dest = createLocalDestination(root);
+      await dest.put("data/kept.archive", Readable.from([Buffer.from("a stored object")]));
+      writeFileSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), "left by a killed write");
+      const listed: string[] = [];
+      for await (const t of dest.temporaryFiles!.list()) listed.push(t.key);
+      expect(listed).toEqual(["data/.kept.archive.tmp-0a1b2c"]);
+      for (const key of ["data/kept.archive", "../.kept.archive.tmp-0a1b2c", "data/../.x.tmp-1", "/data/.x.tmp-1"]) {
+        await expect(dest.temporaryFiles!.remove(key), key).rejects.toThrow(new ConfigError("key", `${JSON.stringify(key)} is not the name of a temporary file`));
+      }
+      await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
+      await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
+      expect(filesUnder(root)).toEqual(["data/kept.archive"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

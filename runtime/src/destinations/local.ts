@@ -89,6 +89,10 @@ export function createLocalDestination(root: string): Destination {
     }
   }
 
+  async function del(key: string): Promise<void> {
+    await unlinkIfPresent(fileOf(key));
+  }
+
   const temporaryFiles: TemporaryFiles = {
     async *list() {
       const files: string[] = [];
@@ -113,7 +117,7 @@ export function createLocalDestination(root: string): Destination {
     },
   };
 
-  return { url: base, put, get, head, list, delete: (key) => unlinkIfPresent(fileOf(key)), temporaryFiles } satisfies Destination;
+  return { url: base, put, get, head, list, delete: del, temporaryFiles } satisfies Destination;
 }
 
 // Deleting is idempotent: a file already gone is not an error.
