@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_SKIP, runCli } from "../support/cli.js";
-import { keysAndArchive } from "../retention/helpers.js";
+import { keysAndArchive, SLOW } from "../retention/helpers.js";
 
 if (CLI_SKIP) console.warn(`skipping list verification process tests: ${CLI_SKIP}`);
 
@@ -74,5 +74,5 @@ describe.skipIf(!!CLI_SKIP)("list shows the last verification, passed or failed"
     const p = await runCli(["prune", "--from", dest, "--keep-last", "1", "--dry-run", "--json"]);
     expect(p.code, p.stderr).toBe(0);
     expect(p.json<{ keep: Array<{ id: string; reasons: string[] }> }>().keep).toEqual([{ id, reasons: ["last 1/1", expect.stringMatching(/^within /)] }]);
-  });
+  }, SLOW);
 });

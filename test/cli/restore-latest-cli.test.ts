@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { manifestKeyFor } from "../../runtime/src/manifest/manifest.js";
 import { CLI_SKIP, filesUnder, runCli } from "../support/cli.js";
-import { keysAndArchive } from "../retention/helpers.js";
+import { keysAndArchive, SLOW } from "../retention/helpers.js";
 
 if (CLI_SKIP) console.warn(`skipping restore latest process tests: ${CLI_SKIP}`);
 
@@ -59,7 +59,7 @@ describe.skipIf(!!CLI_SKIP)("restore latest never silently restores an older bac
     const byId = await runCli(["restore", older, "--from", dest, "--to", `dir://${target}`, "-i", identity]);
     expect(byId.code, byId.stderr).toBe(0);
     expect(byId.stdout).toContain(`restored ${older} to ${target}`);
-  });
+  }, SLOW);
 
   it("a newest data object with no manifest at all: exit 4, the object named; an older such object does not block", async () => {
     const { dest, older, newer, newerKey } = await twoBackups("missing");
@@ -80,7 +80,7 @@ describe.skipIf(!!CLI_SKIP)("restore latest never silently restores an older bac
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`restored ${newest} to ${target}`);
     expect(filesUnder(join(dest, "data"))).toContain(newerKey.slice("data/".length));
-  });
+  }, SLOW);
 
   it("a damaged manifest older than the newest backup does not block latest", async () => {
     const { dest, older, newer } = await twoBackups("old-damage");
@@ -88,5 +88,5 @@ describe.skipIf(!!CLI_SKIP)("restore latest never silently restores an older bac
     const v = await runCli(["verify", "latest", "--from", dest, "-i", identity, "--json"]);
     expect(v.code, v.stderr).toBe(0);
     expect(v.json<{ id: string; ok: boolean }>()).toMatchObject({ id: newer, ok: true });
-  });
+  }, SLOW);
 });

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { manifestKeyFor } from "../../runtime/src/manifest/manifest.js";
 import { CLI_SKIP, runCli } from "../support/cli.js";
-import { addBackup, DAY } from "./helpers.js";
+import { addBackup, DAY, SLOW } from "./helpers.js";
 
 if (CLI_SKIP) console.warn(`skipping checksum verification process tests: ${CLI_SKIP}`);
 
@@ -64,7 +64,7 @@ describe.skipIf(!!CLI_SKIP)("checksum-only verification counts for prune", () =>
     expect(doc.deleted).toEqual([backups[2]!.id]);
     expect(existsSync(path.join(root, middle.key))).toBe(true);
     expect(existsSync(path.join(root, backups[2]!.key))).toBe(false);
-  });
+  }, SLOW);
 
   it("a checksum mismatch exits 4, is recorded as a failed checksum verification, and does not count for prune", async () => {
     const middle = backups[1]!;
@@ -80,5 +80,5 @@ describe.skipIf(!!CLI_SKIP)("checksum-only verification counts for prune", () =>
     const p = await runCli(["prune", "--from", root, "--dry-run", "--json"]);
     expect(p.code, p.stderr).toBe(0);
     expect(p.json<{ keep: Array<{ id: string }> }>().keep.map((k) => k.id)).toEqual([backups[0]!.id]);
-  });
+  }, SLOW);
 });

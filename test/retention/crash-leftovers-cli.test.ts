@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 import { CLI_SKIP, filesUnder, runCli, spawnCli } from "../support/cli.js";
-import { DAY, keysAndArchive } from "./helpers.js";
+import { DAY, keysAndArchive, SLOW } from "./helpers.js";
 
 if (CLI_SKIP) console.warn(`skipping crash leftover process tests: ${CLI_SKIP}`);
 
@@ -89,7 +89,7 @@ describe.skipIf(!!CLI_SKIP)("prune removes what a killed backup left behind", ()
     expect(p.stdout.trimEnd().endsWith(`deleted 0 backup(s) and 1 orphan(s) from ${url}; 1 backup(s) kept`)).toBe(true);
     expect(existsSync(join(dest, tempKey))).toBe(false);
     expect(filesUnder(dest)).toEqual([`data/${firstId}.archive.gz.age`, `manifests/${firstId}.json`]);
-  });
+  }, SLOW);
 });
 
 describe("the local destination's temporaryFiles", () => {

@@ -15,6 +15,9 @@ import { runCli } from "../support/cli.js";
 
 export const DAY = 86_400_000;
 
+/** Timeout of a test that runs several real CLI processes, on a machine that may be heavily loaded. */
+export const SLOW = 180_000;
+
 /** The id `newBackupId` gives a backup started at `at`, with the random part fixed to `suffix` (6 hex digits). */
 export function idAt(at: Date, suffix: string): string {
   return `${at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}-${suffix}`;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CLI_SKIP, runCli } from "../support/cli.js";
-import { addBackup, DAY } from "./helpers.js";
+import { addBackup, DAY, SLOW } from "./helpers.js";
 
 if (CLI_SKIP) console.warn(`skipping backup ordering process tests: ${CLI_SKIP}`);
 
@@ -51,5 +51,5 @@ describe.skipIf(!!CLI_SKIP)("one meaning of newest", () => {
     expect(doc.deleted).toEqual([first.id]);
     expect(existsSync(path.join(root, second.key))).toBe(true);
     expect(existsSync(path.join(root, first.key))).toBe(false);
-  });
+  }, SLOW);
 });
