@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
+import { withLogging, withProgress } from "../../runtime/src/destinations/wrappers.js";
 import { ConfigError } from "../../runtime/src/errors.js";
+import { findOrphans } from "../../runtime/src/manifest/lifecycle.js";
 import { CLI_SKIP, filesUnder, runCli, spawnCli } from "../support/cli.js";
 import { DAY, keysAndArchive, SLOW } from "./helpers.js";
 
@@ -108,6 +110,24 @@ describe("the local destination's temporaryFiles", () => {
       await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
       await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
       expect(filesUnder(root)).toEqual(["data/kept.archive"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("wrapped destinations", () => {
+  it("withLogging and withProgress keep temporaryFiles, so prune still finds a killed write's leftovers", async () => {
+    const root = mkdtempSync(join(tmpdir(), "cloudsync-temps-wrapped-"));
+    try {
+      const local = createLocalDestination(root);
+      await local.put("data/kept.archive", Readable.from([Buffer.from("a stored object")]));
+      writeFileSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), "left by a killed write");
+      const old = new Date(Date.now() - 3 * DAY);
+      utimesSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), old, old);
+      for (const dest of [withLogging(local, () => undefined), withProgress(local, () => undefined)]) {
+        expect((await findOrphans(dest, new Date())).map((o) => o.key)).toEqual(["data/.kept.archive.tmp-0a1b2c"]);
+      }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
