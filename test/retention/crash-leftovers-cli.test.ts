@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, u
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { withLogging, withProgress } from "../../runtime/src/destinations/wrappers.js";
 import { ConfigError } from "../../runtime/src/errors.js";
@@ -95,41 +95,34 @@ describe.skipIf(!!CLI_SKIP)("prune removes what a killed backup left behind", ()
 });
 
 describe("the local destination's temporaryFiles", () => {
-  it("lists only temporary files and refuses to remove anything else", async () => {
-    const root = mkdtempSync(join(tmpdir(), "cloudsync-temps-"));
-    try {
-      const dest = createLocalDestination(root);
-      await dest.put("data/kept.archive", Readable.from([Buffer.from("a stored object")]));
-      writeFileSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), "left by a killed write");
-      const listed: string[] = [];
-      for await (const t of dest.temporaryFiles!.list()) listed.push(t.key);
-      expect(listed).toEqual(["data/.kept.archive.tmp-0a1b2c"]);
-      for (const key of ["data/kept.archive", "../.kept.archive.tmp-0a1b2c", "data/../.x.tmp-1", "/data/.x.tmp-1"]) {
-        await expect(dest.temporaryFiles!.remove(key), key).rejects.toThrow(new ConfigError("key", `${JSON.stringify(key)} is not the name of a temporary file`));
-      }
-      await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
-      await dest.temporaryFiles!.remove("data/.kept.archive.tmp-0a1b2c");
-      expect(filesUnder(root)).toEqual(["data/kept.archive"]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+  let root: string;
+  const temp = "data/.kept.archive.tmp-0a1b2c";
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), "cloudsync-temps-"));
+    await createLocalDestination(root).put("data/kept.archive", Readable.from([Buffer.from("a stored object")]));
+    writeFileSync(join(root, temp), "left by a killed write");
   });
-});
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-describe("wrapped destinations", () => {
-  it("withLogging and withProgress keep temporaryFiles, so prune still finds a killed write's leftovers", async () => {
-    const root = mkdtempSync(join(tmpdir(), "cloudsync-temps-wrapped-"));
-    try {
-      const local = createLocalDestination(root);
-      await local.put("data/kept.archive", Readable.from([Buffer.from("a stored object")]));
-      writeFileSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), "left by a killed write");
-      const old = new Date(Date.now() - 3 * DAY);
-      utimesSync(join(root, "data", ".kept.archive.tmp-0a1b2c"), old, old);
-      for (const dest of [withLogging(local, () => undefined), withProgress(local, () => undefined)]) {
-        expect((await findOrphans(dest, new Date())).map((o) => o.key)).toEqual(["data/.kept.archive.tmp-0a1b2c"]);
-      }
-    } finally {
-      rmSync(root, { recursive: true, force: true });
+  it("lists only temporary files and refuses to remove anything else", async () => {
+    const dest = createLocalDestination(root);
+    const listed: string[] = [];
+    for await (const t of dest.temporaryFiles!.list()) listed.push(t.key);
+    expect(listed).toEqual([temp]);
+    for (const key of ["data/kept.archive", "../.kept.archive.tmp-0a1b2c", "data/../.x.tmp-1", "/data/.x.tmp-1"]) {
+      await expect(dest.temporaryFiles!.remove(key), key).rejects.toThrow(new ConfigError("key", `${JSON.stringify(key)} is not the name of a temporary file`));
+    }
+    await dest.temporaryFiles!.remove(temp);
+    await dest.temporaryFiles!.remove(temp);
+    expect(filesUnder(root)).toEqual(["data/kept.archive"]);
+  });
+
+  it("withLogging and withProgress keep them, so prune still finds a killed write's leftovers", async () => {
+    const local = createLocalDestination(root);
+    const old = new Date(Date.now() - 3 * DAY);
+    utimesSync(join(root, temp), old, old);
+    for (const dest of [withLogging(local, () => undefined), withProgress(local, () => undefined)]) {
+      expect((await findOrphans(dest, new Date())).map((o) => o.key)).toEqual([temp]);
     }
   });
 });
