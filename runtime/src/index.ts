@@ -22,11 +22,12 @@ export { runBackupPipeline, type BackupPipelineOptions, type BackupResult } from
 export { backupFromMongo, type MongoBackupOptions, type MongoBackupResult } from "./pipeline/mongo-backup.js";
 export { planEncryption, loadDecryptionKeys, type EncryptionPlan, type DecryptionKeys } from "./pipeline/encryption.js";
 export { openBackup, restoreToDirectory, compareWithManifest, type OpenedBackup, type NamespaceCheck } from "./pipeline/restore.js";
-export { verifyBackup, type VerifyResult } from "./pipeline/verify.js";
+export { verifyBackup, verifyChecksum, type VerifyResult } from "./pipeline/verify.js";
 export { decodeArtifact } from "./pipeline/decode.js";
 export { fetchVerified } from "./pipeline/fetch.js";
 
-export { listBackups, findBackup, writeVerification, latestVerifications, type BackupEntry, type VerificationRecord } from "./manifest/store.js";
+export { listBackups, findBackup, writeVerification, latestVerifications, countsAsVerified, type BackupEntry, type VerificationRecord, type VerificationState, type VerificationLevel } from "./manifest/store.js";
+export { newestFirst, compareNewestFirst, type BackupTime } from "./manifest/order.js";
 export { type BackupManifest } from "./manifest/manifest.js";
 export { deleteBackup, findOrphans } from "./manifest/lifecycle.js";
 

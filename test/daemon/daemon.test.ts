@@ -131,8 +131,11 @@ describe("daemon run", () => {
     expect(record.ok).toBe(true);
     const verify = record.stages.find((s) => s.stage === "verify")!;
     expect(verify.outcome).toBe("ok");
-    expect(verify.detail).toMatchObject({ level: "sha256" });
-    expect(verify.message).toBe("no identity configured on this host: checked the stored object's size and SHA-256 only; run `cloudsync verify` where the identity is for a full check");
+    expect(verify.detail).toMatchObject({ level: "checksum", recordKey: expect.stringMatching(/^verifications\//) });
+    expect(verify.message).toBe("no identity configured on this host: checked the stored object's size and SHA-256 only (recorded as a checksum verification); run `cloudsync verify` where the identity is for a full check");
+    // The record makes the backup count as verified for prune (issue 9 item 2).
+    const [entry] = await listBackups(plan.destination, { withVerifications: true });
+    expect(entry?.lastVerified).toMatchObject({ ok: true, level: "checksum" });
   });
 
   it("a failing backup counts a failure, skips the later stages, lists nothing, sends no heartbeat, and status turns unhealthy", async () => {

@@ -76,7 +76,7 @@ describe("planDestinationPrune / executePrune on a local destination", () => {
       { id: junk[0], reasons: ["last 1/3"] },
       { id: junk[1], reasons: ["last 2/3"] },
       { id: junk[2], reasons: ["last 3/3"] },
-      { id: good, reasons: ["newest verified"] },
+      { id: good, reasons: ["newest verified (restore-drill)"] },
     ]);
     expect(planned.plan.remove.map((r) => r.id)).toEqual([junk[3], junk[4], junk[5], older]);
     expect(planned.orphans.map((o) => o.key)).toEqual(["data/20261101T000000Z-deadbe.archive.gz.age"]);

@@ -1,15 +1,13 @@
 import type { Destination } from "../destinations/destination.js";
 import { IntegrityError } from "../errors.js";
 import type { BackupManifest } from "../manifest/manifest.js";
-import { findBackup } from "../manifest/store.js";
 import type { SyncMetadataOptions } from "../metadata/sync.js";
 import { syncMetadata } from "../metadata/sync.js";
 import { openArchiveSource } from "../pipeline/archive-source.js";
 import { runBackupPipeline } from "../pipeline/backup.js";
 import type { DecryptionKeys, EncryptionPlan } from "../pipeline/encryption.js";
-import { fetchVerified } from "../pipeline/fetch.js";
 import { backupFromMongo } from "../pipeline/mongo-backup.js";
-import { verifyBackup } from "../pipeline/verify.js";
+import { verifyBackup, verifyChecksum } from "../pipeline/verify.js";
 import type { RetentionPolicy } from "../retention/plan.js";
 import { executePrune, planDestinationPrune } from "../retention/prune.js";
 import type { Secret } from "../secret.js";
@@ -63,24 +61,23 @@ function hasKeys(keys: DecryptionKeys | undefined): keys is DecryptionKeys {
 }
 
 /**
- * Stage 2: reads the new backup back. With decryption keys, the full `verifyBackup` (stores a
- * verification record); without, size and SHA-256 against the manifest only, and says so.
- * Throws when the backup does not verify.
+ * Stage 2: reads the new backup back. With decryption keys (or an unencrypted backup), the full
+ * `verifyBackup`; without, size and SHA-256 against the manifest only (`verifyChecksum`), and says
+ * so. Either way a verification record is stored, so prune's "newest verified" rule holds on a
+ * host that has only the recipient. Throws when the backup does not verify.
  */
 export async function verifyStage(plan: RunPlan, manifest: BackupManifest, signal: AbortSignal): Promise<StageResult> {
-  if (hasKeys(plan.decryption)) {
-    const r = await verifyBackup(plan.destination, manifest.id, plan.decryption, { signal });
+  if (hasKeys(plan.decryption) || manifest.encryption.scheme === "none") {
+    const r = await verifyBackup(plan.destination, manifest.id, plan.decryption ?? { ageIdentities: [] }, { signal });
     if (!r.record.ok) {
       const bad = r.checks.filter((c) => !c.ok).map((c) => c.ns);
       throw new IntegrityError(`backup ${manifest.id} did not verify: ${bad.join(", ") || "see the verification record"}`);
     }
     return { detail: { level: "read", recordKey: r.recordKey } };
   }
-  const { manifest: stored } = await findBackup(plan.destination, manifest.id);
-  const copy = await fetchVerified(plan.destination, stored, { signal });
-  await copy.cleanup();
-  const note = "no identity configured on this host: checked the stored object's size and SHA-256 only; run `cloudsync verify` where the identity is for a full check";
-  return { note, detail: { level: "sha256", sha256: stored.object.sha256, size: stored.object.size } };
+  const r = await verifyChecksum(plan.destination, manifest.id, { signal });
+  const note = "no identity configured on this host: checked the stored object's size and SHA-256 only (recorded as a checksum verification); run `cloudsync verify` where the identity is for a full check";
+  return { note, detail: { level: "checksum", sha256: manifest.object.sha256, size: manifest.object.size, recordKey: r.recordKey } };
 }
 
 /** Stage 3: applies the retention policy to the primary destination. */

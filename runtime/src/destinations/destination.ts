@@ -28,6 +28,14 @@ export interface PutOptions {
   readonly contentType?: string;
 }
 
+/** Files that writes which never finished left behind (a process killed mid-`put`). */
+export interface TemporaryFiles {
+  /** Every such file, its `key` the path from the destination's root (`data/.<name>.tmp-<hex>`), in ascending key order. */
+  list(): AsyncIterable<ObjectInfo>;
+  /** Removes one listed file. Idempotent; refuses (ConfigError) a key that is not a temporary file's. */
+  remove(key: string): Promise<void>;
+}
+
 /**
  * Where backups are stored: a local directory or an S3-compatible bucket.
  *
@@ -66,4 +74,11 @@ export interface Destination {
    * adds a delete marker; history is the bucket's to keep.
    */
   delete(key: string): Promise<void>;
+
+  /**
+   * Leftovers of interrupted writes, for prune to report and remove, where the store can have
+   * them: a local directory's temporary files after a kill -9. Absent where an unfinished write
+   * leaves nothing visible (an S3 multipart upload that never completed is not an object).
+   */
+  readonly temporaryFiles?: TemporaryFiles;
 }

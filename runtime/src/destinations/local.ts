@@ -2,9 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { describeLocalIO, NotFoundError } from "../errors.js";
+import { ConfigError, describeLocalIO, NotFoundError } from "../errors.js";
 import { bodyChunks } from "./body.js";
-import type { Destination, ObjectInfo, PutOptions, PutResult } from "./destination.js";
+import type { Destination, ObjectInfo, PutOptions, PutResult, TemporaryFiles } from "./destination.js";
 import { compareKeys, TEMP_NAME, validateKey, validatePrefix } from "./keys.js";
 
 /**
@@ -13,8 +13,9 @@ import { compareKeys, TEMP_NAME, validateKey, validatePrefix } from "./keys.js";
  * `put` writes `.<base>.tmp-<random>` beside the final file, hashing as it writes, then fsyncs the
  * file, renames it over the final name and fsyncs the directory, so after a crash the final name
  * holds either the old or the whole new object. On any failure the temporary file is removed; a
- * kill -9 can leave one behind, which `list` skips. Missing directories are created. Disk-full and
- * permission errors become LocalIOError saying what to do. `root` is resolved against the cwd.
+ * kill -9 can leave one behind, which `list` skips and `temporaryFiles` lists (prune removes it).
+ * Missing directories are created. Disk-full and permission errors become LocalIOError saying what
+ * to do. `root` is resolved against the cwd.
  */
 export function createLocalDestination(root: string): Destination {
   const base = path.resolve(root);
@@ -89,17 +90,45 @@ export function createLocalDestination(root: string): Destination {
   }
 
   async function del(key: string): Promise<void> {
-    const file = fileOf(key);
-    try {
-      await unlink(file);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return;
-      throw describeLocalIO(err, `delete ${file}`);
-    }
+    await unlinkIfPresent(fileOf(key));
   }
 
-  return { url: base, put, get, head, list, delete: del } satisfies Destination;
+  const temporaryFiles: TemporaryFiles = {
+    async *list() {
+      const files: string[] = [];
+      await walk(base, files, true);
+      for (const key of files.map(keyOf).sort(compareKeys)) {
+        try {
+          const st = await stat(path.join(base, ...key.split("/")));
+          yield { key, size: st.size, lastModified: st.mtime };
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw describeLocalIO(err, `stat ${path.join(base, key)}`);
+        }
+      }
+    },
+    async remove(key) {
+      // Only a temporary file's name inside the root is accepted, so this never deletes a stored object.
+      const segments = key.split("/");
+      const name = segments.pop() ?? "";
+      if (!TEMP_NAME.test(name) || key.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
+        throw new ConfigError("key", `${JSON.stringify(key)} is not the name of a temporary file`);
+      }
+      await unlinkIfPresent(path.join(base, ...segments, name));
+    },
+  };
+
+  return { url: base, put, get, head, list, delete: del, temporaryFiles } satisfies Destination;
+}
+
+// Deleting is idempotent: a file already gone is not an error.
+async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    throw describeLocalIO(err, `delete ${file}`);
+  }
 }
 
 async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
@@ -132,7 +161,8 @@ async function openExisting(file: string, key: string): Promise<FileHandle> {
   }
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+// Collects regular files below `dir`: stored objects, or with `temporary` only temporary files.
+async function walk(dir: string, out: string[], temporary = false): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -143,8 +173,8 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await walk(full, out);
-    else if (entry.isFile() && !TEMP_NAME.test(entry.name)) out.push(full);
+    if (entry.isDirectory()) await walk(full, out, temporary);
+    else if (entry.isFile() && TEMP_NAME.test(entry.name) === temporary) out.push(full);
   }
 }
 

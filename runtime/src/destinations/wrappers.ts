@@ -38,11 +38,21 @@ export function withLogging(dest: Destination, log: (line: string) => void): Des
     head: (key) => timed("head", key, () => dest.head(key)),
     delete: (key) => timed("delete", key, () => dest.delete(key)),
     list: (prefix) => dest.list(prefix),
+    ...(dest.temporaryFiles ? { temporaryFiles: dest.temporaryFiles } : {}),
   };
 }
 
 function bind(dest: Destination): Destination {
-  return { url: dest.url, put: dest.put.bind(dest), get: dest.get.bind(dest), head: dest.head.bind(dest), list: dest.list.bind(dest), delete: dest.delete.bind(dest) };
+  return {
+    url: dest.url,
+    put: dest.put.bind(dest),
+    get: dest.get.bind(dest),
+    head: dest.head.bind(dest),
+    list: dest.list.bind(dest),
+    delete: dest.delete.bind(dest),
+    // Prune finds a killed write's leftovers through this; a wrapper must not hide them.
+    ...(dest.temporaryFiles ? { temporaryFiles: dest.temporaryFiles } : {}),
+  };
 }
 
 async function* counted(key: string, body: Readable | AsyncIterable<Uint8Array>, onBytes: (key: string, total: number) => void): AsyncGenerator<Uint8Array> {

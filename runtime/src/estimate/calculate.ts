@@ -1,4 +1,5 @@
 import { NotFoundError } from "../errors.js";
+import { newestFirst } from "../manifest/order.js";
 import type { PriceTable } from "./prices.js";
 
 /** Sizes measured on the live database (sums over the user databases' dbStats). */
@@ -130,7 +131,7 @@ const money = (n: number): number => Math.round(n * 10_000) / 10_000;
  */
 export function calculateEstimate(input: EstimateInput): Estimate {
   const perDay = input.backupsPerDay ?? 1;
-  const newest = [...input.backups].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+  const newest = newestFirst(input.backups)[0];
   let basis: Estimate["basis"];
   let backupBytes: number;
   if (newest) {

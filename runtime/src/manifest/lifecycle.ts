@@ -1,6 +1,6 @@
 import type { Destination, ObjectInfo } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
-import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, manifestKeyFor, type BackupManifest } from "./manifest.js";
+import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, type BackupManifest } from "./manifest.js";
 import { listBackups } from "./store.js";
 
 /**
@@ -21,21 +21,22 @@ export interface Orphan {
   readonly lastModified: Date;
   /** Why it is an orphan, for the printed plan. */
   readonly reason: string;
+  /** A temporary file of an interrupted write (`Destination.temporaryFiles`), not an object. */
+  readonly temporary?: true;
 }
 
 /**
- * Objects under data/ and verifications/ that no manifest references, older than `minAgeMs`
- * (an object whose id has a manifest object, even an unreadable one, is kept: that is a damaged
- * backup, reported by prune, not garbage)
- * (default one day: a backup still being written has its object but not yet its manifest, and
- * must never be taken for an orphan).
+ * Objects under data/ and verifications/ that no manifest references, and temporary files of
+ * interrupted writes (where the destination has them), older than `minAgeMs` (default one day: a
+ * backup still being written has its object or temporary file but not yet its manifest, and must
+ * never be taken for an orphan). An object whose id has a manifest object, even an unreadable one,
+ * is kept: that is a damaged backup, reported by prune, not garbage.
  */
 export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_400_000): Promise<Orphan[]> {
   const ids = new Set<string>();
   const objects = new Set<string>();
   for await (const m of dest.list(MANIFEST_PREFIX)) {
-    const id = m.key.slice(MANIFEST_PREFIX.length).replace(/\.json$/, "");
-    ids.add(id);
+    ids.add(idOfKey(m.key));
   }
   // Object keys come from the manifests themselves, so renamed layouts stay correct.
   for (const e of await listBackups(dest)) objects.add(e.manifest.object.key);
@@ -44,12 +45,16 @@ export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_40
   for await (const o of dest.list(DATA_PREFIX)) {
     // A manifest that exists but cannot be read makes its object a damaged backup, never an orphan:
     // only an object with no manifest at all is provably an interrupted write.
-    const id = o.key.slice(DATA_PREFIX.length).split(".")[0] ?? "";
-    if (!objects.has(o.key) && !ids.has(id) && old(o)) orphans.push({ ...o, reason: "data object without a manifest (an interrupted or failed backup)" });
+    if (!objects.has(o.key) && !ids.has(idOfKey(o.key)) && old(o)) orphans.push({ ...o, reason: "data object without a manifest (an interrupted or failed backup)" });
   }
   for await (const o of dest.list(VERIFICATION_PREFIX)) {
-    const id = o.key.slice(VERIFICATION_PREFIX.length).split("/")[0] ?? "";
+    const id = idOfKey(o.key);
     if (!ids.has(id) && old(o)) orphans.push({ ...o, reason: `verification record of backup ${id}, which no longer exists` });
+  }
+  // The process writing it was killed (a finished or failed write removes its temporary file), and
+  // a live write keeps touching it, so one untouched for the grace period is garbage.
+  for await (const t of dest.temporaryFiles?.list() ?? []) {
+    if (old(t)) orphans.push({ ...t, reason: "temporary file of an interrupted write (the process was killed mid-backup)", temporary: true });
   }
   return orphans;
 }
@@ -58,7 +63,8 @@ export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_40
 export async function deleteOrphans(dest: Destination, orphans: readonly Orphan[]): Promise<void> {
   for (const o of orphans) {
     try {
-      await dest.delete(o.key);
+      if (o.temporary) await dest.temporaryFiles?.remove(o.key);
+      else await dest.delete(o.key);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }

@@ -50,8 +50,8 @@ export interface BackupManifest {
 
 /**
  * A new backup id: UTC time to the second then 6 random hex digits, e.g.
- * `20261124T221500Z-3fa9c1`. Ids sort by creation time, so listing keys in order lists backups
- * oldest first.
+ * `20261124T221500Z-3fa9c1`. Ids begin with the creation time to the second; backups are ordered
+ * by `newestFirst` (manifest/order.ts), never by id alone.
  */
 export function newBackupId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
@@ -65,6 +65,19 @@ export function isBackupId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
 
+/**
+ * The latest moment backup `id` can have started: the end of the second its id names. Used to
+ * place a backup whose manifest cannot be read (or is missing) among the others, so that it is
+ * never ranked older than it might be. Undefined when `id` is not a backup id.
+ */
+export function latestStartOf(id: string): Date | undefined {
+  const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z-[0-9a-f]{6}$/.exec(id);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  const t = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, 999);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
 /** Object key of a backup's data, by id and the stages it went through. */
 export function objectKeyFor(id: string, compression: BackupManifest["compression"]["algorithm"], scheme: BackupManifest["encryption"]["scheme"]): string {
   const comp = compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : "";
@@ -75,6 +88,16 @@ export function objectKeyFor(id: string, compression: BackupManifest["compressio
 /** Key of a backup's manifest. */
 export function manifestKeyFor(id: string): string {
   return `manifests/${id}.json`;
+}
+
+/**
+ * The backup id a stored key belongs to: the first segment after `manifests/`, `data/` or
+ * `verifications/`, up to its first dot (`data/<id>.archive.gz.age` → `<id>`). Not checked
+ * against the id shape; see `isBackupId`.
+ */
+export function idOfKey(key: string): string {
+  const rest = key.slice(key.indexOf("/") + 1);
+  return rest.split("/")[0]?.split(".")[0] ?? "";
 }
 
 /** Key prefix under which manifests live. */

@@ -14,6 +14,21 @@ export interface VerifyResult {
   readonly checks: NamespaceCheck[];
 }
 
+/** Options of `verifyBackup` and `verifyChecksum`. */
+export interface VerifyOptions {
+  /** Store a verification record (default true). */
+  readonly record?: boolean;
+  readonly spoolDir?: string;
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+  readonly onDownload?: (bytes: number, total: number) => void;
+}
+
+// Stores a record unless the caller asked for none; resolves with its key.
+function recorder(dest: Destination, opts: VerifyOptions): (record: VerificationRecord) => Promise<string | undefined> {
+  return async (record) => (opts.record === false ? undefined : writeVerification(dest, record));
+}
+
 /**
  * Reads backup `ref` back: size and SHA-256 against the manifest, decryption (authenticating
  * every chunk), decompression, every document parsed and every CRC and count compared with the
@@ -22,10 +37,10 @@ export interface VerifyResult {
  * differences found while parsing; rejects for failures that stop reading (corrupt object, wrong
  * key) after recording them.
  */
-export async function verifyBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: { record?: boolean; spoolDir?: string; signal?: AbortSignal; now?: () => Date; onDownload?: (bytes: number, total: number) => void } = {}): Promise<VerifyResult> {
+export async function verifyBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const now = opts.now ?? (() => new Date());
   const { manifest } = await findBackup(dest, ref);
-  const save = async (record: VerificationRecord): Promise<string | undefined> => (opts.record === false ? undefined : writeVerification(dest, record));
+  const save = recorder(dest, opts);
   let copy;
   try {
     copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload });
@@ -56,4 +71,27 @@ export async function verifyBackup(dest: Destination, ref: string, keys: Decrypt
   } finally {
     await copy.cleanup();
   }
+}
+
+/**
+ * Checksum-only verification, for a host without the identity: the stored object's size and
+ * SHA-256 against the manifest, nothing decrypted. Stores the outcome as a "checksum" record
+ * (unless `record` is false), which prune counts as verified. Resolves with the passing record;
+ * rejects with IntegrityError after recording a mismatch.
+ */
+export async function verifyChecksum(dest: Destination, ref: string, opts: VerifyOptions = {}): Promise<Omit<VerifyResult, "checks">> {
+  const now = opts.now ?? (() => new Date());
+  const { manifest } = await findBackup(dest, ref);
+  const save = recorder(dest, opts);
+  const base = { id: manifest.id, level: "checksum" as const };
+  try {
+    const copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload });
+    await copy.cleanup();
+  } catch (err) {
+    if (err instanceof IntegrityError) await save({ ...base, verifiedAt: now().toISOString(), ok: false, detail: { error: err.message } });
+    throw err;
+  }
+  const record: VerificationRecord = { ...base, verifiedAt: now().toISOString(), ok: true, detail: { sha256: manifest.object.sha256, size: manifest.object.size } };
+  const recordKey = await save(record);
+  return recordKey ? { record, recordKey } : { record };
 }

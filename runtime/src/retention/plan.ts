@@ -5,13 +5,16 @@
  */
 import { formatDuration } from "../config/duration.js";
 import { ConfigError } from "../errors.js";
+import { newestFirst } from "../manifest/order.js";
 
 /** One backup as retention sees it. `complete` means its manifest exists (an object without one is not a backup). */
 export interface RetentionCandidate {
   readonly id: string;
   readonly createdAt: Date;
-  /** When a verification (read-back or restore drill) last succeeded; absent if never. */
+  /** When the backup last counted as verified (see `countsAsVerified`); absent if it does not. */
   readonly verifiedAt?: Date;
+  /** What that verification checked ("checksum", "read", "restore-drill"), shown in the plan. */
+  readonly verifiedLevel?: string;
   readonly complete: boolean;
 }
 
@@ -30,7 +33,7 @@ export interface RetentionPolicy {
   readonly orphanGrace?: number;
 }
 
-/** The outcome of `planPrune`: every input id appears exactly once, in `keep` or in `remove`, newest first. */
+/** The outcome of `planPrune`: every input id appears exactly once, in `keep` or in `remove`, newest first (`newestFirst`). */
 export interface PrunePlan {
   readonly keep: Array<{ id: string; reasons: string[] }>;
   readonly remove: Array<{ id: string; reason: string }>;
@@ -45,8 +48,9 @@ export const DEFAULT_ORPHAN_GRACE_MS = DAY;
  * Decides which backups to keep under `policy` at time `now`. Rules:
  * - only complete backups count toward keep-last/daily/weekly/monthly;
  * - the newest complete backup is always kept ("newest complete (always kept)" when no rule keeps it);
- * - the newest complete, verified backup is always kept ("newest verified"), so a flood of new
- *   unverified backups cannot evict the last good one;
+ * - the newest complete, verified backup is always kept ("newest verified", with the level when
+ *   given: a checksum-only verification counts), so a flood of new unverified backups cannot evict
+ *   the last good one;
  * - nothing created after `now - keepWithin` is removed (complete or not);
  * - incomplete backups are removed once older than `orphanGrace`, otherwise kept ("in progress").
  * A backup kept by several rules lists every reason. Throws ConfigError (field named like the
@@ -55,7 +59,7 @@ export const DEFAULT_ORPHAN_GRACE_MS = DAY;
  */
 export function planPrune(backups: readonly RetentionCandidate[], policy: RetentionPolicy, now: Date): PrunePlan {
   validatePolicy(policy);
-  const sorted = [...backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const sorted = newestFirst(backups);
   const reasons = new Map<string, string[]>(sorted.map((b) => [b.id, []]));
   const add = (id: string, reason: string): void => {
     reasons.get(id)?.push(reason);
@@ -68,7 +72,7 @@ export function planPrune(backups: readonly RetentionCandidate[], policy: Retent
   keepBuckets(complete, policy.keepMonthly, "monthly", monthKey, add);
 
   const newestVerified = complete.find((b) => b.verifiedAt !== undefined);
-  if (newestVerified) add(newestVerified.id, "newest verified");
+  if (newestVerified) add(newestVerified.id, newestVerified.verifiedLevel ? `newest verified (${newestVerified.verifiedLevel})` : "newest verified");
 
   if (policy.keepWithin !== undefined) {
     const cutoff = now.getTime() - policy.keepWithin;
@@ -96,7 +100,7 @@ export function planPrune(backups: readonly RetentionCandidate[], policy: Retent
 }
 
 function keepBuckets(
-  newestFirst: readonly RetentionCandidate[],
+  ordered: readonly RetentionCandidate[],
   count: number | undefined,
   label: string,
   keyOf: (d: Date) => string,
@@ -105,7 +109,7 @@ function keepBuckets(
   if (!count) return;
   let seen = 0;
   let last: string | undefined;
-  for (const b of newestFirst) {
+  for (const b of ordered) {
     const key = keyOf(b.createdAt);
     if (key === last) continue;
     last = key;

@@ -23,9 +23,10 @@ export interface DestinationPrunePlan {
 /**
  * Lists the destination and plans under `policy` at `now`. Only complete backups (with a
  * manifest) are candidates; a backup counts as verified when its newest verification record is a
- * success. Orphans are objects no manifest references, older than `policy.orphanGrace` (default
- * one day, so an upload in progress is never taken for one). Throws ConfigError for a bad policy
- * (see planPrune) and the destination's errors.
+ * success at any level, checksum-only included (see `countsAsVerified`). Orphans are objects no
+ * manifest references and temporary files of interrupted writes, older than `policy.orphanGrace`
+ * (default one day, so an upload in progress is never taken for one). Throws ConfigError for a bad
+ * policy (see planPrune) and the destination's errors.
  */
 export async function planDestinationPrune(dest: Destination, policy: RetentionPolicy, now: Date = new Date()): Promise<DestinationPrunePlan> {
   const problems: Array<{ key: string; message: string }> = [];
@@ -36,7 +37,7 @@ export async function planDestinationPrune(dest: Destination, policy: RetentionP
       id: e.manifest.id,
       createdAt: new Date(e.manifest.createdAt),
       complete: true,
-      ...(e.lastVerified ? { verifiedAt: new Date(e.lastVerified.verifiedAt) } : {}),
+      ...(e.lastVerified ? { verifiedAt: new Date(e.lastVerified.verifiedAt), verifiedLevel: e.lastVerified.level } : {}),
     })),
     policy,
     now,

@@ -3,6 +3,7 @@ import { DURATION_DOC } from "../../config/duration.js";
 import { executePrune, planDestinationPrune, type DestinationPrunePlan } from "../../retention/prune.js";
 import type { CliApp } from "../app.js";
 import { EXIT } from "../../errors.js";
+import { newestFirst } from "../../manifest/order.js";
 import { destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
@@ -27,8 +28,12 @@ export function register(program: Command, app: CliApp): void {
       `
 Only complete backups (with a manifest) count toward the rules. Whatever the rules say, the newest
 complete backup and the newest verified backup are never deleted; nothing younger than --keep-within
-is deleted. A backup whose manifest cannot be read is damaged: it is kept and reported, and prune
-exits 4. Only objects with no manifest at all, older than a day, are removed as orphans.
+is deleted. A backup counts as verified when its newest verification record passed, at any level:
+"checksum" (size and SHA-256 matched, not decrypted: \`cloudsync verify\` or the daemon without an
+identity), "read" or "restore-drill". A backup whose manifest cannot be read is damaged: it is kept
+and reported, and prune exits 4. Only data objects with no manifest at all, temporary files of
+interrupted writes (a killed backup) and verification records of deleted backups, each older than a
+day, are removed as orphans.
 
 Examples:
   cloudsync prune --from ./backups --keep-daily 7 --dry-run
@@ -62,7 +67,7 @@ Examples:
             policy: { ...policy, keepWithin },
             keep: planned.plan.keep,
             remove: planned.plan.remove,
-            orphans: planned.orphans.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), reason: o.reason })),
+            orphans: planned.orphans.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), reason: o.reason, temporary: o.temporary === true })),
             deleted: outcome.deleted,
             orphansDeleted: outcome.orphansDeleted,
             problems: planned.problems,
@@ -79,18 +84,19 @@ Examples:
 
 /** The plan as a table: every backup with its fate and why, then the orphans. */
 function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
-  const rows = [
-    ...planned.plan.keep.map((k) => ({ id: k.id, action: "keep", why: k.reasons.join(", ") })),
-    ...planned.plan.remove.map((r) => ({ id: r.id, action: "DELETE", why: r.reason })),
-  ]
-    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-    .map((row) => {
-      const m = planned.manifests.get(row.id);
-      return [row.id, m ? m.createdAt.replace(/\.\d{3}Z$/, "Z") : "", m ? formatBytes(m.object.size) : "", row.action, row.why];
-    });
+  const rows = newestFirst(
+    [
+      ...planned.plan.keep.map((k) => ({ id: k.id, action: "keep", why: k.reasons.join(", ") })),
+      ...planned.plan.remove.map((r) => ({ id: r.id, action: "DELETE", why: r.reason })),
+    ],
+    (row) => planned.manifests.get(row.id) ?? { id: row.id, createdAt: "" },
+  ).map((row) => {
+    const m = planned.manifests.get(row.id);
+    return [row.id, m ? m.createdAt.replace(/\.\d{3}Z$/, "Z") : "", m ? formatBytes(m.object.size) : "", row.action, row.why];
+  });
   const lines = [`plan for ${planned.destination} (keep within ${keepWithin}):`, rows.length ? table(["ID", "CREATED", "SIZE", "ACTION", "WHY"], rows) : "no complete backups"];
   if (planned.orphans.length) {
-    lines.push("orphans (objects without a manifest, older than the grace period):");
+    lines.push("orphans (objects without a manifest and temporary files of interrupted writes, older than the grace period):");
     lines.push(table(["KEY", "SIZE", "MODIFIED", "WHY"], planned.orphans.map((o) => [o.key, formatBytes(o.size), o.lastModified.toISOString().replace(/\.\d{3}Z$/, "Z"), o.reason])));
   }
   return lines.join("\n");

@@ -26,7 +26,7 @@ export function parseRestoreTarget(spec: string): { kind: "dir"; path: string } 
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("restore")
-    .argument("<id|latest>", "backup id (or a unique prefix), or latest")
+    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one)")
     .description("Restore a backup; nothing is written until the stored object's size and SHA-256 match its manifest")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
     .requiredOption("-t, --to <target>", "a mongodb:// URI, or dir://<path> (mongodump directory layout, for mongorestore --dir and bsondump)")

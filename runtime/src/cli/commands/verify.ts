@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { ConfigError, EXIT } from "../../errors.js";
-import { writeVerification, type VerificationRecord } from "../../manifest/store.js";
+import { findBackup, writeVerification, type VerificationRecord } from "../../manifest/store.js";
 import { runRestoreDrill } from "../../mongo/drill.js";
 import { openBackup } from "../../pipeline/restore.js";
 import { Secret, redactUri } from "../../secret.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
-import { verifyBackup } from "../../pipeline/verify.js";
+import { verifyBackup, verifyChecksum } from "../../pipeline/verify.js";
 import type { CliApp } from "../app.js";
 import { addDecryptionFlags, destinationOf, flagsToConfig } from "../common.js";
 import { table } from "./list.js";
@@ -14,11 +14,23 @@ import { table } from "./list.js";
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("verify")
-    .argument("<id|latest>", "backup id (or a unique prefix), or latest")
-    .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest; stores a verification record")
+    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one)")
+    .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest (without an identity: size and SHA-256 only); stores a verification record")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
     .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards")
-    .option("--no-record", "do not store a verification record");
+    .option("--no-record", "do not store a verification record")
+    .addHelpText(
+      "after",
+      `
+Without --identity (or --passphrase-file), an age-encrypted backup is verified by checksum only: the
+stored object's size and SHA-256 against its manifest, nothing decrypted. That is what a backup host
+holding only the recipient can check; it is recorded with level "checksum", shown by \`list\`, and
+counts for prune's "newest verified" rule. A full check ("read") needs the identity.
+
+Examples:
+  cloudsync verify latest --from ./backups -i ~/.config/cloudsync/identity.txt
+  cloudsync verify latest --from ./backups            # checksum only, on a host without the identity`,
+    );
   addDecryptionFlags(cmd).action(
     app.action(async (ctx, ref) => {
       const { flags, names } = flagsToConfig(ctx.opts, "from");
@@ -27,16 +39,28 @@ export function register(program: Command, app: CliApp): void {
       const keys = await loadDecryptionKeys(config);
       const progress = ctx.progress("verify");
       let seen = 0;
+      const onDownload = (bytes: number, total: number): void => {
+        progress.update({ bytes: bytes - seen, total });
+        seen = bytes;
+      };
       const scratch = ctx.opts.restoreTo as string | undefined;
       if (scratch !== undefined && !/^mongodb(\+srv)?:\/\//.test(scratch)) throw new ConfigError("--restore-to", "must be a mongodb:// URI of a scratch server");
       const record = ctx.opts.record !== false;
-      const result = await verifyBackup(dest, ref!, keys, {
+      const { manifest } = await findBackup(dest, ref!);
+      if (scratch === undefined && keys.ageIdentities.length === 0 && !keys.passphrase && manifest.encryption.scheme.startsWith("age")) {
+        const checked = await verifyChecksum(dest, manifest.id, { record, signal: ctx.signal, onDownload }).finally(() => progress.done());
+        ctx.out.result(
+          { ...checked.record, recordKey: checked.recordKey ?? null },
+          () =>
+            `verified (checksum only) ${manifest.id}${checked.recordKey ? ` (record ${checked.recordKey})` : ""}: the stored object's size and SHA-256 match the manifest; ` +
+            "it was not decrypted (no identity given: pass --identity FILE for a full read-back)",
+        );
+        return;
+      }
+      const result = await verifyBackup(dest, manifest.id, keys, {
         record: record && scratch === undefined,
         signal: ctx.signal,
-        onDownload: (bytes, total) => {
-          progress.update({ bytes: bytes - seen, total });
-          seen = bytes;
-        },
+        onDownload,
       }).finally(() => progress.done());
       if (scratch !== undefined && result.record.ok) {
         const uri = new Secret(scratch);
