@@ -32,6 +32,7 @@ export const localSchema = {
   backupRecipients: { kind: "list", required: true, item: AGE_RECIPIENT, hint: "age X25519 recipients (age1…), comma-separated" },
   agentImageName: { kind: "string", default: "cloudsync-agent:local", pattern: IMAGE_REF, hint: "an image name such as cloudsync-agent:local" },
   agentMemoryMb: { kind: "int", default: 512, min: 128 },
+  agentPlatform: { kind: "string", pattern: /^linux\/(amd64|arm64|arm\/v[67]|386|ppc64le|s390x|riscv64)$/, hint: "a Docker platform such as linux/amd64 or linux/arm64 (unset: the Docker daemon's own)" },
   cloudStack: { kind: "string", pattern: STACK_REF, hint: "a fully qualified stack name <org>/cloudsync/cloud" },
 } as const satisfies ConfigSchema;
 
