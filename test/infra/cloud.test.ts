@@ -177,8 +177,8 @@ describe("stack cloud, provider backblaze from Pulumi.cloud.yaml (mocked)", asyn
   });
 
   it("exports the one manual B2 key step, restricted to bucket and prefix", () => {
-    expect(run.outputs.b2RuntimeKeyCommand).toBe("b2 key create --bucket cloudsync-backups-example --name-prefix backups/ cloudsync-backups-example-runtime listFiles,readFiles,writeFiles");
-    expect(run.outputs.b2RuntimeKeyCapabilities).toEqual(["listFiles", "readFiles", "writeFiles"]);
+    expect(run.outputs.b2RuntimeKeyCommand).toBe("b2 key create --bucket cloudsync-backups-example --name-prefix backups/ cloudsync-backups-example-runtime listAllBucketNames,listFiles,readFiles,writeFiles");
+    expect(run.outputs.b2RuntimeKeyCapabilities).toEqual(["listAllBucketNames", "listFiles", "readFiles", "writeFiles"]);
     expect(run.outputs.agentCloudTarget).toEqual({ provider: "backblaze", bucket: "cloudsync-backups-example", prefix: "backups/", endpoint: "https://s3.us-west-004.backblazeb2.com", region: "us-west-004" });
     expect(run.outputs).not.toHaveProperty("runtimeSecretAccessKey");
   });
