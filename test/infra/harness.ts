@@ -95,8 +95,8 @@ function computed(type: string, inputs: Record<string, unknown>, refs: Record<st
       return { outputs: refs[String(inputs.name)] ?? {}, secretOutputNames: [] };
     case "mongodbatlas:index/advancedCluster:AdvancedCluster":
       return { connectionStrings: { standardSrv: "mongodb+srv://cloudsync.abcde.mongodb.net" } };
-    case "command:local:Command":
-      return { stdout: "generated-password-0123456789" };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: "generatedPassword0123456789abcdef" };
     default:
       return {};
   }
