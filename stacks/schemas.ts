@@ -61,6 +61,7 @@ export const cloudSchema = {
   objectLockMode: { kind: "enum", values: ["GOVERNANCE", "COMPLIANCE"], default: "GOVERNANCE" },
   runtimeUserName: { kind: "string", default: "cloudsync-backup", pattern: /^[A-Za-z0-9+=,.@_-]{1,64}$/, hint: "an IAM user name" },
   b2Endpoint: { kind: "string", pattern: /^https:\/\/s3\.[a-z0-9-]+\.backblazeb2\.com$/, hint: "https://s3.<region>.backblazeb2.com" },
+  bucketEncryption: { kind: "enum", values: ["AES256", "none"], default: "AES256" },
   b2AdminKeyId: { kind: "secret" },
   b2AdminKey: { kind: "secret" },
   b2RuntimeKeyId: { kind: "secret" },
@@ -85,6 +86,7 @@ export type CloudConfig = ConfigValues<typeof cloudSchema>;
 export const cloudCross: CrossCheck<typeof cloudSchema> = (c, raw) => {
   const out: ReturnType<CrossCheck<typeof cloudSchema>>[number][] = [];
   if (c.provider === "aws" && !raw.values["aws:region"]) out.push({ key: "aws:region", message: "required when provider is aws; set it with `pulumi config set aws:region <region>`" });
+  if (c.provider === "aws" && c.bucketEncryption !== "AES256") out.push({ key: "bucketEncryption", message: "only AES256 with provider aws (S3 always has it); none is for S3-compatible servers without server-side encryption" });
   if (c.provider === "backblaze") {
     if (!c.b2Endpoint) out.push({ key: "b2Endpoint", message: "required when provider is backblaze (the bucket's S3 endpoint, https://s3.<region>.backblazeb2.com)" });
     if (!c.b2AdminKeyId) out.push({ key: "b2AdminKeyId", message: "required secret when provider is backblaze (a key allowed to create buckets)" });

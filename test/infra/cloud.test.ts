@@ -197,3 +197,16 @@ describe("stack cloud-staging: a second cloud environment of the same program (m
     ]);
   });
 });
+
+describe("stack cloud: bucket encryption setting (mocked)", () => {
+  it("passes bucketEncryption none to the backblaze bucket, where the policy pack then objects", async () => {
+    const run = await runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:bucketEncryption": "none", "cloudsync:metadataEnabled": "false", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));
+    expect(one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket").inputs.encryption).toBe("none");
+  });
+
+  it("refuses bucketEncryption none with provider aws, naming the key", async () => {
+    await expect(runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:provider": "aws", "cloudsync:bucketEncryption": "none", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle))).rejects.toThrow(
+      "cloudsync:bucketEncryption: only AES256 with provider aws (S3 always has it); none is for S3-compatible servers without server-side encryption",
+    );
+  });
+});
