@@ -38,7 +38,7 @@ const needs = (plugins: string[]): string | undefined => {
 };
 
 /** A scratch project for one stack, and the CLI run inside it. */
-function project(stack: string): { pulumi(args: string[], input?: string): { status: number | null; out: string }; cleanup(): void } {
+function project(stack: string): { pulumi(args: string[]): { status: number | null; out: string }; cleanup(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), `cs-engine-${stack}-`));
   copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   copyFileSync(path.join(repoRoot, `Pulumi.${stack.split("-")[0]}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
@@ -54,8 +54,8 @@ function project(stack: string): { pulumi(args: string[], input?: string): { sta
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };
   return {
-    pulumi: (args, input) => {
-      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive", "--cwd", dir], { env, input, encoding: "utf8", timeout: 300_000 });
+    pulumi: (args) => {
+      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive", "--cwd", dir], { env, encoding: "utf8", timeout: 300_000 });
       return { status: r.status, out: `${r.stdout}${r.stderr}` };
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
@@ -64,6 +64,17 @@ function project(stack: string): { pulumi(args: string[], input?: string): { sta
 
 const policyPack = path.join(repoRoot, "policy");
 
+/** Runs each command in turn, expecting exit 0 (the CLI's output is the failure message); returns the last output. */
+function allOk(p: ReturnType<typeof project>, steps: string[][]): string {
+  let out = "";
+  for (const args of steps) {
+    const r = p.pulumi(args);
+    expect(r.status, r.out).toBe(0);
+    out = r.out;
+  }
+  return out;
+}
+
 describe.skipIf(skip !== undefined)(`pulumi preview under the real engine with --policy-pack policy${skip ? ` (skipped: ${skip})` : ""}`, () => {
   const projects: { cleanup(): void }[] = [];
   afterAll(() => projects.forEach((p) => p.cleanup()));
@@ -71,20 +82,17 @@ describe.skipIf(skip !== undefined)(`pulumi preview under the real engine with -
   it("cloud (backblaze, no metadata server): the shipped config passes every mandatory policy; bucketEncryption none fails with the rule's message", { timeout: 600_000 }, () => {
     const p = project("cloud");
     projects.push(p);
-    const ok = (args: string[], input?: string) => {
-      const r = p.pulumi(args, input);
-      expect(r.status, r.out).toBe(0);
-      return r.out;
-    };
-    ok(["stack", "init", "cloud", "--secrets-provider", "passphrase"]);
-    ok(["config", "set", "--secret", "cloudsync:b2AdminKeyId", "0041234567890ab0000000001", "-s", "cloud"]);
-    ok(["config", "set", "--secret", "cloudsync:b2AdminKey", "K004adminadminadminadminadminadm", "-s", "cloud"]);
-    ok(["config", "set", "cloudsync:metadataEnabled", "false", "-s", "cloud"]);
-    const pass = ok(["preview", "-s", "cloud", "--policy-pack", policyPack]);
+    const pass = allOk(p, [
+      ["stack", "init", "cloud", "--secrets-provider", "passphrase"],
+      ["config", "set", "--secret", "cloudsync:b2AdminKeyId", "0041234567890ab0000000001", "-s", "cloud"],
+      ["config", "set", "--secret", "cloudsync:b2AdminKey", "K004adminadminadminadminadminadm", "-s", "cloud"],
+      ["config", "set", "cloudsync:metadataEnabled", "false", "-s", "cloud"],
+      ["preview", "-s", "cloud", "--policy-pack", policyPack],
+    ]);
     expect(pass).toContain("cloudsync@v0.1.0");
     expect(pass).not.toContain("can't run");
 
-    ok(["config", "set", "cloudsync:bucketEncryption", "none", "-s", "cloud"]);
+    allOk(p, [["config", "set", "cloudsync:bucketEncryption", "none", "-s", "cloud"]]);
     const fail = p.pulumi(["preview", "-s", "cloud", "--policy-pack", policyPack]);
     expect(fail.status, fail.out).not.toBe(0);
     expect(fail.out).toContain("bucket-encryption-enabled");
@@ -95,30 +103,24 @@ describe.skipIf(skip !== undefined)(`pulumi preview under the real engine with -
   it.skipIf(localSkip !== undefined)(`local: the shipped config passes every mandatory policy${localSkip ? ` (skipped: ${localSkip})` : ""}`, { timeout: 600_000 }, () => {
     const p = project("local");
     projects.push(p);
-    for (const args of [
+    allOk(p, [
       ["stack", "init", "local", "--secrets-provider", "passphrase"],
       ["config", "set", "cloudsync:backupRecipients", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p", "-s", "local"],
       ["config", "set", "--secret", "cloudsync:mongoRootPassword", "engine-test-password", "-s", "local"],
       ["config", "set", "--secret", "cloudsync:mongoKeyfile", "a2V5ZmlsZWtleWZpbGVrZXlmaWxl", "-s", "local"],
       ["preview", "-s", "local", "--policy-pack", policyPack],
-    ]) {
-      const r = p.pulumi(args);
-      expect(r.status, r.out).toBe(0);
-    }
+    ]);
   });
 
   const atlasSkip = needs(["mongodbatlas", "random"]);
   it.skipIf(atlasSkip !== undefined)(`atlas: the shipped config passes every mandatory policy${atlasSkip ? ` (skipped: ${atlasSkip})` : ""}`, { timeout: 600_000 }, () => {
     const p = project("atlas");
     projects.push(p);
-    for (const args of [
+    allOk(p, [
       ["stack", "init", "atlas", "--secrets-provider", "passphrase"],
       ["config", "set", "cloudsync:atlasOrgId", "0123456789abcdef01234567", "-s", "atlas"],
       ["config", "set", "cloudsync:accessList", "203.0.113.7/32", "-s", "atlas"],
       ["preview", "-s", "atlas", "--policy-pack", policyPack],
-    ]) {
-      const r = p.pulumi(args);
-      expect(r.status, r.out).toBe(0);
-    }
+    ]);
   });
 });
