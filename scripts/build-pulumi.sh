@@ -16,18 +16,22 @@
 #   scripts/build-pulumi.sh language-nodejs  # only the named components (cli, language-nodejs, command)
 #
 # The Go module proxy serves pkg/v3 and sdk/v3 but neither the language host's own module nor
-# pulumi-command's provider module (checked 2026-12-02: 403 "not available" for every version).
-# When the language host of the matching version is not served, it is built from the newest
-# sdk/v3 release that still carried it as a package of sdk/v3 itself (NODEJS_HOST_FALLBACK,
-# v3.68.0: the host moved into its own module in the next releases). That host is older than the
-# CLI; the build says so, and whether the pair runs the program is for the tests to show.
+# pulumi-command's provider module (checked 2026-12-02: 403 "not available" for every version;
+# the root module github.com/pulumi/pulumi-command@v1.2.1 is served but has no provider package).
+# When the language host of the matching version is not served, it is built from an sdk/v3
+# release that still carried it as a package of sdk/v3 itself (NODEJS_HOST_FALLBACK, default
+# v3.68.0; v3.70.0 no longer has it). That host is older than the CLI and has no RunPlugin, so it
+# runs programs but cannot start a policy pack directory (docs/INFRA.md, real engine).
+#
+# Measured on the 2-core shared machine: cold (empty GOMODCACHE and GOCACHE, about 1.5 GB of
+# modules) CLI 1459 s with the language host's 269 s alongside; warm (both caches kept) 34 s.
 #
 # Providers are installed into .cache/pulumi/<version>/home (PULUMI_HOME for the engine tests).
 # Go builds run under `nice -n 15`. GOMODCACHE/GOCACHE are the caller's (set them to empty
 # directories to time a cold build). Each component's output is logged to
 # .cache/pulumi/<version>/<component>.log; a component the proxy does not serve is reported with
-# its module and version. Exit 0 when every component is present, 1 otherwise: the CLI alone
-# cannot run this Node.js program, and tests skip naming the missing binary.
+# its module and version. Exit 0 when every requested component is present, 1 otherwise (today
+# always 1 for all three: pulumi-resource-command is not served); tests skip naming what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
