@@ -1,6 +1,6 @@
-import * as command from "@pulumi/command";
 import * as atlas from "@pulumi/mongodbatlas";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 
 /** Arguments of `AtlasCluster`. */
 export interface AtlasClusterArgs {
@@ -26,8 +26,12 @@ export interface AtlasClusterArgs {
   readonly snapshotHourUtc: number;
 }
 
-/** Shell command that prints a 32-character URL-safe random password (node is present wherever Pulumi's Node.js runtime is). */
-export const PASSWORD_COMMAND = `node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64url'))"`;
+/**
+ * The database user's generated password: 32 letters and digits (no characters that need
+ * URL-encoding in a connection string, about 190 bits). `@pulumi/random` generates it once and
+ * keeps it, encrypted, in the stack's state; changing these settings generates a new one.
+ */
+export const PASSWORD_SPEC = { length: 32, special: false, upper: true, lower: true, numeric: true } as const;
 
 /** Inserts URL-encoded credentials into a `mongodb+srv://host/` string. Pure. */
 export function withCredentials(srv: string, user: string, password: string): string {
@@ -38,8 +42,7 @@ export function withCredentials(srv: string, user: string, password: string): st
 /**
  * MongoDB Atlas for the later phase: a project, a three-node replica-set cluster (`M10` by
  * default, `protect`ed, Atlas termination protection on), a database user whose password is
- * generated once by a local command (its stdout is a secret output; `@pulumi/random` is not a
- * dependency), the IP access list, and a daily cloud backup schedule. The connection string with
+ * generated once by `@pulumi/random` (`PASSWORD_SPEC`; the result is a secret), the IP access list, and a daily cloud backup schedule. The connection string with
  * credentials is a secret output.
  */
 export class AtlasCluster extends pulumi.ComponentResource {
@@ -63,10 +66,10 @@ export class AtlasCluster extends pulumi.ComponentResource {
       },
       { parent: this, protect: true },
     );
-    const password = new command.local.Command(`${name}-db-password`, { create: PASSWORD_COMMAND, logging: "none" }, { parent: this, additionalSecretOutputs: ["stdout"] });
+    const password = new random.RandomPassword(`${name}-db-password`, PASSWORD_SPEC, { parent: this });
     new atlas.DatabaseUser(
       `${name}-db-user`,
-      { projectId: project.id, username: args.dbUser, password: pulumi.secret(password.stdout), authDatabaseName: "admin", roles: [{ roleName: "readWriteAnyDatabase", databaseName: "admin" }] },
+      { projectId: project.id, username: args.dbUser, password: password.result, authDatabaseName: "admin", roles: [{ roleName: "readWriteAnyDatabase", databaseName: "admin" }] },
       { parent: this },
     );
     args.accessList.forEach((cidr, i) => {
@@ -84,7 +87,7 @@ export class AtlasCluster extends pulumi.ComponentResource {
       { parent: this },
     );
     this.projectId = project.id;
-    this.connectionString = pulumi.secret(pulumi.all([cluster.connectionStrings, password.stdout]).apply(([cs, pw]) => withCredentials(cs?.standardSrv ?? "mongodb+srv://pending/", args.dbUser, pw)));
+    this.connectionString = pulumi.secret(pulumi.all([cluster.connectionStrings, password.result]).apply(([cs, pw]) => withCredentials(cs?.standardSrv ?? "mongodb+srv://pending/", args.dbUser, pw)));
     this.registerOutputs({ projectId: this.projectId, connectionString: this.connectionString });
   }
 }

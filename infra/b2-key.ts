@@ -6,8 +6,14 @@
  * command below is printed as a stack output; its result goes into two Pulumi secrets.
  */
 
-/** Capabilities of the runtime key: list, read and write files; never delete, never bucket admin. */
-export const B2_RUNTIME_CAPABILITIES = ["listFiles", "readFiles", "writeFiles"] as const;
+/**
+ * Capabilities of the runtime key: list, read and write files; never delete, never bucket admin.
+ * `listAllBucketNames` too: Backblaze's S3-compatible API documentation requires it of a key
+ * restricted to one bucket "for compatibility with SDKs and integrations" (S3 clients list or
+ * probe buckets before using one). It grants only the S3 ListBuckets call, which returns the
+ * names and ids of the account's buckets, never their contents; docs/INFRA.md has the details.
+ */
+export const B2_RUNTIME_CAPABILITIES = ["listAllBucketNames", "listFiles", "readFiles", "writeFiles"] as const;
 
 /** What the manual step creates. */
 export interface B2KeySpec {

@@ -24,6 +24,13 @@ export interface BackupAgentArgs {
   readonly cloud?: pulumi.Input<AgentCloudTarget>;
   /** Cloud credentials as env var name → secret value (e.g. AWS_ACCESS_KEY_ID); delivered as files. */
   readonly cloudCredentials?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Platform the image is built for, e.g. `linux/arm64`. Absent (the default): the Docker
+   * daemon's own platform, which is what the container then runs on.
+   */
+  readonly platform?: string;
+  /** Prefix of the Docker names of the container and the backups volume (see `dockerNamePrefix`). */
+  readonly dockerNamePrefix: string;
 }
 
 /** Mount point of the backups volume in the agent container. */
@@ -48,10 +55,15 @@ export class BackupAgent extends pulumi.ComponentResource {
     super("cloudsync:infra:BackupAgent", name, args, opts);
     const image = new docker.Image(
       `${name}-image`,
-      { imageName: args.imageName, build: { context: args.buildContext, dockerfile: `${args.buildContext}/Dockerfile`, platform: "linux/amd64" }, skipPush: true },
+      {
+        imageName: args.imageName,
+        build: { context: args.buildContext, dockerfile: `${args.buildContext}/Dockerfile`, ...(args.platform ? { platform: args.platform } : {}) },
+        skipPush: true,
+      },
       { parent: this },
     );
-    const backups = new docker.Volume(`${name}-backups`, { name: `${name}-backups` }, { parent: this, protect: true, retainOnDelete: true });
+    const dockerName = `${args.dockerNamePrefix}${name}`;
+    const backups = new docker.Volume(`${name}-backups`, { name: `${dockerName}-backups` }, { parent: this, protect: true, retainOnDelete: true });
     const env = pulumi.output(args.cloud).apply((cloud) =>
       agentEnvironment({ schedule: args.schedule, retentionDays: args.retentionDays, recipients: args.recipients, backupsDir: BACKUPS_DIR, ...(cloud ? { cloud } : {}) }),
     );
@@ -59,7 +71,7 @@ export class BackupAgent extends pulumi.ComponentResource {
     const container = new docker.Container(
       `${name}-daemon`,
       {
-        name: `${name}-daemon`,
+        name: `${dockerName}-daemon`,
         image: image.repoDigest.apply((d) => d || args.imageName),
         command: agentCommand(),
         envs: env,

@@ -25,7 +25,17 @@ export interface MetadataServerArgs {
   readonly apiKey: pulumi.Input<string>;
   /** Paths, user, port and `MemoryMax` on the host (defaults from runtime/src/metadata/deploy). */
   readonly host?: MetadataHostOptions;
+  /**
+   * Directory on the host under which each release is staged (`<stagingRoot>/<releaseId>`) before
+   * the deploy steps install it. Default `STAGING_ROOT`. It must survive reboots and temp
+   * cleaners: a release is uploaded once, and every later deploy of it (an env-file or unit
+   * change) installs from there.
+   */
+  readonly stagingRoot?: string;
 }
+
+/** Default `stagingRoot`: persistent state of the deploy, not `/tmp` (cleaned at boot and by tmpfiles). */
+export const STAGING_ROOT = "/var/lib/cloudsync-deploy";
 
 /** sha256 hex of text: trigger values that change exactly when the text does. */
 export function contentHash(text: string): string {
@@ -34,13 +44,17 @@ export function contentHash(text: string): string {
 
 /**
  * The public metadata server on the user's own host, over SSH with `@pulumi/command`: copies the
- * bundle to a staging directory named after its release id, stages the systemd unit (non-root
+ * bundle to a persistent staging directory named after its release id (`stagingRoot`), stages the systemd unit (non-root
  * user, `MemoryMax`, `Restart=on-failure`, `EnvironmentFile`), the env file holding the API
  * secret (sent on stdin, never in a command line) and the Caddy site, then runs the idempotent
  * `deploySteps`. The deploy step's triggers are the release id and the hashes of the unit, env
  * file and site, so the service restarts only when one of them changes; an unchanged bundle is
- * neither copied nor restarted. Destroying the stack stops and disables the unit; the data
- * directory (SQLite) and releases stay on the host.
+ * neither copied nor restarted. The deploy step has no delete command and is replaced
+ * delete-before-replace: Pulumi's default create-before-delete would run an old step's delete after
+ * the new one started the service. Stopping and disabling the unit belongs to a separate
+ * `<name>-service` command that no redeploy replaces, so only destroying the stack (or the
+ * component) stops it; the data directory (SQLite) and releases stay on the host. Staged
+ * releases other than the live one are removed after a successful deploy.
  */
 export class MetadataServer extends pulumi.ComponentResource {
   /** Release id live after this deploy. */
@@ -52,13 +66,17 @@ export class MetadataServer extends pulumi.ComponentResource {
     super("cloudsync:infra:MetadataServer", name, args, opts);
     const hostOpts = resolveHostOptions(args.host ?? {});
     const sudo = args.connection.user !== "root";
-    const staging = `/tmp/cloudsync-deploy/${args.bundle.releaseId}`;
+    const stagingRoot = args.stagingRoot ?? STAGING_ROOT;
+    if (!/^\/[A-Za-z0-9._/@+-]*[A-Za-z0-9._@+-]$/.test(stagingRoot)) throw new Error(`MetadataServer ${name}: stagingRoot must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(stagingRoot)})`);
+    const staging = `${stagingRoot}/${args.bundle.releaseId}`;
     const connection = { host: args.connection.host, port: args.connection.port, user: args.connection.user, privateKey: pulumi.secret(args.connection.privateKey) };
     const unit = renderSystemdUnit(hostOpts);
     const site = renderProxySite({ ...hostOpts, domain: args.domain });
     const env = pulumi.secret(pulumi.output(args.apiKey).apply((k) => renderEnvFile({ ...hostOpts, apiKey: new Secret(k) })));
 
-    const dir = new command.remote.Command(`${name}-staging`, { connection, create: `install -d -m 0700 ${staging}`, triggers: [args.bundle.releaseId] }, { parent: this });
+    // Owned by the login user, who uploads into it; created through sudo because the root is not theirs.
+    const mkStaging = sudo ? `sudo install -d -m 0700 -o "$(id -un)" -g "$(id -gn)" ${stagingRoot} ${staging}` : `install -d -m 0700 ${stagingRoot} ${staging}`;
+    const dir = new command.remote.Command(`${name}-staging`, { connection, create: mkStaging, triggers: [args.bundle.releaseId] }, { parent: this });
     const copy = new command.remote.CopyToRemote(
       `${name}-bundle`,
       { connection, source: new pulumi.asset.FileArchive(args.bundle.dir), remotePath: `${staging}/bundle`, triggers: [args.bundle.releaseId] },
@@ -71,17 +89,25 @@ export class MetadataServer extends pulumi.ComponentResource {
         { parent: this, dependsOn: [dir] },
       );
     const files = [stage("unit", `${hostOpts.serviceName}.service`, unit), stage("env", "env", env), stage("site", `${hostOpts.serviceName}.caddy`, site)];
-    const script = ["set -e", ...deploySteps({ ...hostOpts, stagingDir: staging, releaseId: args.bundle.releaseId, privileged: true, sudo, proxy: true })].join("\n");
+    const script = [
+      "set -e",
+      ...deploySteps({ ...hostOpts, stagingDir: staging, releaseId: args.bundle.releaseId, privileged: true, sudo, proxy: true }),
+      `cd ${stagingRoot} && ls -1 | grep -v -x -e ${args.bundle.releaseId} | xargs -r rm -rf --`,
+    ].join("\n");
     const stop = `${sudo ? "sudo " : ""}systemctl disable --now ${hostOpts.serviceName} || true`;
+    // Created once (nothing to do: the deploy starts the unit); its delete runs only when the
+    // server itself goes away, never on a redeploy, since no input of it changes with a release.
+    const service = new command.remote.Command(`${name}-service`, { connection, create: "true", delete: stop }, { parent: this });
     const deploy = new command.remote.Command(
       `${name}-deploy`,
       {
         connection,
         create: script,
-        delete: stop,
         triggers: [args.bundle.releaseId, contentHash(unit), pulumi.secret(env.apply(contentHash)), contentHash(site)],
       },
-      { parent: this, dependsOn: [copy, ...files] },
+      // Delete-before-replace: a step recorded with a `delete` by an older version of this
+      // component then disables the unit before, not after, the new deploy starts it.
+      { parent: this, dependsOn: [service, copy, ...files], deleteBeforeReplace: true },
     );
     this.releaseId = deploy.triggers.apply(() => args.bundle.releaseId);
     this.url = pulumi.output(`https://${args.domain}/`);

@@ -9,7 +9,10 @@ export const SECRETS_DIR = "/run/secrets";
 export const ROOT_PASSWORD_FILE = `${SECRETS_DIR}/mongo-root-password`;
 /** Replica-set keyfile (internal auth between members; required once auth and --replSet meet). */
 export const KEYFILE = `${SECRETS_DIR}/mongo-keyfile`;
-/** uid/gid of the `mongodb` user in the official image: the keyfile must be owned by it, mode 0400. */
+/**
+ * uid/gid of the `mongodb` user in the official image: the keyfile and the root password file must
+ * be owned by it, mode 0400 (the entrypoint reads the password file after switching to that user).
+ */
 export const MONGODB_UID = "999";
 /** Port mongod listens on inside the container. */
 export const MONGOD_PORT = 27017;

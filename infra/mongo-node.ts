@@ -25,6 +25,12 @@ export interface MongoNodeArgs {
   readonly rootPassword: pulumi.Input<string>;
   /** Replica-set keyfile content (6–1024 base64 characters): a Pulumi secret, uploaded as a file. */
   readonly keyfile: pulumi.Input<string>;
+  /**
+   * Prefix of the Docker names of the volumes and the network, e.g. `cloudsync-local-` (see
+   * `dockerNamePrefix`): a volume that already exists under the resulting name is adopted as it
+   * is, and the image's entrypoint then skips initialisation, so the names must be this stack's own.
+   */
+  readonly dockerNamePrefix: string;
 }
 
 /**
@@ -58,9 +64,10 @@ export class MongoNode extends pulumi.ComponentResource {
     });
     // Volumes hold the database: never silently replaced, kept after destroy.
     const keep: pulumi.CustomResourceOptions = { parent: this, protect: true, retainOnDelete: true };
-    const data = new docker.Volume(`${name}-data`, { name: `${name}-data` }, keep);
-    const config = new docker.Volume(`${name}-config`, { name: `${name}-config` }, keep);
-    const network = new docker.Network(`${name}-net`, { name: `${name}-net`, internal: false }, { parent: this });
+    const dockerName = `${args.dockerNamePrefix}${name}`;
+    const data = new docker.Volume(`${name}-data`, { name: `${dockerName}-data` }, keep);
+    const config = new docker.Volume(`${name}-config`, { name: `${dockerName}-config` }, keep);
+    const network = new docker.Network(`${name}-net`, { name: `${dockerName}-net`, internal: false }, { parent: this });
 
     const container = new docker.Container(
       `${name}-mongod`,
@@ -70,7 +77,8 @@ export class MongoNode extends pulumi.ComponentResource {
         command: mongodCommand(args.replicaSet),
         envs: [`MONGO_INITDB_ROOT_USERNAME=${args.rootUser}`, `MONGO_INITDB_ROOT_PASSWORD_FILE=${ROOT_PASSWORD_FILE}`],
         uploads: [
-          { file: ROOT_PASSWORD_FILE, content: pulumi.secret(args.rootPassword), permissions: "0400" },
+          // The entrypoint reads the password file after dropping to the mongodb user, under `set -e`.
+          { file: ROOT_PASSWORD_FILE, content: pulumi.secret(args.rootPassword), permissions: "0400", owner: MONGODB_UID, group: MONGODB_UID },
           { file: KEYFILE, content: pulumi.secret(args.keyfile), permissions: "0400", owner: MONGODB_UID, group: MONGODB_UID },
         ],
         ports: [{ internal: MONGOD_PORT, external: args.hostPort, ip: checkedBind, protocol: "tcp" }],

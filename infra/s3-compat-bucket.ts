@@ -71,12 +71,38 @@ function client(sdk: Sdk, i: S3CompatBucketInputs): S3.S3Client {
   });
 }
 
+/** The error of a failed S3 call, named `s3 <what> <bucket>: <SDK error name>: <message>`. */
+function stepError(what: string, bucket: string, e: unknown): Error {
+  const err = e as { name?: string; message?: string };
+  return new Error(`s3 ${what} ${bucket}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`, { cause: e });
+}
+
 async function step<T>(what: string, bucket: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    const err = e as { name?: string; message?: string };
-    throw new Error(`s3 ${what} ${bucket}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`, { cause: e });
+    throw stepError(what, bucket, e);
+  }
+}
+
+/**
+ * Turns versioning on. A server that does not implement PutBucketVersioning (B2's S3 API: its
+ * buckets are always versioned, and it documents only GET `?versioning`) answers NotImplemented;
+ * then GetBucketVersioning must report `Enabled`, else this throws: history protection is the
+ * point of the bucket.
+ */
+async function enableVersioning(sdk: Sdk, s3: S3.S3Client, Bucket: string): Promise<void> {
+  const failed = await s3.send(new sdk.PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: "Enabled" } })).then(
+    () => undefined,
+    (e: unknown) => e as { name?: string; $metadata?: { httpStatusCode?: number } },
+  );
+  if (failed === undefined) return;
+  if (failed.name !== "NotImplemented" && failed.$metadata?.httpStatusCode !== 501) throw stepError("put-bucket-versioning", Bucket, failed);
+  const v = await step("get-bucket-versioning", Bucket, () => s3.send(new sdk.GetBucketVersioningCommand({ Bucket })));
+  if (v.Status !== "Enabled") {
+    throw new Error(
+      `s3 put-bucket-versioning ${Bucket}: the server does not implement PutBucketVersioning and reports versioning ${v.Status ?? "never enabled"}; this bucket would keep no history, so use a service whose buckets are versioned`,
+    );
   }
 }
 
@@ -85,7 +111,7 @@ export async function configureBucket(sdk: Sdk, i: S3CompatBucketInputs): Promis
   const s3 = client(sdk, i);
   try {
     const Bucket = i.bucket;
-    await step("put-bucket-versioning", Bucket, () => s3.send(new sdk.PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: "Enabled" } })));
+    await enableVersioning(sdk, s3, Bucket);
     const Rules = toS3ApiRules(lifecycleRules({ prefix: i.prefix, retentionDays: i.retentionDays, noncurrentDays: i.noncurrentDays }));
     await step("put-bucket-lifecycle", Bucket, () => s3.send(new sdk.PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules } })));
     if (i.encryption === "AES256") {

@@ -51,7 +51,7 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
     });
   } else {
     const endpoint = c.b2Endpoint!;
-    const bucket = new BackupBucket("backups", { provider: "backblaze", ...common, endpoint, adminKeyId: secret("b2AdminKeyId"), adminKey: secret("b2AdminKey") });
+    const bucket = new BackupBucket("backups", { provider: "backblaze", ...common, encryption: c.bucketEncryption as "AES256" | "none", endpoint, adminKeyId: secret("b2AdminKeyId"), adminKey: secret("b2AdminKey") });
     const spec = b2RuntimeKeySpec({ bucket: c.bucketName, namePrefix: c.bucketPrefix, stack: pulumi.getStack() });
     const target: pulumi.Output<AgentCloudTarget> = bucket.bucketName.apply((b) => ({ provider: "backblaze" as const, bucket: b, prefix: c.bucketPrefix, endpoint, region: b2RegionOf(endpoint) }));
     Object.assign(outputs, {

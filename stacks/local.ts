@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupAgent } from "../infra/backup-agent.js";
 import { MongoNode } from "../infra/mongo-node.js";
 import { agentMongoUri } from "../infra/mongo-container.js";
+import { dockerNamePrefix } from "../infra/docker-names.js";
 import type { AgentCloudTarget } from "../infra/agent-container.js";
 import { loadStackConfig, secret } from "./read-config.js";
 import { localCross, localSchema } from "./schemas.js";
@@ -16,6 +17,7 @@ import { localCross, localSchema } from "./schemas.js";
 export async function local(): Promise<Record<string, unknown>> {
   const c = loadStackConfig(localSchema, localCross);
   const rootPassword = secret("mongoRootPassword");
+  const prefix = dockerNamePrefix(pulumi.getStack());
   const mongo = new MongoNode("mongo", {
     image: c.mongoImage,
     containerName: c.mongoContainerName,
@@ -27,6 +29,7 @@ export async function local(): Promise<Record<string, unknown>> {
     rootUser: c.mongoRootUser,
     rootPassword,
     keyfile: secret("mongoKeyfile"),
+    dockerNamePrefix: prefix,
   });
 
   let cloud: pulumi.Output<AgentCloudTarget> | undefined;
@@ -49,6 +52,8 @@ export async function local(): Promise<Record<string, unknown>> {
     retentionDays: c.backupRetentionDays,
     recipients: c.backupRecipients,
     memoryMb: c.agentMemoryMb,
+    ...(c.agentPlatform ? { platform: c.agentPlatform } : {}),
+    dockerNamePrefix: prefix,
     ...(cloud ? { cloud } : {}),
     ...(cloudCredentials ? { cloudCredentials } : {}),
   });

@@ -32,6 +32,7 @@ export const localSchema = {
   backupRecipients: { kind: "list", required: true, item: AGE_RECIPIENT, hint: "age X25519 recipients (age1…), comma-separated" },
   agentImageName: { kind: "string", default: "cloudsync-agent:local", pattern: IMAGE_REF, hint: "an image name such as cloudsync-agent:local" },
   agentMemoryMb: { kind: "int", default: 512, min: 128 },
+  agentPlatform: { kind: "string", pattern: /^linux\/(amd64|arm64|arm\/v[67]|386|ppc64le|s390x|riscv64)$/, hint: "a Docker platform such as linux/amd64 or linux/arm64 (unset: the Docker daemon's own)" },
   cloudStack: { kind: "string", pattern: STACK_REF, hint: "a fully qualified stack name <org>/cloudsync/cloud" },
 } as const satisfies ConfigSchema;
 
@@ -60,6 +61,7 @@ export const cloudSchema = {
   objectLockMode: { kind: "enum", values: ["GOVERNANCE", "COMPLIANCE"], default: "GOVERNANCE" },
   runtimeUserName: { kind: "string", default: "cloudsync-backup", pattern: /^[A-Za-z0-9+=,.@_-]{1,64}$/, hint: "an IAM user name" },
   b2Endpoint: { kind: "string", pattern: /^https:\/\/s3\.[a-z0-9-]+\.backblazeb2\.com$/, hint: "https://s3.<region>.backblazeb2.com" },
+  bucketEncryption: { kind: "enum", values: ["AES256", "none"], default: "AES256" },
   b2AdminKeyId: { kind: "secret" },
   b2AdminKey: { kind: "secret" },
   b2RuntimeKeyId: { kind: "secret" },
@@ -84,6 +86,7 @@ export type CloudConfig = ConfigValues<typeof cloudSchema>;
 export const cloudCross: CrossCheck<typeof cloudSchema> = (c, raw) => {
   const out: ReturnType<CrossCheck<typeof cloudSchema>>[number][] = [];
   if (c.provider === "aws" && !raw.values["aws:region"]) out.push({ key: "aws:region", message: "required when provider is aws; set it with `pulumi config set aws:region <region>`" });
+  if (c.provider === "aws" && c.bucketEncryption !== "AES256") out.push({ key: "bucketEncryption", message: "only AES256 with provider aws (S3 always has it); none is for S3-compatible servers without server-side encryption" });
   if (c.provider === "backblaze") {
     if (!c.b2Endpoint) out.push({ key: "b2Endpoint", message: "required when provider is backblaze (the bucket's S3 endpoint, https://s3.<region>.backblazeb2.com)" });
     if (!c.b2AdminKeyId) out.push({ key: "b2AdminKeyId", message: "required secret when provider is backblaze (a key allowed to create buckets)" });

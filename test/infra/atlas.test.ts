@@ -12,7 +12,7 @@ describe("stack atlas (mocked)", async () => {
     expect(run.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
       [
         "cloudsync:infra:AtlasCluster atlas",
-        "command:local:Command atlas-db-password",
+        "random:index/randomPassword:RandomPassword atlas-db-password",
         "mongodbatlas:index/advancedCluster:AdvancedCluster atlas-cluster",
         "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule atlas-backup-schedule",
         "mongodbatlas:index/databaseUser:DatabaseUser atlas-db-user",
@@ -32,9 +32,10 @@ describe("stack atlas (mocked)", async () => {
   });
 
   it("generates the user's password once as a secret and never puts it in plain inputs", () => {
-    const pw = one(run, "command:local:Command", "atlas-db-password");
-    expect(pw.inputs.create).toBe(`node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64url'))"`);
-    expect(pw.additionalSecretOutputs).toEqual(["stdout"]);
+    const pw = one(run, "random:index/randomPassword:RandomPassword", "atlas-db-password");
+    expect(pw.inputs).toEqual({ length: 32, special: false, upper: true, lower: true, numeric: true });
+    // The provider marks `result` secret itself; the SDK asks for it again so state never holds it in plain text.
+    expect(pw.additionalSecretOutputs).toContain("result");
     const user = one(run, "mongodbatlas:index/databaseUser:DatabaseUser", "atlas-db-user");
     expect(user.secretInputs).toContain("password");
     expect([user.inputs.username, user.inputs.authDatabaseName, user.inputs.roles]).toEqual(["cloudsync", "admin", [{ roleName: "readWriteAnyDatabase", databaseName: "admin" }]]);
@@ -47,7 +48,7 @@ describe("stack atlas (mocked)", async () => {
   });
 
   it("exports the connection string as a secret and the standby command from the local stack", () => {
-    expect(run.outputs.connectionString).toBe("mongodb+srv://cloudsync:generated-password-0123456789@cloudsync.abcde.mongodb.net");
+    expect(run.outputs.connectionString).toBe("mongodb+srv://cloudsync:generatedPassword0123456789abcdef@cloudsync.abcde.mongodb.net");
     expect(run.secretOutputs).toContain("connectionString");
     expect(run.outputs.standbyEndpoint).toBe("127.0.0.1:27017");
     expect(run.outputs.standbyCommand).toBe('cloudsync standby --primary "$ATLAS_URI" --standby "mongodb://root@127.0.0.1:27017/?authSource=admin&directConnection=true"');

@@ -32,8 +32,8 @@ describe("pure builders", () => {
       keyName: "k",
       bucket: "bk",
       namePrefix: "x/",
-      capabilities: ["listFiles", "readFiles", "writeFiles"],
-      command: "b2 key create --bucket bk --name-prefix x/ k listFiles,readFiles,writeFiles",
+      capabilities: ["listAllBucketNames", "listFiles", "readFiles", "writeFiles"],
+      command: "b2 key create --bucket bk --name-prefix x/ k listAllBucketNames,listFiles,readFiles,writeFiles",
       storeCommands: ["pulumi config set --secret -s cloud cloudsync:b2RuntimeKeyId <applicationKeyId>", "pulumi config set --secret -s cloud cloudsync:b2RuntimeKey <applicationKey>"],
     });
     expect(() => b2RuntimeKeySpec({ bucket: "bk; rm -rf /", namePrefix: "x/" })).toThrow('b2 key bucket: only letters, digits and ._/- are allowed, got "bk; rm -rf /"');

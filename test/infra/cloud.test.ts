@@ -22,12 +22,14 @@ function metadataChecks(run: MockedRun): void {
     expect(deploy.secretInputs).toEqual(expect.arrayContaining(["connection", "triggers"]));
     const script = deploy.inputs.create as string;
     expect(script.split("\n")[0]).toBe("set -e");
-    expect(script).toContain("sudo sh -c 'install -m 0644 /tmp/cloudsync-deploy/0123456789abcdef/cloudsync-metadata.service /etc/systemd/system/cloudsync-metadata.service'");
+    expect(script).toContain("sudo sh -c 'install -m 0644 /var/lib/cloudsync-deploy/0123456789abcdef/cloudsync-metadata.service /etc/systemd/system/cloudsync-metadata.service'");
+    expect(script.split("\n").at(-1)).toBe("cd /var/lib/cloudsync-deploy && ls -1 | grep -v -x -e 0123456789abcdef | xargs -r rm -rf --");
+    expect(script).not.toContain("/tmp/");
     expect(script).not.toContain(SECRETS["cloudsync:metadataApiKey"]);
     expect((deploy.inputs.triggers as unknown[])[0]).toBe("0123456789abcdef");
-    expect(deploy.inputs.delete).toBe("sudo systemctl disable --now cloudsync-metadata || true");
     const env = one(run, "command:remote:Command", "metadata-env");
-    expect(env.inputs.create).toBe("umask 077 && cat > /tmp/cloudsync-deploy/0123456789abcdef/env");
+    expect(env.inputs.create).toBe("umask 077 && cat > /var/lib/cloudsync-deploy/0123456789abcdef/env");
+    expect(one(run, "command:remote:Command", "metadata-staging").inputs.create).toBe('sudo install -d -m 0700 -o "$(id -un)" -g "$(id -gn)" /var/lib/cloudsync-deploy /var/lib/cloudsync-deploy/0123456789abcdef');
     expect(env.secretInputs).toContain("stdin");
     expect(env.inputs.stdin).toContain(`CLOUD_SYNC_API_KEY=${SECRETS["cloudsync:metadataApiKey"]}`);
     const unit = one(run, "command:remote:Command", "metadata-unit").inputs.stdin as string;
@@ -36,8 +38,20 @@ function metadataChecks(run: MockedRun): void {
     expect(unit).toMatch(/^User=cloudsync-metadata$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/cloudsync-metadata\/env$/m);
     const copy = one(run, "command:remote:CopyToRemote", "metadata-bundle").inputs;
-    expect([copy.remotePath, copy.triggers]).toEqual(["/tmp/cloudsync-deploy/0123456789abcdef/bundle", ["0123456789abcdef"]]);
+    expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef/bundle", ["0123456789abcdef"]]);
     expect(run.outputs.metadataUrl).toBe("https://jeffreysanford.us/");
+  });
+
+  it("never disables the service on a redeploy: the deploy step has no delete and is replaced delete-before-replace; only the untriggered service command stops it", () => {
+    const deploy = one(run, "command:remote:Command", "metadata-deploy");
+    expect(deploy.inputs).not.toHaveProperty("delete");
+    expect(deploy.deleteBeforeReplace).toBe(true);
+    const service = one(run, "command:remote:Command", "metadata-service");
+    expect(service.inputs.create).toBe("true");
+    expect(service.inputs.delete).toBe("sudo systemctl disable --now cloudsync-metadata || true");
+    expect(service.inputs).not.toHaveProperty("triggers");
+    expect(deploy.dependsOn).toContain(service.urn);
+    expect(run.resources.filter((r) => r.type === "command:remote:Command" && r.inputs.delete !== undefined).map((r) => r.name)).toEqual(["metadata-service"]);
   });
 }
 
@@ -163,11 +177,36 @@ describe("stack cloud, provider backblaze from Pulumi.cloud.yaml (mocked)", asyn
   });
 
   it("exports the one manual B2 key step, restricted to bucket and prefix", () => {
-    expect(run.outputs.b2RuntimeKeyCommand).toBe("b2 key create --bucket cloudsync-backups-example --name-prefix backups/ cloudsync-backups-example-runtime listFiles,readFiles,writeFiles");
-    expect(run.outputs.b2RuntimeKeyCapabilities).toEqual(["listFiles", "readFiles", "writeFiles"]);
+    expect(run.outputs.b2RuntimeKeyCommand).toBe("b2 key create --bucket cloudsync-backups-example --name-prefix backups/ cloudsync-backups-example-runtime listAllBucketNames,listFiles,readFiles,writeFiles");
+    expect(run.outputs.b2RuntimeKeyCapabilities).toEqual(["listAllBucketNames", "listFiles", "readFiles", "writeFiles"]);
     expect(run.outputs.agentCloudTarget).toEqual({ provider: "backblaze", bucket: "cloudsync-backups-example", prefix: "backups/", endpoint: "https://s3.us-west-004.backblazeb2.com", region: "us-west-004" });
     expect(run.outputs).not.toHaveProperty("runtimeSecretAccessKey");
   });
 
   metadataChecks(run);
+});
+
+describe("stack cloud-staging: a second cloud environment of the same program (mocked)", async () => {
+  const run = await runMocked("cloud-staging", { ...stackYaml("cloud"), "cloudsync:bucketName": "cloudsync-backups-staging", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));
+
+  it("runs the cloud program with its own config, and names itself in the commands it prints", () => {
+    expect(one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket").inputs.bucket).toBe("cloudsync-backups-staging");
+    expect(run.outputs.b2RuntimeKeyStoreCommands).toEqual([
+      "pulumi config set --secret -s cloud-staging cloudsync:b2RuntimeKeyId <applicationKeyId>",
+      "pulumi config set --secret -s cloud-staging cloudsync:b2RuntimeKey <applicationKey>",
+    ]);
+  });
+});
+
+describe("stack cloud: bucket encryption setting (mocked)", () => {
+  it("passes bucketEncryption none to the backblaze bucket, where the policy pack then objects", async () => {
+    const run = await runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:bucketEncryption": "none", "cloudsync:metadataEnabled": "false", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));
+    expect(one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket").inputs.encryption).toBe("none");
+  });
+
+  it("refuses bucketEncryption none with provider aws, naming the key", async () => {
+    await expect(runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:provider": "aws", "cloudsync:bucketEncryption": "none", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle))).rejects.toThrow(
+      "cloudsync:bucketEncryption: only AES256 with provider aws (S3 always has it); none is for S3-compatible servers without server-side encryption",
+    );
+  });
 });

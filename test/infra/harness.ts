@@ -25,6 +25,8 @@ export interface Recorded {
   readonly secretInputs: readonly string[];
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
+  /** The `deleteBeforeReplace` option (false for reads). */
+  readonly deleteBeforeReplace: boolean;
   readonly parent: string;
   readonly aliases: readonly unknown[];
   readonly additionalSecretOutputs: readonly string[];
@@ -47,15 +49,37 @@ function isSecretValue(v: unknown): boolean {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
-/** Loads `Pulumi.<stack>.yaml`'s `config:` map as strings. */
+/**
+ * Loads `Pulumi.<stack>.yaml`'s `config:` map as strings (see `parseStackConfig`): the plain
+ * values, without the `secure:` ones a user's own `pulumi config set --secret` wrote there.
+ */
 export function stackYaml(stack: string): Record<string, string> {
-  const doc = parse(readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(doc.config ?? {})) {
-    if (typeof v === "object" && v !== null) throw new Error(`Pulumi.${stack}.yaml: ${k} is not a plain value (a committed secret?)`);
-    out[k] = String(v);
+  const file = `Pulumi.${stack}.yaml`;
+  return parseStackConfig(readFileSync(path.join(repoRoot, file), "utf8"), file).values;
+}
+
+/**
+ * A stack file's `config:` map: plain values as strings, and the keys of `secure:` values (what
+ * `pulumi config set --secret` writes: ciphertext only the stack's secrets provider can open, so
+ * tests supply their own values for those keys). Throws `Error` naming the key for any other
+ * structured value, which this project's flat config never uses.
+ */
+export function parseStackConfig(text: string, file: string): { values: Record<string, string>; secureKeys: string[] } {
+  const doc = parse(text) as { config?: Record<string, unknown> } | null;
+  const values: Record<string, string> = {};
+  const secureKeys: string[] = [];
+  for (const [k, v] of Object.entries(doc?.config ?? {})) {
+    if (typeof v === "object" && v !== null) {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === "secure" && typeof (v as { secure: unknown }).secure === "string") {
+        secureKeys.push(k);
+        continue;
+      }
+      throw new Error(`${file}: ${k} is neither a plain value nor a secure: secret (structured config is not used by this project)`);
+    }
+    values[k] = String(v);
   }
-  return out;
+  return { values, secureKeys };
 }
 
 /** Computed outputs the mocks add per type, so programs see what providers would return. */
@@ -71,8 +95,8 @@ function computed(type: string, inputs: Record<string, unknown>, refs: Record<st
       return { outputs: refs[String(inputs.name)] ?? {}, secretOutputNames: [] };
     case "mongodbatlas:index/advancedCluster:AdvancedCluster":
       return { connectionStrings: { standardSrv: "mongodb+srv://cloudsync.abcde.mongodb.net" } };
-    case "command:local:Command":
-      return { stdout: "generated-password-0123456789" };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: "generatedPassword0123456789abcdef" };
     default:
       return {};
   }
@@ -127,6 +151,7 @@ export async function runMocked(
     getCustom(): boolean;
     getProtect(): boolean;
     getRetainondelete(): boolean;
+    getDeletebeforereplace(): boolean;
     getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
     getAliasesList(): unknown[];
     getAdditionalsecretoutputsList(): string[];
@@ -148,6 +173,7 @@ export async function runMocked(
           secretInputs,
           protect: req.getProtect(),
           retainOnDelete: req.getRetainondelete(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
           parent: req.getParent(),
           aliases: req.getAliasesList(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
@@ -165,7 +191,7 @@ export async function runMocked(
     originalRead(req, (err, resp) => {
       if (!err && resp) {
         const raw = req.getProperties()?.toJavaScript() ?? {};
-        resources.push({ type: req.getType(), name: req.getName(), urn: resp.getUrn(), custom: true, inputs: unwrapSecrets(raw) as Record<string, unknown>, secretInputs: [], protect: false, retainOnDelete: false, parent: req.getParent(), aliases: [], additionalSecretOutputs: [], dependsOn: [] });
+        resources.push({ type: req.getType(), name: req.getName(), urn: resp.getUrn(), custom: true, inputs: unwrapSecrets(raw) as Record<string, unknown>, secretInputs: [], protect: false, retainOnDelete: false, deleteBeforeReplace: false, parent: req.getParent(), aliases: [], additionalSecretOutputs: [], dependsOn: [] });
       }
       cb(err, resp);
     });

@@ -25,11 +25,13 @@ describe("stack local (mocked)", async () => {
     );
   });
 
-  it("protects and retains every data volume, and parents children to their component", () => {
+  it("protects and retains every data volume under a Docker name of this stack's own, and parents children to their component", () => {
     for (const name of ["mongo-data", "mongo-config", "agent-backups"]) {
       const v = one(run, "docker:index/volume:Volume", name);
-      expect([v.protect, v.retainOnDelete, v.inputs.name]).toEqual([true, true, name]);
+      expect([v.protect, v.retainOnDelete, v.inputs.name]).toEqual([true, true, `cloudsync-local-${name}`]);
     }
+    expect(one(run, "docker:index/network:Network", "mongo-net").inputs.name).toBe("cloudsync-local-mongo-net");
+    expect(one(run, "docker:index/container:Container", "agent-daemon").inputs.name).toBe("cloudsync-local-agent-daemon");
     const mongo = one(run, "cloudsync:infra:MongoNode", "mongo");
     expect(one(run, "docker:index/volume:Volume", "mongo-data").parent).toBe(mongo.urn);
     expect(one(run, "docker:index/container:Container", "mongo-mongod").parent).toBe(mongo.urn);
@@ -42,8 +44,8 @@ describe("stack local (mocked)", async () => {
     expect(c.command).toEqual(["mongod", "--replSet", "rs0", "--keyFile", "/run/secrets/mongo-keyfile", "--bind_ip_all", "--port", "27017"]);
     expect(c.ports).toEqual([{ internal: 27017, external: 27017, ip: "127.0.0.1", protocol: "tcp" }]);
     expect(c.volumes).toEqual([
-      { volumeName: "mongo-data", containerPath: "/data/db" },
-      { volumeName: "mongo-config", containerPath: "/data/configdb" },
+      { volumeName: "cloudsync-local-mongo-data", containerPath: "/data/db" },
+      { volumeName: "cloudsync-local-mongo-config", containerPath: "/data/configdb" },
     ]);
     expect([c.restart, c.memory]).toEqual(["unless-stopped", 1024]);
     expect(c.labels).toEqual([{ label: "cloudsync.allow-public", value: "false" }]);
@@ -53,20 +55,20 @@ describe("stack local (mocked)", async () => {
     expect(hc.tests[5]).toContain('replSetInitiate: {"_id":"rs0","members":[{"_id":0,"host":"localhost:27017"}]}');
   });
 
-  it("keeps the root password and keyfile out of env and args: secret uploads only", () => {
+  it("keeps the root password and keyfile out of env and args: secret uploads only, owned by the image's mongodb user", () => {
     const r = one(run, "docker:index/container:Container", "mongo-mongod");
     expect(r.inputs.envs).toEqual(["MONGO_INITDB_ROOT_USERNAME=root", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo-root-password"]);
     expect(JSON.stringify([r.inputs.envs, r.inputs.command, r.inputs.healthcheck])).not.toContain(SECRETS["cloudsync:mongoRootPassword"]);
     expect(r.secretInputs).toContain("uploads");
     expect(r.inputs.uploads).toEqual([
-      { file: "/run/secrets/mongo-root-password", content: SECRETS["cloudsync:mongoRootPassword"], permissions: "0400" },
+      { file: "/run/secrets/mongo-root-password", content: SECRETS["cloudsync:mongoRootPassword"], permissions: "0400", owner: "999", group: "999" },
       { file: "/run/secrets/mongo-keyfile", content: SECRETS["cloudsync:mongoKeyfile"], permissions: "0400", owner: "999", group: "999" },
     ]);
   });
 
-  it("runs the agent from the repository's image with a daily schedule, 7-day retention and the URI as a secret file", () => {
+  it("runs the agent from the repository's image, built for the Docker daemon's own platform, with a daily schedule, 7-day retention and the URI as a secret file", () => {
     const img = one(run, "docker:index/image:Image", "agent-image").inputs;
-    expect(img).toEqual({ imageName: "cloudsync-agent:local", build: { context: ".", dockerfile: "./Dockerfile", platform: "linux/amd64" }, skipPush: true, buildOnPreview: img.buildOnPreview });
+    expect(img).toEqual({ imageName: "cloudsync-agent:local", build: { context: ".", dockerfile: "./Dockerfile" }, skipPush: true, buildOnPreview: img.buildOnPreview });
     const a = one(run, "docker:index/container:Container", "agent-daemon");
     expect(a.inputs.envs).toEqual([
       "CLOUDSYNC_DESTINATION=file:///backups",
@@ -78,7 +80,7 @@ describe("stack local (mocked)", async () => {
       "CLOUD_SYNC_PROVIDER=none",
     ]);
     expect((a.inputs.command as string[]).at(-1)).toMatch(/exec node bin\/cloudsync\.js daemon$/);
-    expect(a.inputs.volumes).toEqual([{ volumeName: "agent-backups", containerPath: "/backups" }]);
+    expect(a.inputs.volumes).toEqual([{ volumeName: "cloudsync-local-agent-backups", containerPath: "/backups" }]);
     expect(a.secretInputs).toContain("uploads");
     expect(a.inputs.uploads).toEqual([
       {
@@ -89,7 +91,7 @@ describe("stack local (mocked)", async () => {
         group: "1000",
       },
     ]);
-    expect(a.inputs.networksAdvanced).toEqual([{ name: "mongo-net" }]);
+    expect(a.inputs.networksAdvanced).toEqual([{ name: "cloudsync-local-mongo-net" }]);
     for (const forbidden of ["ports", "privileged", "publishAllPorts", "networkMode"]) expect(a.inputs).not.toHaveProperty(forbidden);
   });
 
@@ -98,11 +100,11 @@ describe("stack local (mocked)", async () => {
       mongoEndpoint: "127.0.0.1:27017",
       mongoContainer: "cloudsync-mongo",
       mongoReplicaSet: "rs0",
-      mongoDataVolume: "mongo-data",
-      mongoConfigVolume: "mongo-config",
+      mongoDataVolume: "cloudsync-local-mongo-data",
+      mongoConfigVolume: "cloudsync-local-mongo-config",
       mongoConnectionHint: "mongodb://root@127.0.0.1:27017/?authSource=admin&directConnection=true",
-      agentContainer: "agent-daemon",
-      backupsVolume: "agent-backups",
+      agentContainer: "cloudsync-local-agent-daemon",
+      backupsVolume: "cloudsync-local-agent-backups",
       backupSchedule: "0 3 * * *",
       backupRetentionDays: 7,
       cloudEnabled: false,
@@ -144,5 +146,27 @@ describe("stack local wired to the cloud stack (mocked)", async () => {
       ["/run/secrets/env/MONGODB_URI", "mongodb://"],
     ]);
     expect(run.outputs.cloudEnabled).toBe(true);
+  });
+});
+
+describe("stack local-laptop: a second local environment, agent platform set (mocked)", async () => {
+  const run = await runMocked("local-laptop", { ...base(), "cloudsync:agentPlatform": "linux/arm64" }, Object.keys(SECRETS), local);
+
+  it("builds the agent image for the configured platform", () => {
+    expect(one(run, "docker:index/image:Image", "agent-image").inputs.build).toEqual({ context: ".", dockerfile: "./Dockerfile", platform: "linux/arm64" });
+  });
+
+  it("names every Docker object after this stack, so it never adopts the other local stack's volumes", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("docker:index/") && r.type !== "docker:index/image:Image").map((r) => r.inputs.name).sort()).toEqual(
+      ["cloudsync-local-laptop-agent-backups", "cloudsync-local-laptop-agent-daemon", "cloudsync-mongo", "cloudsync-local-laptop-mongo-config", "cloudsync-local-laptop-mongo-data", "cloudsync-local-laptop-mongo-net"].sort(),
+    );
+  });
+});
+
+describe("stack local: agent platform validation (mocked)", () => {
+  it("refuses a platform Docker does not know, naming the key", async () => {
+    await expect(runMocked("local", { ...base(), "cloudsync:agentPlatform": "amd64" }, Object.keys(SECRETS), local)).rejects.toThrow(
+      'cloudsync:agentPlatform: invalid value "amd64"; expected a Docker platform such as linux/amd64 or linux/arm64 (unset: the Docker daemon\'s own)',
+    );
   });
 });

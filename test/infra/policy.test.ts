@@ -1,5 +1,7 @@
+import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { RULES } from "../../policy/pack.js";
+import { RULES, toPolicies, viewOf } from "../../policy/pack.js";
 import type { ResourceView, Rule } from "../../policy/rule.js";
 import { bucketEncryption } from "../../policy/rules/bucket-encryption.js";
 import { bucketLifecycle } from "../../policy/rules/bucket-lifecycle.js";
@@ -169,5 +171,27 @@ describe("every rule over every stack's mocked resources", () => {
   it("atlas: all compliant", async () => {
     const run = await runMocked("atlas", { ...stackYaml("atlas"), "cloudsync:atlasOrgId": "0123456789abcdef01234567", "cloudsync:accessList": "203.0.113.7/32" }, [], atlas);
     expect(violations(run)).toEqual([]);
+  });
+});
+
+describe("the rules as CrossGuard runs them during a preview", () => {
+  // What the policy SDK hands a stack policy: props behind its unknown-checking proxy, with the
+  // sentinel CrossGuard uses for an output not known yet (here the bucket id a sibling refers to).
+  const proxy = createRequire(import.meta.url)("@pulumi/policy/proxy.js") as { unknownCheckingProxy<T>(v: T): T; unknownStringValue: string };
+  const policyResource = (type: string, name: string, props: Record<string, unknown>, protect: boolean): PolicyResource =>
+    ({ type, name, urn: `urn:pulumi:cloud::cloudsync::cloudsync:infra:BackupBucket$${type}::${name}`, props: proxy.unknownCheckingProxy(props), opts: { protect }, parent: { urn: "urn:comp" } }) as unknown as PolicyResource;
+
+  it("runs bucket-versioning-enabled (and reports its violation) when the sibling's bucket id is unknown", async () => {
+    const bucket = policyResource("aws:s3/bucket:Bucket", "backups-bucket", { bucket: "cloudsync-backups-example" }, true);
+    const versioning = policyResource("aws:s3/bucketVersioning:BucketVersioning", "backups-versioning", { bucket: proxy.unknownStringValue, versioningConfiguration: { status: "Suspended" } }, false);
+    const [policy] = toPolicies([bucketVersioning]);
+    const reported: string[] = [];
+    await policy!.validateStack({ resources: [bucket, versioning] } as unknown as StackValidationArgs, (message, urn) => reported.push(`${urn}: ${message}`));
+    expect(reported).toEqual([`${bucket.urn}: bucket backups-bucket has no BucketVersioning with status Enabled`]);
+  });
+
+  it("leaves unknown values out of a view, keeping the known ones", () => {
+    const v = viewOf(policyResource("aws:s3/bucketVersioning:BucketVersioning", "v", { bucket: proxy.unknownStringValue, tags: [proxy.unknownStringValue, "x"], versioningConfiguration: { status: "Enabled" } }, false));
+    expect(v.props).toEqual({ tags: [undefined, "x"], versioningConfiguration: { status: "Enabled" } });
   });
 });

@@ -6,6 +6,9 @@
  */
 import * as S3 from "@aws-sdk/client-s3";
 import * as pulumi from "@pulumi/pulumi";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Module } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,6 +35,71 @@ const inputs = (bucket: string, over: Partial<S3CompatBucketInputs> = {}): S3Com
   secretAccessKey: process.env.S3_TEST_SECRET_KEY ?? "",
   ...over,
 });
+/**
+ * An HTTP proxy to the real S3 server that answers PutBucketVersioning the way Backblaze B2's S3
+ * API does (501 NotImplemented: B2 documents only GET `?versioning`, its buckets are always
+ * versioned). With `versioned`, the request still reaches the server first, so the bucket ends up
+ * versioned like a B2 bucket; without, it does not, like a server that cannot version at all.
+ * Everything else is forwarded byte for byte (the Host header too, so signatures still verify).
+ */
+async function b2VersioningProxy(target: string, versioned: boolean): Promise<{ endpoint: string; putVersioningCalls: () => number; close(): Promise<void> }> {
+  let calls = 0;
+  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const out = http.request(new URL(req.url ?? "/", target), { method: req.method, headers: req.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      out.on("error", reject);
+      out.end(body);
+    });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const putVersioning = req.method === "PUT" && new URL(req.url ?? "/", target).searchParams.has("versioning");
+      if (putVersioning) calls++;
+      const answer = putVersioning
+        ? (versioned ? forward(req, body) : Promise.resolve()).then(() => ({
+            status: 501,
+            headers: { "content-type": "application/xml" },
+            body: Buffer.from('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>'),
+          }))
+        : forward(req, body);
+      answer.then(
+        (a) => {
+          res.writeHead(a.status, a.headers);
+          res.end(a.body);
+        },
+        (e: Error) => {
+          res.writeHead(502);
+          res.end(e.message);
+        },
+      );
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    putVersioningCalls: () => calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The provider exactly as Pulumi ships it: serialized by the SDK's closure serializer, loaded as a CommonJS module. */
+async function shippedProvider(): Promise<pulumi.dynamic.ResourceProvider> {
+  const sf = await pulumi.runtime.serializeFunction(() => s3CompatBucketProvider, { allowSecrets: true });
+  const mod = new Module(path.join(repoRoot, "serialized-provider.js")) as Module & { _compile(code: string, file: string): void; paths: string[] };
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(repoRoot);
+  mod._compile(sf.text, path.join(repoRoot, "serialized-provider.js"));
+  return (mod.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
+}
+
 const unique = (label: string): string => `cs-infra-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 const created: string[] = [];
 
@@ -94,11 +162,7 @@ describe.skipIf(skip !== undefined)(`dynamic S3-compatible bucket on the real S3
   });
 
   it("runs create/read/diff/update/delete as Pulumi ships it: serialized and loaded as CommonJS", async () => {
-    const sf = await pulumi.runtime.serializeFunction(() => s3CompatBucketProvider, { allowSecrets: true });
-    const mod = new Module(path.join(repoRoot, "serialized-provider.js")) as Module & { _compile(code: string, file: string): void; paths: string[] };
-    mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(repoRoot);
-    mod._compile(sf.text, path.join(repoRoot, "serialized-provider.js"));
-    const provider = (mod.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
+    const provider = await shippedProvider();
 
     const name = unique("dyn");
     created.push(name);
@@ -114,6 +178,36 @@ describe.skipIf(skip !== undefined)(`dynamic S3-compatible bucket on the real S3
     expect(lc.Rules?.find((r) => r.ID === "expire-noncurrent-versions")?.NoncurrentVersionExpiration?.NoncurrentDays).toBe(3);
     await provider.delete!(name, changed);
     expect((await provider.read!(name, changed)).id).toBe("");
+  });
+
+  it("creates a bucket on a server that answers PutBucketVersioning NotImplemented (B2) once GetBucketVersioning reports Enabled", async () => {
+    const proxy = await b2VersioningProxy(process.env.S3_TEST_ENDPOINT!, true);
+    try {
+      const provider = await shippedProvider();
+      const name = unique("b2v");
+      created.push(name);
+      const c = await provider.create(inputs(name, { endpoint: proxy.endpoint }));
+      expect([c.id, c.outs.versioningStatus, proxy.putVersioningCalls()]).toEqual([name, "Enabled", 1]);
+      expect((await s3!.send(new S3.GetBucketLifecycleConfigurationCommand({ Bucket: name }))).Rules?.length).toBe(3);
+      await provider.update!(name, inputs(name, { endpoint: proxy.endpoint }), inputs(name, { endpoint: proxy.endpoint, retentionDays: 5 }));
+      expect(proxy.putVersioningCalls()).toBe(2);
+      await provider.delete!(name, inputs(name, { endpoint: proxy.endpoint }));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("refuses a server that answers PutBucketVersioning NotImplemented and does not version the bucket", async () => {
+    const proxy = await b2VersioningProxy(process.env.S3_TEST_ENDPOINT!, false);
+    try {
+      const name = unique("nov");
+      created.push(name);
+      await expect((await shippedProvider()).create(inputs(name, { endpoint: proxy.endpoint }))).rejects.toThrow(
+        `s3 put-bucket-versioning ${name}: the server does not implement PutBucketVersioning and reports versioning never enabled; this bucket would keep no history, so use a service whose buckets are versioned`,
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

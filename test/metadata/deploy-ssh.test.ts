@@ -114,6 +114,7 @@ describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason
   const otherReason = !systemVersion ? `${systemNode} is absent` : sameMajor ? `${systemNode} is Node ${systemVersion}, the same major as this test's node` : undefined;
   it.skipIf(Boolean(otherReason))(`refuses the host's ${systemNode} of another major, naming both versions, and installs nothing${otherReason ? ` (skipped: ${otherReason})` : ""}`, async () => {
     const bundle = await buildServerBundle(`${tmp.dir}/stage2/bundle`);
+    writeFileSync(`${tmp.dir}/stage2/env`, renderEnvFile({ user: USER, apiKey: API_KEY }), { mode: 0o600 });
     ssh(`mkdir -p ${home}/stage2 && tar -C ${home}/stage2 -xf -`, execFileSync("tar", ["-C", `${tmp.dir}/stage2`, "-cf", "-", "."], { maxBuffer: 256 * 1024 * 1024 }));
     const steps = deploySteps({ user: USER, appDir: `${home}/app2`, dataDir: `${home}/data2`, envFile: `${home}/etc2/env`, stagingDir: `${home}/stage2`, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
     let failure: { status?: number; stderr?: string } = {};

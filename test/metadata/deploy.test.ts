@@ -70,15 +70,18 @@ NODE_ENV=production
 
   it("lists idempotent remote steps; the privileged variant creates the user, installs the unit and checks health", () => {
     const steps = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", port: 9000 });
-    expect(steps[0]).toMatch(/^if \[ -x \/usr\/bin\/node \]; then \/usr\/bin\/node -e ".*" \/tmp\/stage\/bundle\/package.json; else echo "cloudsync-metadata: \/usr\/bin\/node is not an executable on this host; .*" >&2; false; fi$/);
-    expect(steps[1]).toBe("id -u cloudsync-metadata >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/cloudsync-metadata --no-create-home --shell /usr/sbin/nologin cloudsync-metadata");
+    expect(steps[0]).toBe(
+      'missing=""; for f in /tmp/stage/bundle/package.json /tmp/stage/env /tmp/stage/cloudsync-metadata.service; do [ -f "$f" ] || missing="$missing $f"; done; if [ -n "$missing" ]; then echo "cloudsync-metadata: staged file(s)$missing missing: /tmp/stage was cleaned after the upload; stage the release again (docs/INFRA.md, metadata server)" >&2; false; fi',
+    );
+    expect(steps[1]).toMatch(/^if \[ -x \/usr\/bin\/node \]; then \/usr\/bin\/node -e ".*" \/tmp\/stage\/bundle\/package.json; else echo "cloudsync-metadata: \/usr\/bin\/node is not an executable on this host; .*" >&2; false; fi$/);
+    expect(steps[2]).toBe("id -u cloudsync-metadata >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/cloudsync-metadata --no-create-home --shell /usr/sbin/nologin cloudsync-metadata");
     expect(steps).toContain("install -m 0644 /tmp/stage/cloudsync-metadata.service /etc/systemd/system/cloudsync-metadata.service");
     expect(steps).toContain("systemctl daemon-reload && systemctl enable cloudsync-metadata && systemctl restart cloudsync-metadata");
     expect(steps.some((s) => s.includes("http://127.0.0.1:9000/healthz"))).toBe(true);
     expect(steps.join("\n")).not.toMatch(/(?<![.\w])exit\b/);
     const sudo = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", sudo: true });
-    expect(sudo[0]).toBe(steps[0]); // the node check only reads the staged bundle: never through sudo
-    expect(sudo[1]?.startsWith("sudo sh -c 'id -u")).toBe(true);
+    expect(sudo.slice(0, 2)).toEqual(steps.slice(0, 2)); // the checks only read the staged files: never through sudo
+    expect(sudo[2]?.startsWith("sudo sh -c 'id -u")).toBe(true);
     const plain = deploySteps({ stagingDir: "/tmp/stage", releaseId: "abc123", privileged: false, startWith: "none" });
     expect(plain.join("\n")).not.toMatch(/useradd|systemctl|sudo|\/etc\/systemd|-o cloudsync/);
     expect(() => deploySteps({ stagingDir: "relative", releaseId: "x" })).toThrow("deploy option stagingDir");
@@ -101,7 +104,8 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     const bundle = await buildServerBundle(path.join(tmp.dir, "stage", "bundle"));
     expect(bundle.dependencies).toEqual({ "better-sqlite3": "^13.2.0", fastify: "^5.12.8" });
     expect(bundle.nodeVersion).toBe(process.versions.node);
-    expect(JSON.parse(readFileSync(path.join(bundle.dir, "package.json"), "utf8")).builtWith).toEqual({ node: process.versions.node });
+    expect(bundle.platform).toBe(`${process.platform}-${process.arch}`);
+    expect(JSON.parse(readFileSync(path.join(bundle.dir, "package.json"), "utf8")).builtWith).toEqual({ node: process.versions.node, platform: `${process.platform}-${process.arch}` });
     expect(bundle.files).toContain(SERVER_ENTRY);
     expect(bundle.files).toContain("package.json");
     expect(bundle.files.some((f) => /^node_modules\/(mongodb|@aws-sdk|@pulumi|openpgp)\//.test(f))).toBe(false);
@@ -150,7 +154,8 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     const pkgFile = path.join(bundle.dir, "package.json");
     writeFileSync(pkgFile, readFileSync(pkgFile, "utf8").replace(`"node": "${process.versions.node}"`, `"node": "${built}"`));
     const host = { appDir: `${stage}/app`, dataDir: `${stage}/data`, envFile: `${stage}/etc/env`, nodePath: process.execPath };
-    const [check] = deploySteps({ ...host, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
+    execFileSync("sh", ["-c", `cat > ${stage}/env`], { input: renderEnvFile({ ...host, apiKey: API_KEY }) });
+    const [, check] = deploySteps({ ...host, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
     const r = spawnSync("sh", ["-c", check as string], { encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
@@ -158,9 +163,37 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     );
     expect(existsSync(`${stage}/app`)).toBe(false);
 
-    const missing = deploySteps({ ...host, nodePath: `${stage}/no/node`, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" })[0];
+    const missing = deploySteps({ ...host, nodePath: `${stage}/no/node`, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" })[1];
     const m = spawnSync("sh", ["-c", missing as string], { encoding: "utf8" });
     expect(m.status).toBe(1);
     expect(m.stderr).toBe(`cloudsync-metadata: ${stage}/no/node is not an executable on this host; install there the Node major the bundle was built with (builtWith.node in its package.json) or set the deploy option nodePath\n`);
+  });
+
+  it("the deploy refuses a bundle built on another platform (its native addon), naming both, before changing anything", async () => {
+    const stage = path.join(tmp.dir, "other-platform");
+    const bundle = await buildServerBundle(path.join(stage, "bundle"));
+    const here = `${process.platform}-${process.arch}`;
+    const other = process.arch === "arm64" ? "linux-x64" : "linux-arm64";
+    const pkgFile = path.join(bundle.dir, "package.json");
+    writeFileSync(pkgFile, readFileSync(pkgFile, "utf8").replace(`"platform": "${here}"`, `"platform": "${other}"`));
+    const host = { appDir: `${stage}/app`, dataDir: `${stage}/data`, envFile: `${stage}/etc/env`, nodePath: process.execPath };
+    execFileSync("sh", ["-c", `cat > ${stage}/env`], { input: renderEnvFile({ ...host, apiKey: API_KEY }) });
+    const steps = deploySteps({ ...host, stagingDir: stage, releaseId: bundle.releaseId, privileged: false, startWith: "none" });
+    const r = spawnSync("sh", ["-c", ["set -e", ...steps].join("\n")], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`cloudsync-metadata: the bundle was built on ${other} and its native addon (better-sqlite3) is for that platform, but this host is ${here}; build the bundle on a ${here} machine\n`);
+    expect(existsSync(`${stage}/app`)).toBe(false);
+  });
+
+  it("the deploy stops, naming the files, when the staging directory was cleaned after the upload", async () => {
+    const stage = path.join(tmp.dir, "cleaned");
+    await buildServerBundle(path.join(stage, "bundle"));
+    const host = { appDir: `${stage}/app`, dataDir: `${stage}/data`, envFile: `${stage}/etc/env`, nodePath: process.execPath };
+    // The upload happened (bundle/), then a cleaner removed the env file.
+    const steps = deploySteps({ ...host, stagingDir: stage, releaseId: "r1", privileged: false, startWith: "none" });
+    const r = spawnSync("sh", ["-c", ["set -e", ...steps].join("\n")], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`cloudsync-metadata: staged file(s) ${stage}/env missing: ${stage} was cleaned after the upload; stage the release again (docs/INFRA.md, metadata server)\n`);
+    expect(existsSync(`${stage}/app`)).toBe(false);
   });
 });

@@ -24,6 +24,12 @@ export interface ServerBundle {
    * first step reads it to refuse a host node of another major.
    */
   readonly nodeVersion: string;
+  /**
+   * `<process.platform>-<process.arch>` of the building machine (e.g. `linux-x64`), the platform
+   * its native addon is compiled for; recorded as `builtWith.platform` and checked by the same
+   * first deploy step against the host's.
+   */
+  readonly platform: string;
 }
 
 /**
@@ -35,7 +41,9 @@ export interface ServerBundle {
  * - `node_modules/` holding those packages and their dependency closure copied from the build
  *   machine, so the host needs no registry access. better-sqlite3 carries a native addon (its
  *   Linux prebuilds, or the one compiled into build/Release): the bundle is built with the Node
- *   major the host runs. `builtWith.node` in package.json records the building node, and the
+ *   major and on the platform the host runs. `builtWith.node` and `builtWith.platform` in
+ *   package.json record the building node and its `<platform>-<arch>` (the deploy refuses a host
+ *   that differs in either), and the
  *   build fails with `Error` when the addon does not load on it (an npm ci made by another node);
  * - `docs/` with the API documentation (served under `/docs`).
  * Requires a prior `npm run build` (throws `Error` saying so when `dist/` lacks the entry).
@@ -61,7 +69,8 @@ export async function buildServerBundle(outDir: string, opts: { repoRoot?: strin
   }
   if (dependencies["better-sqlite3"]) assertAddonLoads(root);
   const nodeVersion = process.versions.node;
-  const bundlePkg = { name: "cloudsync-metadata-server", version: rootPkg.version ?? "0.0.0", private: true, type: "module", main: SERVER_ENTRY, engines: rootPkg.engines, builtWith: { node: nodeVersion }, dependencies };
+  const platform = `${process.platform}-${process.arch}`;
+  const bundlePkg = { name: "cloudsync-metadata-server", version: rootPkg.version ?? "0.0.0", private: true, type: "module", main: SERVER_ENTRY, engines: rootPkg.engines, builtWith: { node: nodeVersion, platform }, dependencies };
   await writeFile(path.join(dir, "package.json"), `${JSON.stringify(bundlePkg, null, 2)}\n`);
 
   for (const pkgDir of await dependencyClosure(root, Object.keys(dependencies))) {
@@ -76,7 +85,7 @@ export async function buildServerBundle(outDir: string, opts: { repoRoot?: strin
     hash.update(`${f}\0`);
     hash.update(await readFile(path.join(dir, f)));
   }
-  return { dir, releaseId: hash.digest("hex").slice(0, 16), entry: SERVER_ENTRY, dependencies, files, nodeVersion };
+  return { dir, releaseId: hash.digest("hex").slice(0, 16), entry: SERVER_ENTRY, dependencies, files, nodeVersion, platform };
 }
 
 /** Opens an in-memory database with the repository's better-sqlite3, so a bundle never ships an addon this node cannot load. */

@@ -35,9 +35,12 @@ export interface DeployStepsOptions extends MetadataHostOptions {
  * in its own shell (or all in one `set -e` script: none uses `exit`). Every step is idempotent:
  * re-running a deploy of the same release changes nothing but the restart. The switch to the new
  * release is an atomic symlink rename, so a failed step leaves the previous release live.
- * The first step changes nothing: it fails, naming both versions, when `nodePath` is missing or
- * runs another Node major than the staged bundle's `builtWith.node` (its native addon is for that
- * major: the server would not start).
+ * The first two steps change nothing. The first fails, naming the files, when a staged file is
+ * missing (the staging directory was cleaned after the upload); the second, naming both sides,
+ * when `nodePath` is
+ * missing, runs another Node major than the staged bundle's `builtWith.node`, or runs on another
+ * `<platform>-<arch>` than its `builtWith.platform` (its native addon is for that major and
+ * platform: the server would not start).
  * Secrets never appear in the command lines (the env file is staged as a file).
  * Pure; throws like `resolveHostOptions`, and when `stagingDir`/`releaseId` are unsafe.
  */
@@ -54,7 +57,8 @@ export function deploySteps(opts: DeployStepsOptions): string[] {
   const envDir = o.envFile.slice(0, o.envFile.lastIndexOf("/")) || "/";
   const unitPath = `/etc/systemd/system/${o.serviceName}.service`;
 
-  const steps: string[] = [nodeCheckStep(o.nodePath, `${s}/bundle/package.json`, o.serviceName)];
+  const staged = [`${s}/bundle/package.json`, `${s}/env`, ...(privileged ? [`${s}/${o.serviceName}.service`] : []), ...(opts.proxy ? [`${s}/${o.serviceName}.caddy`] : [])];
+  const steps: string[] = [stagedFilesCheck(staged, s, o.serviceName), nodeCheckStep(o.nodePath, `${s}/bundle/package.json`, o.serviceName)];
   if (privileged) {
     steps.push(root(`id -u ${o.user} >/dev/null 2>&1 || useradd --system --user-group --home-dir ${o.dataDir} --no-create-home --shell /usr/sbin/nologin ${o.user}`));
   }
@@ -84,14 +88,21 @@ export function deploySteps(opts: DeployStepsOptions): string[] {
   return steps;
 }
 
+/** Every staged file must still be there: a staging directory cleaned since the upload is not re-sent by itself. */
+function stagedFilesCheck(files: readonly string[], stagingDir: string, service: string): string {
+  return `missing=""; for f in ${files.join(" ")}; do [ -f "$f" ] || missing="$missing $f"; done; if [ -n "$missing" ]; then echo "${service}: staged file(s)$missing missing: ${stagingDir} was cleaned after the upload; stage the release again (docs/INFRA.md, metadata server)" >&2; false; fi`;
+}
+
 /**
- * The host's `nodePath` must run the Node major the bundle was built with. Runs as the login
- * user (it only reads the staged package.json); the script is in double quotes, so it has no
- * `"`, `$`, `!` or backquote.
+ * The host's `nodePath` must run the Node major, and be on the `<platform>-<arch>`, the bundle
+ * was built with (a bundle without `builtWith.platform` is checked for the major only). Runs as
+ * the login user (it only reads the staged package.json); the script is in double quotes, so it
+ * has no `"`, `$`, `!` or backquote.
  */
 function nodeCheckStep(nodePath: string, bundlePackage: string, service: string): string {
   const script = [
-    "const built=require(process.argv[1]).builtWith.node,host=process.versions.node,b=built.split('.')[0],h=host.split('.')[0];",
+    "const w=require(process.argv[1]).builtWith,built=w.node,host=process.versions.node,b=built.split('.')[0],h=host.split('.')[0],p=process.platform+'-'+process.arch;",
+    `if(w.platform&&w.platform!==p){console.error('${service}: the bundle was built on '+w.platform+' and its native addon (better-sqlite3) is for that platform, but this host is '+p+'; build the bundle on a '+p+' machine');process.exit(1)}`,
     "if(b===h)process.exit(0);",
     `console.error('${service}: the bundle was built with Node '+built+' and its native addon (better-sqlite3) is for Node '+b+', but ${nodePath} on this host is Node '+host+'; install Node '+b+' on the host (deploy option nodePath names its binary) or build the bundle with Node '+h);`,
     "process.exit(1)",
