@@ -94,9 +94,11 @@ function findUserinfo(uri: string): Userinfo | undefined {
 }
 
 // Query parameters that carry secrets: passwords, tokens, keys and signatures (S3 presigned URLs),
-// and the AWS session token inside MongoDB's authMechanismProperties.
-const SECRET_PARAMETER = /([?&](?:[\w.-]*?(?:password|passwd|pwd|secret|token|signature|credential)|key|apikey|api_key|api-key|sig|x-amz-[\w-]*)=)[^&#\s"'<>]*/gi;
-const SESSION_TOKEN_PROPERTY = /(AWS_SESSION_TOKEN(?::|%3A))[^,&#\s"'<>]*/gi;
+// and the AWS session token inside MongoDB's authMechanismProperties. A value ends at the next
+// parameter, or where the text goes on (a ":" before a space is the message's, not the value's).
+const VALUE_END = String.raw`(?=:?(?:[\s"'<>&#]|$))`;
+const SECRET_PARAMETER = new RegExp(String.raw`([?&](?:[\w.-]*?(?:password|passwd|pwd|secret|token|signature|credential)|key|apikey|api_key|api-key|sig|x-amz-[\w-]*)=)[^&#\s"'<>]*?` + VALUE_END, "gi");
+const SESSION_TOKEN_PROPERTY = new RegExp(String.raw`(AWS_SESSION_TOKEN(?::|%3A))[^,&#\s"'<>]*?` + String.raw`(?=:?(?:[\s"'<>&#,]|$))`, "gi");
 
 /**
  * Strips credentials from one URI for display, keeping everything a user needs to tell servers

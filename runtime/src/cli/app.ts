@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
-import { EXIT, InterruptedError, isInterruption } from "../errors.js";
+import { EXIT, InterruptedError } from "../errors.js";
 import { createOutput, type Output } from "./output.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -82,7 +82,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         } catch (err) {
           // Whatever a stopped operation threw (an AbortError, a closed stream), the user pressed
           // Ctrl-C: report the interruption, not a crash.
-          const interrupted = controller.signal.aborted && !isInterruption(err) ? new InterruptedError(undefined, { cause: err }) : err;
+          const interrupted = !controller.signal.aborted || err instanceof InterruptedError ? err : new InterruptedError(undefined, { cause: err });
           exitCode = out.failure(interrupted);
         } finally {
           process.removeListener("SIGINT", onSignal);
