@@ -162,6 +162,14 @@ describe.skipIf(!!CLI_SKIP)("CLI output conventions", () => {
       });
     }
 
+    it("as a command line word commander cannot parse", async () => {
+      const r = await runCli(["--json", secretKey]);
+      expect(r.code).toBe(2);
+      expect(r.json()).toEqual({ error: { code: "usage", exitCode: 2, message: "unknown command '**redacted**'" } });
+      expect(r.stderr.split("\n")[0]).toBe("error: unknown command '**redacted**'");
+      expect(r.stdout + r.stderr).not.toContain(secretKey.slice(16));
+    });
+
     it("as CLOUDSYNC_IDENTITY_FILE", async () => {
       const r = await runCli(["verify", "latest", "--from", backups, "--json"], { env: { CLOUDSYNC_IDENTITY_FILE: secretKey } });
       expect(r.code).toBe(2);

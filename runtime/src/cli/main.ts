@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { Command, CommanderError } from "commander";
 import { EXIT, UsageError } from "../errors.js";
+import { redactText } from "../secret.js";
 import { VERSION } from "../version.js";
 import { createCliApp } from "./app.js";
 import { createOutput } from "./output.js";
@@ -36,6 +37,9 @@ export function buildProgram(app = createCliApp()): Command {
     .option("-q, --quiet", "print only errors")
     .option("--debug", "print stack traces with errors")
     .option("-c, --config <file>", "JSON config file (default ./cloudsync.config.json when present)")
+    // commander echoes what it could not parse (an age key pasted as a command, say): redact it
+    // like everything else printed. Set before the commands are added, which copy it.
+    .configureOutput({ outputError: (text, write) => write(redactText(text, [])) })
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES_HELP)
     .exitOverride();
