@@ -109,9 +109,14 @@ describe.skipIf(!!CLI_SKIP)("CLI output conventions", () => {
         const bytes = readFileSync(archive);
         child.stdin!.write(bytes.subarray(0, bytes.length >> 1));
         // The temporary object in data/ shows the backup has started writing.
-        await waitFor(() => filesUnder(dest).some((f) => f.includes(".tmp-")), 100_000, "the backup's temporary file");
+        await waitFor(() => filesUnder(dest).some((f) => f.includes(".tmp-")), 100_000, "the backup's temporary file").catch((err: unknown) => {
+          child.kill("SIGKILL");
+          throw err;
+        });
         child.kill("SIGINT");
-        const r = await done;
+        // A run that ignored the interrupt must not outlive the test.
+        const killer = setTimeout(() => child.kill("SIGKILL"), 100_000);
+        const r = await done.finally(() => clearTimeout(killer));
         child.stdin!.destroy();
         expect({ code: r.code, signal: r.signal }).toEqual({ code: 130, signal: null });
         expect(r.stderr).toBe("cloudsync: SIGINT received; stopping and cleaning up (press again to force)\ncloudsync: interrupted; nothing was written\n");
