@@ -76,6 +76,27 @@ export class LocalIOError extends CloudsyncError {
   override readonly code = "local_io";
 }
 
+/**
+ * The run was interrupted (SIGINT/SIGTERM, or an AbortSignal the caller aborted with it): work
+ * stopped and nothing half-written was left. Not a crash: no stack trace, no "please report it".
+ * Exit code 130.
+ */
+export class InterruptedError extends CloudsyncError {
+  override readonly code = "interrupted";
+  constructor(message = "interrupted; nothing was written", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * True when `err` is an interruption: an InterruptedError, or the AbortError a Node stream or
+ * timer throws when its signal was aborted with one (the reason is then the error's cause).
+ */
+export function isInterruption(err: unknown): boolean {
+  if (err instanceof InterruptedError) return true;
+  return err instanceof Error && err.name === "AbortError" && err.cause instanceof InterruptedError;
+}
+
 /** Documented exit codes of the `cloudsync` CLI. */
 export const EXIT = {
   ok: 0,
@@ -90,8 +111,9 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** Maps an error to the CLI exit code documented in the README. Unknown errors give 1. */
+/** Maps an error to the CLI exit code documented in the README (interruptions 130). Unknown errors give 1. */
 export function exitCodeFor(err: unknown): number {
+  if (isInterruption(err)) return EXIT.interrupted;
   if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof IntegrityError) return EXIT.integrity;

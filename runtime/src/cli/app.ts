@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { loadConfig, type Config, type RawConfig } from "../config/config.js";
-import { EXIT } from "../errors.js";
+import { loadConfig, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
+import { EXIT, InterruptedError } from "../errors.js";
 import { createOutput, type Output } from "./output.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -51,12 +51,16 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         const positional = raw.slice(0, -2).map((a) => (Array.isArray(a) ? a.join(" ") : (a as string)));
         const opts = command.optsWithGlobals() as Record<string, unknown>;
         const out = createOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), stdout: io.stdout, stderr: io.stderr });
+        for (const w of unknownVariableWarnings(io.env ?? process.env)) out.warning(w);
         const controller = new AbortController();
         const onSignal = (sig: NodeJS.Signals): void => {
           out.warn(`cloudsync: ${sig} received; stopping and cleaning up (press again to force)`);
-          controller.abort(new Error(`interrupted by ${sig}`));
+          controller.abort(new InterruptedError());
           exitCode = EXIT.interrupted;
-          process.once(sig, () => process.exit(EXIT.interrupted));
+          process.once(sig, () => {
+            out.failure(new InterruptedError(`interrupted again by ${sig}; stopped at once, so temporary files may be left behind`));
+            process.exit(EXIT.interrupted);
+          });
         };
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
@@ -76,8 +80,10 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         try {
           await fn(ctx, ...positional);
         } catch (err) {
-          exitCode = controller.signal.aborted ? EXIT.interrupted : out.failure(err);
-          if (controller.signal.aborted) out.failure(err);
+          // Whatever a stopped operation threw (an AbortError, a closed stream), the user pressed
+          // Ctrl-C: report the interruption, not a crash.
+          const interrupted = !controller.signal.aborted || err instanceof InterruptedError ? err : new InterruptedError(undefined, { cause: err });
+          exitCode = out.failure(interrupted);
         } finally {
           process.removeListener("SIGINT", onSignal);
           process.removeListener("SIGTERM", onSignal);

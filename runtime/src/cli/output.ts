@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { CloudsyncError, ConfigError, exitCodeFor } from "../errors.js";
+import { CloudsyncError, ConfigError, EXIT, exitCodeFor } from "../errors.js";
 import { redactText, type Secret } from "../secret.js";
 
 /**
@@ -12,8 +12,14 @@ export interface Output {
   readonly quiet: boolean;
   /** A line of human output (suppressed with --json and --quiet). */
   info(line: string): void;
-  /** A warning on stderr (kept with --json; suppressed with --quiet). */
+  /** A diagnostic line on stderr (kept with --json; suppressed with --quiet). */
   warn(line: string): void;
+  /**
+   * A warning about the invocation itself (e.g. an unknown variable): `cloudsync: warning: …` on
+   * stderr (suppressed with --quiet), and
+   * with --json also in the document's `warnings` array (when the document is an object).
+   */
+  warning(message: string): void;
   /** The command's result: `human` printed as text, or `data` printed as JSON with --json. */
   result(data: unknown, human: () => string): void;
   /** Reports a failure and returns the exit code to use. */
@@ -35,7 +41,12 @@ export function createOutput(opts: OutputOptions): Output {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const secrets: Array<Secret | string | undefined> = [];
+  const warnings: string[] = [];
   const clean = (s: string): string => redactText(s, secrets);
+  const printJson = (doc: unknown): void => {
+    const withWarnings = warnings.length > 0 && doc !== null && typeof doc === "object" && !Array.isArray(doc) ? { ...doc, warnings } : doc;
+    stdout.write(clean(JSON.stringify(withWarnings, null, 2)) + "\n");
+  };
   return {
     json: opts.json,
     quiet: opts.quiet,
@@ -45,8 +56,12 @@ export function createOutput(opts: OutputOptions): Output {
     warn(line) {
       if (!opts.quiet) stderr.write(clean(line) + "\n");
     },
+    warning(message) {
+      warnings.push(message);
+      if (!opts.quiet) stderr.write(`cloudsync: warning: ${clean(message)}\n`);
+    },
     result(data, human) {
-      if (opts.json) stdout.write(clean(JSON.stringify(data, null, 2)) + "\n");
+      if (opts.json) printJson(data);
       else if (!opts.quiet) {
         const text = human();
         if (text) stdout.write(clean(text) + (text.endsWith("\n") ? "" : "\n"));
@@ -59,11 +74,11 @@ export function createOutput(opts: OutputOptions): Output {
       if (opts.json) {
         const error: Record<string, unknown> = { code: kind, exitCode: code, message: clean(message) };
         if (err instanceof ConfigError) error.field = err.field;
-        stdout.write(clean(JSON.stringify({ error }, null, 2)) + "\n");
+        printJson({ error });
       }
       stderr.write(`cloudsync: ${clean(message)}\n`);
       if (opts.debug) stderr.write(clean(inspect(err, { depth: 6 })) + "\n");
-      else if (!(err instanceof CloudsyncError)) stderr.write("(an unexpected error: run again with --debug for the stack trace, and please report it)\n");
+      else if (!(err instanceof CloudsyncError) && code === EXIT.failure) stderr.write("(an unexpected error: run again with --debug for the stack trace, and please report it)\n");
       return code;
     },
     addSecrets(...s) {

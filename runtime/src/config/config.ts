@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
-import { Secret } from "../secret.js";
+import { containsAgeSecretKey, Secret, SECRET_KEY_NOT_RECIPIENT } from "../secret.js";
 import { checkDuration, RETENTION } from "./duration.js";
 
 /** Compression algorithms a backup can use. */
@@ -85,33 +85,91 @@ export interface RawConfig {
   cloudSyncBucket?: string;
 }
 
-/** Environment variables read, mapped to their config keys. Documented in .env.example. */
-export const ENVIRONMENT: Readonly<Record<string, keyof RawConfig>> = {
-  CLOUDSYNC_DESTINATION: "destination",
-  CLOUDSYNC_COMPRESSION: "compression",
-  CLOUDSYNC_GZIP_LEVEL: "gzipLevel",
-  CLOUDSYNC_RECIPIENTS: "recipients",
-  CLOUDSYNC_IDENTITY_FILE: "identityFiles",
-  CLOUDSYNC_PASSPHRASE_FILE: "passphraseFile",
-  CLOUDSYNC_GPG_RECIPIENTS: "gpgRecipients",
-  CLOUDSYNC_ALLOW_UNENCRYPTED: "allowUnencrypted",
-  CLOUDSYNC_S3_ENDPOINT: "s3Endpoint",
-  AWS_REGION: "s3Region",
-  AWS_ACCESS_KEY_ID: "s3AccessKeyId",
-  AWS_SECRET_ACCESS_KEY: "s3SecretAccessKey",
-  CLOUDSYNC_S3_FORCE_PATH_STYLE: "s3ForcePathStyle",
-  MONGODB_URI: "mongodbUri",
-  CLOUDSYNC_KEEP_LAST: "keepLast",
-  CLOUDSYNC_KEEP_DAILY: "keepDaily",
-  CLOUDSYNC_KEEP_WEEKLY: "keepWeekly",
-  CLOUDSYNC_KEEP_MONTHLY: "keepMonthly",
-  CLOUDSYNC_KEEP_WITHIN: "keepWithin",
-  CLOUD_SYNC_ENABLED: "cloudSyncEnabled",
-  CLOUD_SYNC_PROVIDER: "cloudSyncProvider",
-  CLOUD_SYNC_ENDPOINT: "cloudSyncEndpoint",
-  CLOUD_SYNC_API_KEY: "cloudSyncApiKey",
-  CLOUD_SYNC_BUCKET: "cloudSyncBucket",
+/** Who reads an environment variable: the configuration below, a command, a script, or the test suite. */
+export type VariableReader = "config" | "daemon" | "status" | "metadata server" | "scripts" | "tests";
+
+/**
+ * Every environment variable of cloudsync (`CLOUDSYNC_*`, `CLOUD_SYNC_*` and the few standard
+ * ones it reads), with its config key when it is a setting of `loadConfig`. The single list:
+ * `ENVIRONMENT` is derived from it, and so are the names `unknownVariableWarnings` accepts.
+ * Settings are documented in .env.example; test/config/variables.test.ts checks that every
+ * name used in the repository is here.
+ */
+export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig; readonly readBy: VariableReader }>> = {
+  CLOUDSYNC_DESTINATION: { key: "destination", readBy: "config" },
+  CLOUDSYNC_COMPRESSION: { key: "compression", readBy: "config" },
+  CLOUDSYNC_GZIP_LEVEL: { key: "gzipLevel", readBy: "config" },
+  CLOUDSYNC_RECIPIENTS: { key: "recipients", readBy: "config" },
+  CLOUDSYNC_IDENTITY_FILE: { key: "identityFiles", readBy: "config" },
+  CLOUDSYNC_PASSPHRASE_FILE: { key: "passphraseFile", readBy: "config" },
+  CLOUDSYNC_GPG_RECIPIENTS: { key: "gpgRecipients", readBy: "config" },
+  CLOUDSYNC_ALLOW_UNENCRYPTED: { key: "allowUnencrypted", readBy: "config" },
+  CLOUDSYNC_S3_ENDPOINT: { key: "s3Endpoint", readBy: "config" },
+  AWS_REGION: { key: "s3Region", readBy: "config" },
+  AWS_ACCESS_KEY_ID: { key: "s3AccessKeyId", readBy: "config" },
+  AWS_SECRET_ACCESS_KEY: { key: "s3SecretAccessKey", readBy: "config" },
+  CLOUDSYNC_S3_FORCE_PATH_STYLE: { key: "s3ForcePathStyle", readBy: "config" },
+  MONGODB_URI: { key: "mongodbUri", readBy: "config" },
+  CLOUDSYNC_KEEP_LAST: { key: "keepLast", readBy: "config" },
+  CLOUDSYNC_KEEP_DAILY: { key: "keepDaily", readBy: "config" },
+  CLOUDSYNC_KEEP_WEEKLY: { key: "keepWeekly", readBy: "config" },
+  CLOUDSYNC_KEEP_MONTHLY: { key: "keepMonthly", readBy: "config" },
+  CLOUDSYNC_KEEP_WITHIN: { key: "keepWithin", readBy: "config" },
+  CLOUD_SYNC_ENABLED: { key: "cloudSyncEnabled", readBy: "config" },
+  CLOUD_SYNC_PROVIDER: { key: "cloudSyncProvider", readBy: "config" },
+  CLOUD_SYNC_ENDPOINT: { key: "cloudSyncEndpoint", readBy: "config" },
+  CLOUD_SYNC_API_KEY: { key: "cloudSyncApiKey", readBy: "config" },
+  CLOUD_SYNC_BUCKET: { key: "cloudSyncBucket", readBy: "config" },
+  CLOUDSYNC_CONFIG: { readBy: "config" },
+  CLOUDSYNC_SCHEDULE: { readBy: "daemon" },
+  CLOUDSYNC_JITTER: { readBy: "daemon" },
+  CLOUDSYNC_STATE_DIR: { readBy: "daemon" },
+  CLOUDSYNC_METRICS_PORT: { readBy: "daemon" },
+  CLOUDSYNC_METRICS_HOST: { readBy: "daemon" },
+  CLOUDSYNC_HEARTBEAT_URL: { readBy: "daemon" },
+  CLOUDSYNC_CLOUD_PREFIX: { readBy: "daemon" },
+  CLOUDSYNC_FAULT_PUSH_DELAY_MS: { readBy: "metadata server" },
+  CLOUDSYNC_CLOUD_DESTINATION: { readBy: "scripts" },
+  CLOUDSYNC_BIN: { readBy: "scripts" },
+  CLOUDSYNC_NODE_VERSION: { readBy: "scripts" },
+  CLOUDSYNC_S3_DIR: { readBy: "scripts" },
+  CLOUDSYNC_S3_PORT: { readBy: "scripts" },
+  CLOUDSYNC_S3_MGR: { readBy: "scripts" },
+  CLOUDSYNC_S3_TIMEOUT: { readBy: "scripts" },
+  CLOUDSYNC_TEST_S3: { readBy: "tests" },
+  CLOUDSYNC_DIST: { readBy: "tests" },
 };
+
+/** Environment variables `loadConfig` reads, mapped to their config keys (derived from VARIABLES). */
+export const ENVIRONMENT: Readonly<Record<string, keyof RawConfig>> = Object.fromEntries(
+  Object.entries(VARIABLES).flatMap(([name, v]) => (v.key ? [[name, v.key] as const] : [])),
+);
+
+/**
+ * One warning per `CLOUDSYNC_*` or `CLOUD_SYNC_*` variable set in `env` that cloudsync does not
+ * know (a typo would otherwise be ignored silently), naming the closest known variable.
+ */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = Object.keys(VARIABLES);
+  return Object.keys(env)
+    .filter((name) => /^(CLOUDSYNC|CLOUD_SYNC)_/.test(name) && !(name in VARIABLES))
+    .sort()
+    .map((name) => {
+      const closest = known.reduce((best, k) => (editDistance(name, k) < editDistance(name, best) ? k : best));
+      return `${name} is not a cloudsync variable and is ignored; did you mean ${closest}?`;
+    });
+}
+
+// Levenshtein distance, for naming the variable a typo was meant to be.
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
 
 const ENV_NAME: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ENVIRONMENT).map(([env, key]) => [key, env]));
 
@@ -246,8 +304,18 @@ export function loadConfig(options: LoadOptions = {}): Config {
     return v === undefined ? undefined : new Secret(v);
   };
 
+  // A secret key given where a recipient, a path or any other setting belongs is reported
+  // without being repeated (the output redacts its shape too).
+  for (const [key, v] of Object.entries(merged)) {
+    const values = Array.isArray(v) ? v : [v];
+    if (!values.some((x) => typeof x === "string" && containsAgeSecretKey(x))) continue;
+    if (key === "recipients") fail(key, SECRET_KEY_NOT_RECIPIENT);
+    else if (key === "identityFiles") fail(key, "this is a secret key itself, not the path of an identity file; save it in a file only you can read and give that file's path (`age-keygen -y FILE` prints its recipient)");
+    else fail(key as keyof RawConfig, "holds an age secret key (AGE-SECRET-KEY-1…), which belongs in an identity file; move it there and keep it off this setting");
+  }
+
   const recipients = list("recipients");
-  for (const r of recipients) if (!/^age1[02-9ac-hj-np-z]{58}$/.test(r)) fail("recipients", `"${r}" is not an age X25519 recipient (age1 followed by 58 bech32 characters); create one with \`cloudsync keys new\``);
+  for (const r of recipients) if (!containsAgeSecretKey(r) && !/^age1[02-9ac-hj-np-z]{58}$/.test(r)) fail("recipients", `"${r}" is not an age X25519 recipient (age1 followed by 58 bech32 characters); create one with \`cloudsync keys new\``);
 
   const keepWithin = str("keepWithin") ?? "7d";
   const keepWithinCheck = checkDuration(keepWithin, RETENTION);

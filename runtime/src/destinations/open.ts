@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
@@ -9,19 +10,22 @@ import { createS3Destination, type S3DestinationOptions } from "./s3.js";
  * Opens a destination from its spec: `s3://bucket[/prefix]` (endpoint, region and credentials
  * from `s3`; the spec's bucket and prefix win over `s3.bucket`/`s3.prefix`), `file:///abs/path`,
  * or a plain path (relative paths resolve against the current directory). Nothing is contacted
- * or created here. An empty spec, a bucket-less s3 URL or another scheme → ConfigError("destination", …).
+ * or created here. An empty spec, a bucket-less s3 URL, another scheme, or a local path that is
+ * (or lies under) a regular file → ConfigError("destination", …).
  */
 export function openDestination(spec: string, s3: Partial<S3DestinationOptions> = {}): Destination {
   const hint = "use a path, file:///path or s3://bucket/prefix";
   if (!spec) throw new ConfigError("destination", `is empty; ${hint}`);
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(spec)?.[1]?.toLowerCase();
-  if (scheme === undefined) return createLocalDestination(path.resolve(spec));
+  if (scheme === undefined) return openLocal(path.resolve(spec));
   if (scheme === "file") {
+    let dir: string;
     try {
-      return createLocalDestination(fileURLToPath(spec));
+      dir = fileURLToPath(spec);
     } catch (err) {
       throw new ConfigError("destination", `${JSON.stringify(spec)} is not a valid file URL; ${hint}`, { cause: err });
     }
+    return openLocal(dir);
   }
   if (scheme === "s3") {
     const rest = spec.slice("s3://".length);
@@ -32,6 +36,20 @@ export function openDestination(spec: string, s3: Partial<S3DestinationOptions> 
     return createS3Destination({ ...withoutUndefined(s3), bucket, prefix });
   }
   throw new ConfigError("destination", `unknown scheme "${scheme}://"; ${hint}`);
+}
+
+// A local destination is a directory, created on first write: a regular file at the path or at
+// one of its parents would only fail later as ENOTDIR/EEXIST, so say so now.
+function openLocal(dir: string): Destination {
+  for (let p = dir; ; p = path.dirname(p)) {
+    const stat = statSync(p, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) {
+      const where = p === dir ? `${dir} is a file` : `${p} (in ${dir}) is a file`;
+      throw new ConfigError("destination", `${where}, not a directory; a local destination is a directory of backups, so give a directory path (it is created if missing)`);
+    }
+    if (stat || path.dirname(p) === p) break;
+  }
+  return createLocalDestination(dir);
 }
 
 // Config objects carry `undefined` for unset fields; they must not override the defaults.

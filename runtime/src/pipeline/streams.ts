@@ -74,7 +74,15 @@ export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promis
     }
   }
   const stream = Readable.from(all(), { objectMode: false });
-  // Closing the returned stream early must release the underlying source too.
-  stream.on("close", () => void it.return?.());
+  // Destroying the returned stream early (an abort, a failed stage) must release the source at
+  // once: Readable.from waits for the generator to return, and the generator may be waiting on
+  // a source with no data to give (stdin kept open). A stream's async iterator is itself a
+  // generator, whose return() would queue behind that wait too, so a stream source is destroyed.
+  const destroy = stream._destroy.bind(stream);
+  stream._destroy = (err, cb) => {
+    if (source instanceof Readable) source.destroy();
+    else void it.return?.();
+    destroy(err, cb);
+  };
   return { head: head.subarray(0, Math.min(n, head.length)), stream };
 }

@@ -16,16 +16,6 @@ export function mongoUriFlag(value: unknown, flag: string): Secret {
 }
 
 /**
- * The password inside a connection string, if any, for the output redactor: registering the whole
- * URI would hide hosts the user needs to see, and `redactUri` already blanks the password where
- * the URI is printed whole.
- */
-export function passwordOf(uri: Secret): string | undefined {
-  const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(uri.reveal());
-  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
-}
-
-/**
  * `cloudsync migrate --from <uri> --to <uri>`: copy collections through the archive pipeline
  * (no temporary file), optionally prove the copy; exit 4 when the proof finds a difference.
  */
@@ -45,7 +35,7 @@ export function register(program: Command, app: CliApp): void {
       app.action(async (ctx) => {
         const from = mongoUriFlag(ctx.opts.from, "--from");
         const to = mongoUriFlag(ctx.opts.to, "--to");
-        ctx.out.addSecrets(passwordOf(from), passwordOf(to));
+        ctx.out.addSecrets(from, to);
         const include = ctx.opts.include as string[];
         const exclude = ctx.opts.exclude as string[];
         const opts: CopyOptions = { from, to, include, exclude, drop: Boolean(ctx.opts.drop), signal: ctx.signal };

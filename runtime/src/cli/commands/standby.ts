@@ -6,7 +6,7 @@ import { runStandby, type StandbyOptions } from "../../standby/standby.js";
 import { loadState, type StandbyStatus } from "../../standby/state.js";
 import type { CliApp } from "../app.js";
 import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
-import { mongoUriFlag, passwordOf } from "./migrate.js";
+import { mongoUriFlag } from "./migrate.js";
 
 /**
  * Parses `--interval`, a duration (config/duration.ts) from 1 s to 24 d (the longest a Node timer
@@ -51,7 +51,7 @@ export function register(program: Command, app: CliApp): void {
       if (typeof ctx.opts.standby !== "string") throw new ConfigError("--standby", "is required: the connection string of the server to keep warm");
       const standby = mongoUriFlag(ctx.opts.standby, "--standby");
       const primary = ctx.opts.primary === undefined ? undefined : mongoUriFlag(ctx.opts.primary, "--primary");
-      ctx.out.addSecrets(passwordOf(standby), primary && passwordOf(primary));
+      ctx.out.addSecrets(standby, primary);
       if (!primary && !ctx.opts.fromBackups) throw new ConfigError("--primary", "is required (or --from-backups <destination>)");
       if (primary && ctx.opts.fromBackups) throw new ConfigError("--from-backups", "reads backups instead of the primary; give --primary or --from-backups, not both");
       const intervalMs = parseInterval(ctx.opts.interval as string);
