@@ -55,7 +55,7 @@ async function interrupted(args: string[], env: Record<string, string>, ready: (
   } catch (err) {
     child.kill("SIGKILL");
     const end = await ended;
-    throw new Error(`${(err as Error).message}\nstdout: ${end.stdout}\nstderr: ${end.stderr}`);
+    throw new Error(`${(err as Error).message}\nstdout: ${end.stdout}\nstderr: ${end.stderr}`, { cause: err });
   }
   child.kill(sig);
   const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
