@@ -130,6 +130,17 @@ describe.skipIf(!!CLI_SKIP)("restore --dry-run checks the backup and the key, as
     expect(filesUnder(target)).toEqual(["keep.txt"]);
   });
 
+  it("a MongoDB target that does not answer: exit 5, as the restore", async () => {
+    const down = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=1500";
+    const dry = await cli(["restore", id, "--from", dest, "--to", down, "-i", identity, "--dry-run"]);
+    const real = await cli(["restore", id, "--from", dest, "--to", down, "-i", identity]);
+    expect(dry.code, dry.stderr).toBe(5);
+    expect(dry.stdout).toBe("");
+    expect(dry.stderr).toMatch(/^cloudsync: mongodb connect .*\n$/);
+    expect(real.code).toBe(5);
+    expect(dry.stderr).toBe(real.stderr);
+  }, 120_000);
+
   describe.skipIf(!!GPG_SKIP)("OpenPGP backups (real gpg)", () => {
     let owner: GpgKeyFiles;
     let stranger: GpgKeyFiles;

@@ -77,6 +77,8 @@ Examples:
         // Everything a restore checks, short of writing: the same read-back as `verify` (size,
         // SHA-256, decryption, every document, every count and CRC), without storing a record.
         const checked = await verifyBackup(dest, ref!, keys, { record: false, signal: ctx.signal, onDownload }).finally(() => progress.done());
+        // verifyBackup stops its download on the signal, not its read-back: never vouch after an interrupt.
+        ctx.signal.throwIfAborted();
         const { manifest } = await findBackup(dest, checked.record.id);
         assertMatchesManifest(manifest, checked.checks);
         const layers = checked.record.detail.layers as ArtifactLayers;
