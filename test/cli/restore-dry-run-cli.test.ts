@@ -3,7 +3,7 @@
  * (issue 9, item 6): a flipped byte, a wrong key and no key each give the real restore's exit code
  * and message; a good backup says what was checked and leaves the destination and target as they were.
  */
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -30,16 +30,20 @@ describe.skipIf(!!CLI_SKIP)("restore --dry-run checks the backup and the key, as
     const before = filesUnder(from);
     const dry = await cli(["restore", backup, "--from", from, "--to", `dir://${target}`, ...keyArgs, "--dry-run"]);
     expect(filesUnder(target)).toEqual([]);
+    expect(readdirSync(env.TMPDIR!)).toEqual([]);
     const real = await cli(["restore", backup, "--from", from, "--to", `dir://${target}`, ...keyArgs]);
     expect(filesUnder(from)).toEqual(before);
+    expect(readdirSync(env.TMPDIR!)).toEqual([]);
     return { dry, real };
   }
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "cloudsync-dryrun-"));
     // An empty keyring, so no test depends on (or touches) the user's own gpg keys.
-    env = { GNUPGHOME: join(work, "empty-gnupg") };
+    // A private TMPDIR shows whether a run left its download or gpg's spool behind.
+    env = { GNUPGHOME: join(work, "empty-gnupg"), TMPDIR: join(work, "tmp") };
     mkdirSync(env.GNUPGHOME!, { mode: 0o700 });
+    mkdirSync(env.TMPDIR!);
     identity = join(work, "identity.txt");
     otherIdentity = join(work, "other.txt");
     const made = await cli(["keys", "new", "--out", identity, "--json"]);
@@ -69,6 +73,7 @@ describe.skipIf(!!CLI_SKIP)("restore --dry-run checks the backup and the key, as
     expect(lines.at(-1)).toBe("checked, writing nothing: size and SHA-256 of the stored object, decryption with the given key, every document, count and CRC, and that the target directory is new or empty");
     expect(filesUnder(dest)).toEqual(before);
     expect(filesUnder(target)).toEqual([]);
+    expect(readdirSync(env.TMPDIR!)).toEqual([]);
 
     const j = await cli(["restore", id, "--from", dest, "--to", `dir://${target}`, "-i", identity, "--dry-run", "--json"]);
     expect(j.code, j.stderr).toBe(0);
