@@ -50,6 +50,17 @@ async function isNonEmptyDirectory(dir: string): Promise<boolean> {
   }
 }
 
+/**
+ * Checks that `dir` can receive a dump: it does not exist, or is an empty directory. Writes
+ * nothing. Throws ConfigError naming `field` (default "dir") otherwise; other file-system errors
+ * propagate.
+ */
+export async function checkDumpTarget(dir: string, field = "dir"): Promise<void> {
+  if (await isNonEmptyDirectory(path.resolve(dir))) {
+    throw new ConfigError(field, `${dir} exists and is not empty; restore into a new or empty directory`);
+  }
+}
+
 async function fsyncPath(p: string): Promise<void> {
   const fh = await open(p, "r");
   try {
@@ -75,14 +86,18 @@ async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
  * and nothing is left. Every namespace gets a `.bson` file (empty for an empty collection) and,
  * when its prelude metadata is not empty, a `.metadata.json` holding that text unchanged.
  *
+ * `signal` stops the write: it is checked before every event and again just before the rename, and
+ * once it has fired the temporary folder is removed, `dir` is left as it was, and the call rejects
+ * with the signal's reason. A source that can stall between events (a decryptor still reading)
+ * should be aborted by the same signal, as openBackup's is, so the wait ends too.
+ *
  * Errors: ConfigError (field "dir") if `dir` exists and is not an empty directory; LocalIOError
  * for disk full / permission problems; errors of `events` propagate.
  */
-export async function writeDumpDirectory(events: AsyncIterable<ArchiveEvent>, dir: string): Promise<ArchiveSummary> {
+export async function writeDumpDirectory(events: AsyncIterable<ArchiveEvent>, dir: string, opts: { signal?: AbortSignal } = {}): Promise<ArchiveSummary> {
   const target = path.resolve(dir);
-  if (await isNonEmptyDirectory(target)) {
-    throw new ConfigError("dir", `${dir} exists and is not empty; restore into a new or empty directory`);
-  }
+  await checkDumpTarget(dir);
+  opts.signal?.throwIfAborted();
   const parent = path.dirname(target);
   const tmp = path.join(parent, `.${path.basename(target)}.tmp-${randomBytes(6).toString("hex")}`);
   const collector = createSummaryCollector();
@@ -127,6 +142,7 @@ export async function writeDumpDirectory(events: AsyncIterable<ArchiveEvent>, di
     await mkdir(parent, { recursive: true });
     await mkdir(tmp);
     for await (const e of events) {
+      opts.signal?.throwIfAborted();
       switch (e.kind) {
         case "header":
           collector.header(e.header);
@@ -154,6 +170,8 @@ export async function writeDumpDirectory(events: AsyncIterable<ArchiveEvent>, di
     const summary = collector.summary();
     if (files.size > 0) throw new IntegrityError(`archive: ended without EOF for ${[...files.keys()].join(", ")}`);
     for (const d of [...dirs].reverse()) await fsyncPath(d);
+    // The last moment an interrupt can still mean "nothing was published".
+    opts.signal?.throwIfAborted();
     // rename(2) replaces an empty directory atomically; a non-empty one was refused above.
     await rename(tmp, target);
     await fsyncPath(parent);

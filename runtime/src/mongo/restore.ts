@@ -7,7 +7,7 @@
 import { BSON, type Document, type MongoClient } from "mongodb";
 import type { ArchiveEvent, NamespaceMetadata } from "../archive/types.js";
 import { IntegrityError, RemoteError } from "../errors.js";
-import type { Secret } from "../secret.js";
+import { redactUri, type Secret } from "../secret.js";
 import { connectMongo, mongoError, serverCode } from "./connect.js";
 import { createNamespaceFilter, createRenamer, splitNamespace, type RenameRule } from "./namespaces.js";
 
@@ -35,6 +35,12 @@ export interface RestoreOptions {
   readonly expected?: ReadonlyMap<string, number>;
   readonly serverSelectionTimeoutMS?: number;
   readonly onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Stops the restore: checked before every event and every batch, so at most the batch in flight
+   * still lands. The call then rejects with an Error whose message says what had been written
+   * (documents are not taken back) and whose `cause` is the signal's reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One line of the restore table. `ok` is `restored === expected`. */
@@ -87,7 +93,8 @@ const AUTH_NAMESPACES = new Set(["admin.system.users", "admin.system.roles", "ad
  *
  * Throws IntegrityError when an EOF reports a CRC mismatch (nothing more is written after it),
  * RemoteError naming the target namespace and how many of its documents got in when the server
- * fails or dies mid-restore, ConfigError for bad include or rename patterns.
+ * fails or dies mid-restore, ConfigError for bad include or rename patterns, and the interrupted
+ * error described at `signal`.
  */
 export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: RestoreOptions): Promise<RestoreReport> {
   const filter = createNamespaceFilter(opts.include);
@@ -138,8 +145,17 @@ export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: 
     return t;
   };
 
+  const stopIfAborted = (): void => {
+    if (!opts.signal?.aborted) return;
+    const written = [...targets.values()].filter((t) => t.restored > 0);
+    const what = written.length ? `${written.map((t) => `${t.restored} documents of ${t.ns} into ${t.target}`).join(", ")} had been restored and are kept` : "no documents had been restored";
+    const advice = written.length ? "; run the restore again with --drop to replace the partial collections" : "";
+    throw new Error(`mongodb restore into ${redactUri(opts.uri.reveal())} interrupted: ${what}${advice}`, { cause: opts.signal.reason });
+  };
+
   const flush = async (t: Target): Promise<void> => {
     if (t.batch.length === 0) return;
+    stopIfAborted();
     const docs = t.batch;
     t.batch = [];
     if (!client) {
@@ -165,6 +181,7 @@ export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: 
 
   try {
     for await (const ev of events) {
+      stopIfAborted();
       if (ev.kind === "metadata") {
         metas.set(`${ev.meta.db}.${ev.meta.collection}`, ev.meta);
       } else if (ev.kind === "documents") {

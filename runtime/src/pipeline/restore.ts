@@ -1,3 +1,4 @@
+import { addAbortSignal, type Readable } from "node:stream";
 import { readArchive } from "../archive/reader.js";
 import { writeDumpDirectory } from "../archive/dump-dir.js";
 import type { ArchiveEvent, ArchiveSummary } from "../archive/types.js";
@@ -30,6 +31,15 @@ export function compareWithManifest(manifest: BackupManifest, summary: ArchiveSu
   return checks;
 }
 
+/**
+ * Throws IntegrityError naming every namespace whose count or CRC differs from the manifest, in
+ * the words a restore uses; returns when every check passed.
+ */
+export function assertMatchesManifest(manifest: BackupManifest, checks: readonly NamespaceCheck[]): void {
+  const bad = checks.filter((c) => !c.ok);
+  if (bad.length) throw new IntegrityError(`backup ${manifest.id}: ${bad.map((c) => `${c.ns} has ${c.found} documents, manifest says ${c.expected}${c.crcOk ? "" : " (CRC mismatch)"}`).join("; ")}`);
+}
+
 /** The stages a restore goes through, shared by every target: confirm, decrypt, decompress, parse. */
 export interface OpenedBackup {
   readonly manifest: BackupManifest;
@@ -42,17 +52,32 @@ export interface OpenedBackup {
 /**
  * Resolves `ref`, downloads the object and confirms size and SHA-256 against the manifest before
  * anything else, then opens it as a stream of archive events. The caller consumes `events` into
- * its target and must call `cleanup`.
+ * its target and must call `cleanup`. `signal` stops the download and, later, the decoding: once it
+ * fires the local copy is destroyed, a decryptor's process is killed, and `events` rejects with an
+ * the signal's reason at once, even while it waits for data.
  */
 export async function openBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: { spoolDir?: string; signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<OpenedBackup> {
   const { manifest } = await findBackup(dest, ref);
-  const copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload });
+  const copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload }).catch((err: unknown) => {
+    throw opts.signal?.aborted ? opts.signal.reason : err;
+  });
   try {
-    const { stream, layers } = await decodeArtifact(copy.open(), keys);
-    return { manifest, layers, events: readArchive(stream), cleanup: copy.cleanup };
+    const source = copy.open();
+    if (opts.signal) addAbortSignal(opts.signal, source as unknown as Readable);
+    const { stream, layers } = await decodeArtifact(source, keys);
+    return { manifest, layers, events: asInterrupted(readArchive(stream), opts.signal), cleanup: copy.cleanup };
   } catch (err) {
     await copy.cleanup();
-    throw err;
+    throw opts.signal?.aborted ? opts.signal.reason : err;
+  }
+}
+
+/** Passes `events` on; once `signal` has fired, any failure is reported as the signal's reason. */
+async function* asInterrupted(events: AsyncIterable<ArchiveEvent>, signal: AbortSignal | undefined): AsyncGenerator<ArchiveEvent> {
+  try {
+    yield* events;
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : err;
   }
 }
 
@@ -60,7 +85,8 @@ export async function openBackup(dest: Destination, ref: string, keys: Decryptio
  * Restores backup `ref` into a mongodump directory layout at `dir` (readable by
  * `mongorestore --dir` and `bsondump`). Writes nothing until the object matched its manifest;
  * the directory appears whole at the end or not at all; counts and CRCs are checked against the
- * manifest (IntegrityError on any difference, and the directory is not kept).
+ * manifest (IntegrityError on any difference, and the directory is not kept). When `signal` fires,
+ * at any stage, the call rejects, nothing is published and no temporary file is left.
  */
 export async function restoreToDirectory(dest: Destination, ref: string, dir: string, keys: DecryptionKeys, opts: { spoolDir?: string; signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<{ manifest: BackupManifest; checks: NamespaceCheck[]; layers: ArtifactLayers }> {
   const opened = await openBackup(dest, ref, keys, opts);
@@ -80,10 +106,9 @@ export async function restoreToDirectory(dest: Destination, ref: string, dir: st
         yield ev;
       }
       checks = compareWithManifest(manifest, { header: header!, namespaces: seen, metadata: [] });
-      const bad = checks.filter((c) => !c.ok);
-      if (bad.length) throw new IntegrityError(`backup ${manifest.id}: ${bad.map((c) => `${c.ns} has ${c.found} documents, manifest says ${c.expected}${c.crcOk ? "" : " (CRC mismatch)"}`).join("; ")}`);
+      assertMatchesManifest(manifest, checks);
     }
-    await writeDumpDirectory(checked(), dir);
+    await writeDumpDirectory(checked(), dir, { signal: opts.signal });
     return { manifest, checks, layers: opened.layers };
   } finally {
     await opened.cleanup();
