@@ -35,11 +35,12 @@ export interface MetadataServerOptions {
   /** Largest push body in bytes; larger → 413 before the body is read. Default 1 MiB. */
   readonly bodyLimitBytes?: number;
   /**
-   * Bytes of push bodies being read before their signature is verified, over all clients at once.
-   * A push that would exceed it is answered 503 (`Retry-After: 1`) without reading its body.
-   * Default twice `bodyLimitBytes`.
+   * Push bodies read at once before their signature is verified, over all clients. Each is read
+   * into one of this many reusable buffers of `bodyLimitBytes` (made on first use, then kept), so
+   * bodies that fail the MAC allocate nothing; a push beyond them is answered 503
+   * (`Retry-After: 1`) without reading its body. Default 2.
    */
-  readonly unverifiedBodyBytes?: number;
+  readonly unverifiedBodies?: number;
   /** Trust `X-Forwarded-For` from these proxies (`"loopback"` behind the local Caddy; proxy-addr syntax, as fastify's `trustProxy`). Default off. */
   readonly trustProxy?: boolean | string;
   /** Clock in ms since the epoch (tests inject it to check the 300 s window). Default `Date.now`. */
@@ -175,7 +176,7 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
   const log = opts.log ?? (() => undefined);
   const clientLog = throttleLog(log, LOG_THROTTLE, now);
   const bodyLimit = opts.bodyLimitBytes ?? 1024 * 1024;
-  const unverifiedLimit = opts.unverifiedBodyBytes ?? 2 * bodyLimit;
+  const slotCount = opts.unverifiedBodies ?? 2;
   const headersMs = opts.timeouts?.headersMs ?? 10_000;
   const requestMs = Math.max(headersMs, opts.timeouts?.requestMs ?? 30_000);
   const pushLimiter = createRateLimiter(opts.rateLimit ?? { burst: 10, perSecond: 1 });
@@ -183,10 +184,17 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
   const readLimiter = readLimit === false ? undefined : createRateLimiter(readLimit);
   const clientOf = clientAddress(opts.trustProxy);
   const store = openMetadataStore(opts.dbPath);
-  // Push requests past their header checks: the parsed signature headers and the release of
-  // their share of `unverifiedLimit`.
-  const pushes = new WeakMap<IncomingMessage, { readonly signature: SignatureHeaders; readonly release: () => void }>();
-  let unverifiedBytes = 0;
+  // Push requests past their header checks: the parsed signature headers, the buffer their body
+  // is read into, and its release.
+  const pushes = new WeakMap<IncomingMessage, { readonly signature: SignatureHeaders; readonly slot: Buffer; readonly release: () => void }>();
+  const freeSlots: Buffer[] = [];
+  let slotsMade = 0;
+  const takeSlot = (): Buffer | undefined => {
+    const free = freeSlots.pop();
+    if (free !== undefined || slotsMade >= slotCount) return free;
+    slotsMade++;
+    return Buffer.allocUnsafe(bodyLimit);
+  };
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
   // Whole answers by raw URL, and the aggregates, for the current data version: the data changes
   // only on a push. A URL enters only after its route validated it and produced a 200, so a later
@@ -290,11 +298,12 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
   });
 
   /**
-   * Sends a refusal. When the request's body has not been (wholly) received, it answers on the
-   * raw socket and stops reading instead of closing at once: closing with unread bytes makes the
-   * kernel send a reset that destroys the answer before the client reads it, and draining would
-   * cost buffers. TCP flow control stalls the sender while it reads the answer; the socket is cut
-   * after LINGER_MS. Nothing of the body is kept.
+   * Sends a refusal. A request whose body has not been wholly received is answered on the raw
+   * socket, which then stops reading instead of closing at once: closing with unread bytes makes
+   * the kernel send a reset that destroys the answer before the client reads it, and reading the
+   * rest would cost buffers (node's socket chunks are collected lazily). TCP flow control stalls
+   * the sender while it reads the answer; the socket is cut after LINGER_MS. Nothing of the body
+   * is kept.
    */
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, body: Record<string, unknown>, headers: Readonly<Record<string, string>> = {}): FastifyReply => {
     if (req.raw.complete) return reply.code(status).headers(headers).send(body);
@@ -318,19 +327,18 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
     if (failure) throw unauthorized(clientOf(req.raw), failure);
   };
 
-  // The push body is read into one buffer of its declared length and its MAC checked over those
-  // raw bytes before anything parses it (issue 9, item 20): an unsigned `[{},{},…]` costs its
-  // bytes, never the objects JSON.parse would make of it.
+  // The push body is read into a reused buffer and its MAC checked over those raw bytes before
+  // anything parses it or a byte is copied (issue 9, item 20): a forged `[{},{},…]` costs no
+  // allocation, never the objects JSON.parse would make of it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", (req, payload, done) => {
     const push = pushes.get(req.raw);
     // Only the push reads a body.
     if (push === undefined) return done(null, undefined);
     const size = Number(req.headers["content-length"] ?? 0);
-    const raw = Buffer.allocUnsafe(size);
     let received = 0;
     payload.on("data", (chunk: Buffer) => {
-      if (received + chunk.length <= size) chunk.copy(raw, received);
+      if (received + chunk.length <= size) chunk.copy(push.slot, received);
       received += chunk.length;
     });
     payload.once("error", (err: Error) => {
@@ -338,17 +346,20 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
       done(err, undefined);
     });
     payload.once("end", () => {
-      push.release();
       let parsed: unknown;
       let error: Error | null = null;
       try {
         if (received !== size) throw new RequestRejected(400, "body", "body length differs from Content-Length");
-        checkBody(req, raw);
+        checkBody(req, push.slot.subarray(0, size));
+        // Authenticated: now the body may cost its own copy, and its parse.
+        const raw = Buffer.from(push.slot.subarray(0, size));
+        push.release();
         rawBodies.set(req, raw);
         parsed = JSON.parse(raw.toString("utf8"));
       } catch (err) {
         error = err instanceof Refusal || err instanceof RequestRejected ? err : new RequestRejected(400, "body", "body is not valid JSON");
       }
+      push.release();
       done(error, parsed);
     });
   });
@@ -478,21 +489,21 @@ export async function createMetadataServer(opts: MetadataServerOptions): Promise
       if (size > bodyLimit) throw new Refusal(413, { error: "body_too_large", message: `request body exceeds ${bodyLimit} bytes; push smaller batches` });
       const signature = checkSignatureHeaders(req.headers, Math.floor(now() / 1000));
       if (typeof signature === "string") throw unauthorized(client, signature);
-      // Well-formed headers with a fresh timestamp cost nothing to forge: bound the bytes read
+      // Well-formed headers with a fresh timestamp cost nothing to forge: bound the bodies read
       // before a MAC is checked, over all clients (50 forged 1 MiB pushes from 50 addresses
       // would otherwise hold 50 MiB).
-      if (unverifiedBytes + size > unverifiedLimit) {
-        clientLog(`metadata: push from ${client}: ${unverifiedBytes} bytes of unverified pushes already being read (503)`);
+      const slot = takeSlot();
+      if (slot === undefined) {
+        clientLog(`metadata: push from ${client}: ${slotCount} unverified pushes already being read (503)`);
         throw new Refusal(503, { error: "busy", message: "too many pushes are being received; retry in a second" }, { "retry-after": "1" });
       }
-      unverifiedBytes += size;
       let held = true;
       const release = (): void => {
-        if (held) unverifiedBytes -= size;
+        if (held) freeSlots.push(slot);
         held = false;
       };
       req.raw.once("close", release);
-      pushes.set(req.raw, { signature, release });
+      pushes.set(req.raw, { signature, slot, release });
     },
     // A push without a body (and so without a Content-Type) skips the parser; its MAC covers the empty body.
     preValidation: async (req) => {
