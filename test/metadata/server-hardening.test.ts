@@ -223,3 +223,30 @@ describe("metadata server: the page is rendered on the server (items 24, 27)", (
     expect(html).toMatch(/<tr data-id="model-00003">.*<td><\/td><td>2026-01-01<\/td>/);
   });
 });
+
+describe("metadata server: a database from before natural name order", () => {
+  it("gains the order when the server opens it, and old cursors are refused with 400", async () => {
+    const tmp = tempDir("meta-hard-migrate");
+    const dbPath = path.join(tmp.dir, "m.sqlite");
+    try {
+      let server = await createMetadataServer({ dbPath, apiKey: API_KEY, readRateLimit: false });
+      const batch = [{ ...model(1), name: "Model 10" }, { ...model(2), name: "Model 9" }];
+      expect((await signedPost(server.url, { models: batch })).status).toBe(200);
+      await server.close();
+      // Back to the earlier layout: no name_key column, the name_lc index.
+      const db = new Database(dbPath);
+      db.exec("DROP INDEX models_name_key; ALTER TABLE models DROP COLUMN name_key; CREATE INDEX models_name ON models(name_lc, id) WHERE deleted_at IS NULL");
+      db.close();
+      server = await createMetadataServer({ dbPath, readRateLimit: false });
+      try {
+        expect(((await getJson(`${server.url}/api/models`)).body as { items: PublicModel[] }).items.map((m) => m.name)).toEqual(["Model 9", "Model 10"]);
+        const oldCursor = Buffer.from(JSON.stringify(["name", "asc", "model 10", "model-00001"])).toString("base64url");
+        expect(await getJson(`${server.url}/api/models?cursor=${oldCursor}`)).toMatchObject({ status: 400, body: { field: "cursor" } });
+      } finally {
+        await server.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

@@ -115,7 +115,6 @@ export function openMetadataStore(dbPath: string): MetadataStore {
       doc TEXT NOT NULL,
       deleted_at TEXT
     );
-    CREATE INDEX IF NOT EXISTS models_name ON models(name_lc, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_updated ON models(updated_at, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_size ON models(size_key, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_license ON models(license, id) WHERE deleted_at IS NULL;
@@ -265,7 +264,8 @@ function modelRow(m: PublicModel): Record<string, unknown> {
 
 /**
  * Adds the `name_key` column (natural name order) to a database created before it existed, and
- * fills it from the stored names, in one transaction. Idempotent.
+ * fills it from the stored names, in one transaction; a new database gets it the same way.
+ * Idempotent.
  */
 function addNaturalNameKey(db: Database.Database): void {
   const columns = db.prepare("SELECT name FROM pragma_table_info('models')").pluck().all() as string[];
@@ -276,7 +276,8 @@ function addNaturalNameKey(db: Database.Database): void {
       for (const row of db.prepare("SELECT id, doc FROM models").all() as Array<{ id: string; doc: string }>) set.run(naturalKey((JSON.parse(row.doc) as PublicModel).name), row.id);
     })();
   }
-  db.exec("CREATE INDEX IF NOT EXISTS models_name_key ON models(name_key, id) WHERE deleted_at IS NULL");
+  // The name order's index; the one on name_lc (the order before natural sorting) only cost writes.
+  db.exec("CREATE INDEX IF NOT EXISTS models_name_key ON models(name_key, id) WHERE deleted_at IS NULL; DROP INDEX IF EXISTS models_name");
 }
 
 function likeEscape(s: string): string {
