@@ -42,6 +42,16 @@ describe("metadata server: reads are limited per client and parameters allow-lis
     expect((await fetch(`${limited.url}/healthz`)).status).toBe(429);
   });
 
+  it("behind a trusted proxy, limits each forwarded client on its own", async () => {
+    const proxied = await createMetadataServer({ dbPath: path.join(tmp.dir, "p.sqlite"), trustProxy: "loopback", readRateLimit: { burst: 1, perSecond: 0.001 } });
+    try {
+      const from = async (address: string): Promise<number> => (await fetch(`${proxied.url}/healthz`, { headers: { "x-forwarded-for": address } })).status;
+      expect([await from("203.0.113.1"), await from("203.0.113.1"), await from("203.0.113.2"), await from("198.51.100.7, 203.0.113.2")]).toEqual([200, 429, 200, 429]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it("refuses an unknown parameter on every route with 400 naming it", async () => {
     for (const route of ROUTES) {
       const r = await getJson(`${server.url}${route}?r=${Math.random()}`);
