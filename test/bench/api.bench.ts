@@ -134,7 +134,8 @@ async function main(): Promise<void> {
     }
     store.close();
 
-    const server = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } });
+    // The per-client read limit is off: wrk is one client making tens of thousands of requests a second.
+    const server = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0", "--read-rate-limit", "off"], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } });
     children.push(server);
     const serverUrl = await waitForLine(server, /listening on (\S+)/);
     const sample = await fetch(`${serverUrl}${PATH}`);

@@ -8,6 +8,9 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
+import { newIdempotencyKey, signRequest } from "../../runtime/src/metadata/signature.js";
+import { Secret } from "../../runtime/src/secret.js";
+import { runCli, spawnCli } from "../support/cli.js";
 import { API_KEY, models, repoRoot, signedPost, tempDir } from "./helpers.js";
 
 const entry = path.join(repoRoot, SERVER_ENTRY);
@@ -22,8 +25,16 @@ interface Proc {
 }
 
 /** Starts the compiled server with the unit's node flags; resolves once it prints its URL. */
-export async function startServerProcess(dbPath: string, env: Record<string, string> = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0"], { env: { PATH: process.env.PATH ?? "", CLOUD_SYNC_API_KEY: API_KEY.reveal(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export async function startServerProcess(dbPath: string, env: Record<string, string> = {}, args: string[] = []): Promise<Proc> {
+  return attach(spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0", ...args], { env: { PATH: process.env.PATH ?? "", CLOUD_SYNC_API_KEY: API_KEY.reveal(), ...env }, stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** Starts `cloudsync serve-metadata` (the README's command) the same way. */
+async function startCliServer(dbPath: string, args: string[] = [], env: Record<string, string> = {}): Promise<Proc> {
+  return attach(spawnCli(["serve-metadata", "--db", dbPath, "--port", "0", ...args], { env: { CLOUD_SYNC_API_KEY: API_KEY.reveal(), ...env } }));
+}
+
+async function attach(child: ChildProcess): Promise<Proc> {
   const stderr: string[] = [];
   child.stderr?.on("data", (c: Buffer) => stderr.push(...c.toString("utf8").split("\n").filter(Boolean)));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
@@ -51,24 +62,31 @@ export function rssOf(pid: number): { rss: number; hwm: number; anon: number } {
 }
 
 /**
- * POSTs `size` bytes to the push path over a raw socket, writing the whole body regardless of
- * what the server says (a hostile client), and returns the status line and body the server
- * sent before it closed the connection. Write errors (EPIPE/ECONNRESET after the server gave up
+ * POSTs over a raw socket, writing the whole body regardless of what the server says (a hostile
+ * client), and returns the status line and body the server sent before it closed the connection.
+ * `body` is a size (that many `x` bytes), the bytes themselves, or `"none"`: the headers announce
+ * `contentLength` bytes that never come. Write errors (EPIPE/ECONNRESET after the server gave up
  * reading) are expected and ignored.
  */
-function postBytes(url: string, size: number): Promise<{ status: number; body: string }> {
+function postRaw(url: string, opts: { body: number | Buffer | "none"; contentLength?: number; headers?: Record<string, string>; localAddress?: string; timeoutMs?: number }): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(url);
+  const size = opts.body === "none" ? (opts.contentLength ?? 0) : typeof opts.body === "number" ? opts.body : opts.body.length;
   return new Promise((resolve, reject) => {
-    const sock = connect(Number(port), hostname);
+    const sock = connect({ port: Number(port), host: hostname, localAddress: opts.localAddress });
     let answer = "";
+    const timer = setTimeout(() => sock.destroy(new Error(`no answer within ${opts.timeoutMs ?? 30_000} ms`)), opts.timeoutMs ?? 30_000);
     sock.on("data", (c: Buffer) => (answer += c.toString("utf8")));
-    sock.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? undefined : reject(err)));
+    sock.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? undefined : (clearTimeout(timer), reject(err))));
     sock.on("close", () => {
+      clearTimeout(timer);
       const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n([^]*)$/.exec(answer);
       if (m) resolve({ status: Number(m[1]), body: m[2] ?? "" });
       else reject(new Error(`no HTTP answer: ${JSON.stringify(answer.slice(0, 200))}`));
     });
-    sock.write(`POST /api/sync/metadata HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+    const extra = Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    sock.write(`POST /api/sync/metadata HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nConnection: close\r\n${extra}\r\n`);
+    if (opts.body === "none") return;
+    if (Buffer.isBuffer(opts.body)) return void sock.write(opts.body);
     const chunk = Buffer.alloc(64 * 1024, 0x78);
     let sent = 0;
     const pump = (): void => {
@@ -79,6 +97,10 @@ function postBytes(url: string, size: number): Promise<{ status: number; body: s
     };
     pump();
   });
+}
+
+function postBytes(url: string, size: number): Promise<{ status: number; body: string }> {
+  return postRaw(url, { body: size });
 }
 
 function tagsInDb(dbPath: string): { integrity: string; tags: Map<string, number> } {
@@ -171,6 +193,97 @@ describe.skipIf(skip)(`metadata server process${skip ? " (skipped: dist/ missing
       console.log(`metadata server idle: VmRSS ${m.rss.toFixed(1)} MiB, RssAnon ${m.anon.toFixed(1)} MiB, VmHWM ${m.hwm.toFixed(1)} MiB`);
       // Private (anonymous) memory is what the server itself costs; the 50 MB figure is discussed in the report.
       expect(m.anon).toBeLessThan(50);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+  // Issue 9, item 20: before the fix the body was parsed (JSON, then the schema) before the
+  // signature was checked, and 50 unsigned 1 MiB `[{},{},…]` bodies took the deployed server from
+  // 72.6 to 125.9 MiB peak, over the unit's MemoryMax=96M.
+  it("refuses an unsigned push from its headers alone, before a byte of its 1 MiB body is sent", async () => {
+    const tmp = tempDir("meta-unsigned");
+    try {
+      const p = await startServerProcess(path.join(tmp.dir, "m.sqlite"));
+      started.push(p);
+      // The body never comes: only an answer decided from the headers can arrive (the request
+      // timeout is 30 s; before the fix the server waited for the body).
+      const r = await postRaw(p.url, { body: "none", contentLength: 1024 * 1024, timeoutMs: 15_000 });
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toEqual({ error: "unauthorized", reason: "missing", message: "signature missing; see docs/METADATA_API.md" });
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it("answers 50 unsigned and 50 forged 1 MiB `[{},{},…]` pushes from 50 addresses without parsing them: the unsigned ones leave peak RSS within 16 MiB and under MemoryMax", async () => {
+    const tmp = tempDir("meta-flood");
+    try {
+      const p = await startServerProcess(path.join(tmp.dir, "m.sqlite"));
+      started.push(p);
+      const pid = p.child.pid as number;
+      const body = Buffer.from(`[${Array(349_525).fill("{}").join(",")}]`.padEnd(1024 * 1024, " "));
+      expect(body.length).toBe(1024 * 1024);
+      // Well-formed signature headers with a fresh timestamp, made with the wrong key: only the
+      // MAC over the body can refuse them.
+      const forged = (): Record<string, string> => signRequest(new Secret("not-the-server-key-0123456789"), "/api/sync/metadata", body, newIdempotencyKey());
+      const warm = await postRaw(p.url, { body, headers: forged() });
+      expect(warm.status).toBe(401);
+      const before = rssOf(pid);
+      const unsigned = await Promise.all(Array.from({ length: 50 }, (_, i) => postRaw(p.url, { body, localAddress: `127.0.0.${i + 2}` })));
+      expect(unsigned.map((r) => r.status)).toEqual(Array(50).fill(401));
+      const afterUnsigned = rssOf(pid);
+      // Parsing 1 MiB of `{}` makes ~350,000 objects (~10 MiB of heap) per body: before the fix
+      // these 50 raised the peak by 53 MiB, to 126 MiB. Refused from their headers, they cost the
+      // first socket reads only.
+      expect(afterUnsigned.hwm - before.hwm).toBeLessThan(16);
+      expect(afterUnsigned.hwm).toBeLessThan(96);
+      const forgedAnswers = await Promise.all(Array.from({ length: 50 }, (_, i) => postRaw(p.url, { body, headers: forged(), localAddress: `127.0.1.${i + 2}` })));
+      const statuses = forgedAnswers.map((r) => r.status);
+      // Two 1 MiB bodies may be read at once (unverifiedBodyBytes); the others wait their turn as 503s.
+      expect(statuses.filter((s) => s !== 401 && s !== 503)).toEqual([]);
+      expect(statuses).toContain(401);
+      for (const r of forgedAnswers) expect(JSON.parse(r.body)).toMatchObject(r.status === 401 ? { error: "unauthorized", reason: "mismatch" } : { error: "busy" });
+      expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
+      const after = rssOf(pid);
+      console.log(`metadata server VmHWM around 50 unsigned then 50 forged 1 MiB pushes: ${before.hwm.toFixed(1)} → ${afterUnsigned.hwm.toFixed(1)} → ${after.hwm.toFixed(1)} MiB`);
+      // Forged bodies are read (two at a time, into reused buffers) but never parsed: what they
+      // leave is node's socket chunks awaiting collection, well under the +53 MiB of parsing.
+      expect(after.hwm - afterUnsigned.hwm).toBeLessThan(32);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  // Issue 9, item 21: the read limit is configurable by flag and variable, on the deployed entry
+  // and on `cloudsync serve-metadata` alike (one resolveServerOptions), and can be turned off.
+  it("limits reads per client as METADATA_READ_RATE_LIMIT or --read-rate-limit says, on serve-main.js and on cloudsync serve-metadata", async () => {
+    const tmp = tempDir("meta-readlimit");
+    try {
+      const statuses = async (url: string, n: number): Promise<number[]> => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) out.push((await fetch(`${url}/api/inventory`)).status);
+        return out;
+      };
+      // 0.01 per second, bursts of 1 (2 × 0.01 rounded up to the minimum of 1).
+      const byEnv = await startServerProcess(path.join(tmp.dir, "a.sqlite"), { METADATA_READ_RATE_LIMIT: "0.01" });
+      started.push(byEnv);
+      expect(await statuses(byEnv.url, 3)).toEqual([200, 429, 429]);
+      const limited = await fetch(`${byEnv.url}/healthz`);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await limited.json()).toMatchObject({ error: "rate_limited" });
+      const byFlag = await startServerProcess(path.join(tmp.dir, "b.sqlite"), { METADATA_READ_RATE_LIMIT: "off" }, ["--read-rate-limit", "0.01"]);
+      started.push(byFlag);
+      expect(await statuses(byFlag.url, 2)).toEqual([200, 429]);
+      const off = await startServerProcess(path.join(tmp.dir, "c.sqlite"), {}, ["--read-rate-limit", "off"]);
+      started.push(off);
+      expect(new Set(await statuses(off.url, 300))).toEqual(new Set([200]));
+      const cli = await startCliServer(path.join(tmp.dir, "d.sqlite"), ["--read-rate-limit", "0.01"]);
+      started.push(cli);
+      expect(await statuses(cli.url, 2)).toEqual([200, 429]);
+      const bad = await runCli(["serve-metadata", "--db", path.join(tmp.dir, "e.sqlite"), "--port", "0", "--read-rate-limit", "lots"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--read-rate-limit: must be requests per second per client (e.g. 50) or "off" (got "lots")');
     } finally {
       tmp.cleanup();
     }

@@ -18,7 +18,7 @@ describe("metadata read API", () => {
     writeFileSync(path.join(docs, "README.md"), "# Models\n");
     writeFileSync(path.join(docs, ".secret.md"), "hidden\n");
     writeFileSync(path.join(tmp.dir, "outside.md"), "outside\n");
-    server = await createMetadataServer({ dbPath: path.join(tmp.dir, "m.sqlite"), apiKey: API_KEY, docsDir: docs });
+    server = await createMetadataServer({ dbPath: path.join(tmp.dir, "m.sqlite"), apiKey: API_KEY, docsDir: docs, readRateLimit: false });
     const r = await signedPost(server.url, { models: all, licenses: [{ id: "mit", name: "MIT License", url: "https://opensource.org/license/mit" }] });
     expect(r.status).toBe(200);
   });

@@ -124,8 +124,8 @@ describe("metadata push security", () => {
 
   it("refuses a non-JSON body with 400 and an unsupported media type with 415", async () => {
     expect((await signedPost(server.url, "{not json", { now: clock })).status).toBe(400);
-    const res = await fetch(`${server.url}/api/sync/metadata`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
-    expect(res.status).toBe(415);
+    const r = await signedPost(server.url, "x", { now: clock, headers: { "content-type": "text/plain" } });
+    expect(r.status).toBe(415);
   });
 
   it("sends no CORS headers for the push, not even to a preflight", async () => {

@@ -12,10 +12,53 @@ export const MAX_BATCH_ITEMS = 1000;
 /** Largest page of `GET /api/models`; larger `limit` values are rejected with 400. */
 export const MAX_PAGE_SIZE = 200;
 
-/** Model id: what appears in `/api/models/:id`, so URL-safe by construction. */
-export const MODEL_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$";
+/** Longest model id. The server's router admits route parameters of this length (issue 9, item 23). */
+export const MODEL_ID_MAX_LENGTH = 128;
 
-const ID = { type: "string", minLength: 1, maxLength: 128, pattern: MODEL_ID_PATTERN } as const;
+/** Model id: what appears in `/api/models/:id`, so URL-safe by construction. */
+export const MODEL_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,${MODEL_ID_MAX_LENGTH - 1}}$`;
+
+const ID = { type: "string", minLength: 1, maxLength: MODEL_ID_MAX_LENGTH, pattern: MODEL_ID_PATTERN } as const;
+
+/**
+ * What the schema's `format` keywords mean, for the server's ajv and the client's check alike
+ * (replacing ajv-formats' versions of these two names):
+ * - `uri`: an http(s) URL exactly as the WHATWG URL parser (browsers, Node's `URL`) reads it, so
+ *   whatever the server accepts the page can parse (ajv's `uri` admitted `https://h:99999/`).
+ * - `date-time`: RFC 3339 with `Z` or a `±hh:mm` offset, a real calendar date, seconds 00–59 (no
+ *   leap second: JavaScript dates cannot hold one), whose UTC instant falls in years 0000–9999,
+ *   i.e. exactly what the server can store as a sortable UTC string.
+ * Pure predicates; never throw.
+ */
+export const PUBLIC_FORMATS: Readonly<Record<"uri" | "date-time", (value: string) => boolean>> = {
+  uri: isHttpUrl,
+  "date-time": isStorableDateTime,
+};
+
+function isHttpUrl(value: string): boolean {
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === "https:" || url.protocol === "http:");
+}
+
+const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?(?:Z|[+-](\d\d):(\d\d))$/i;
+
+function isStorableDateTime(value: string): boolean {
+  const m = DATE_TIME.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const offsetHours = Number(m[8] ?? 0);
+  const offsetMinutes = Number(m[9] ?? 0);
+  // Date.parse rolls 2021-02-30 over into March and 24:00 into the next day: check the fields.
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return false;
+  const time = Date.parse(value);
+  // A four-digit UTC year: "+010000-…" would break the stored strings' chronological order.
+  return Number.isFinite(time) && new Date(time).toISOString().length === 24;
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
 
 /** One public model record. `additionalProperties: false`: anything else is rejected, not dropped. */
 export const publicModelSchema = {
@@ -29,9 +72,12 @@ export const publicModelSchema = {
     family: { type: "string", maxLength: 100 },
     // A parameter count (7e9 for a "7B" model), not a display string, so it sorts and sums.
     parameters: { type: "integer", minimum: 0, maximum: 1e15 },
-    sizeBytes: { type: "integer", minimum: 0, maximum: 1e16 },
+    // At most 2^53 − 1, the largest integer JSON readers hold exactly; inventory totals are
+    // summed in floating point (SQLite TOTAL), so they never overflow (issue 9, item 25).
+    sizeBytes: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     license: { type: "string", minLength: 1, maxLength: 100 },
-    // `format: uri` alone admits `javascript:` URLs; the pattern keeps links clickable and safe.
+    // `format: uri` (see PUBLIC_FORMATS) admits only http(s); the pattern also keeps leading
+    // spaces out, which the URL parser would strip.
     sourceUrl: { type: "string", maxLength: 2048, format: "uri", pattern: "^https?://" },
     sha256: { type: "string", pattern: "^[0-9a-f]{64}$" },
     tags: { type: "array", maxItems: 32, items: { type: "string", minLength: 1, maxLength: 50 } },

@@ -47,3 +47,22 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
     },
   };
 }
+
+/**
+ * Wraps `log` so that at most `burst` lines pass at once and `perSecond` after that; the rest
+ * are dropped and counted, and the next line that passes says how many were suppressed. For
+ * lines a client can cause (refusals, internal errors): a flood of bad requests must not become
+ * a flood of log lines. `now` is ms since the epoch. Never throws (unless `log` does).
+ */
+export function throttleLog(log: (line: string) => void, opts: { readonly burst: number; readonly perSecond: number }, now: () => number): (line: string) => void {
+  const limiter = createRateLimiter({ ...opts, maxClients: 1 });
+  let suppressed = 0;
+  return (line) => {
+    if (limiter.take("log", now()) > 0) {
+      suppressed++;
+      return;
+    }
+    log(suppressed > 0 ? `${line} (${suppressed} similar line${suppressed === 1 ? "" : "s"} suppressed before this one)` : line);
+    suppressed = 0;
+  };
+}

@@ -3,9 +3,10 @@
  * what the systemd unit's ExecStart runs. It imports only the server and its dependencies
  * (Fastify, better-sqlite3), not the whole CLI, to keep the resident set small.
  *
- * Settings: flags `--db`, `--port`, `--host`, `--docs`, each falling back to the environment
- * (`METADATA_DB`, `METADATA_PORT`, `METADATA_HOST`, `METADATA_DOCS_DIR`, `METADATA_TRUST_PROXY`,
- * `CLOUD_SYNC_API_KEY`). Prints `metadata: listening on <url>` once ready; exits 0 on
+ * Settings: flags `--db`, `--port`, `--host`, `--docs`, `--read-rate-limit`, each falling back to
+ * the environment (`METADATA_DB`, `METADATA_PORT`, `METADATA_HOST`, `METADATA_DOCS_DIR`,
+ * `METADATA_READ_RATE_LIMIT`, `METADATA_TRUST_PROXY`, `CLOUD_SYNC_API_KEY`), read by the same
+ * `resolveServerOptions` as `cloudsync serve-metadata`. Prints `metadata: listening on <url>` once ready; exits 0 on
  * SIGTERM/SIGINT after closing, 2 on a configuration error.
  *
  * `CLOUDSYNC_FAULT_PUSH_DELAY_MS` is fault injection for the kill -9 test: the process sleeps

@@ -57,26 +57,51 @@ export function signRequest(key: Secret, path: string, body: Buffer, idempotency
 /** Why a signature was refused; the server sends only a generic 401 plus this reason code. */
 export type SignatureFailure = "missing" | "malformed" | "expired" | "mismatch";
 
+/** Signature headers that passed `checkSignatureHeaders`: what remains is the MAC over the body. */
+export interface SignatureHeaders {
+  readonly timestamp: number;
+  readonly idempotencyKey: string;
+  /** The 32 MAC bytes given in `X-Cloudsync-Signature`. */
+  readonly mac: Buffer;
+}
+
+/**
+ * Checks the signature headers alone (present, well-formed, timestamp within the window) at
+ * `nowSeconds`, so a request that cannot be valid is refused before its body is read. Returns
+ * the failure reason, or the parsed headers for `verifyBody`.
+ */
+export function checkSignatureHeaders(headers: Record<string, string | string[] | undefined>, nowSeconds: number): SignatureFailure | SignatureHeaders {
+  const ts = single(headers[SIGNATURE_HEADERS.timestamp]);
+  const sig = single(headers[SIGNATURE_HEADERS.signature]);
+  const idem = single(headers[SIGNATURE_HEADERS.idempotencyKey]);
+  if (ts === undefined || sig === undefined || idem === undefined) return "missing";
+  if (!/^\d{1,12}$/.test(ts) || !/^v1=[0-9a-f]{64}$/.test(sig) || !IDEMPOTENCY_KEY_PATTERN.test(idem)) return "malformed";
+  const timestamp = Number(ts);
+  if (Math.abs(nowSeconds - timestamp) > SIGNATURE_TOLERANCE_SECONDS) return "expired";
+  return { timestamp, idempotencyKey: idem, mac: Buffer.from(sig.slice(3), "hex") };
+}
+
+/**
+ * Checks the MAC of headers that passed `checkSignatureHeaders` over the raw body bytes, in
+ * constant time over the 32 MAC bytes. Returns null when valid, else `"mismatch"`.
+ */
+export function verifyBody(key: Secret, req: { method: string; path: string; body: Buffer }, headers: SignatureHeaders): "mismatch" | null {
+  const expected = Buffer.from(computeSignature(key, { method: req.method, path: req.path, timestamp: headers.timestamp, idempotencyKey: headers.idempotencyKey, body: req.body }).slice(3), "hex");
+  return headers.mac.length === expected.length && timingSafeEqual(headers.mac, expected) ? null : "mismatch";
+}
+
 /**
  * Verifies a request's signature headers against `key` at `nowSeconds`. Returns null when valid,
- * otherwise the failure reason. The comparison is constant-time over the 32 MAC bytes; the
- * timestamp window is checked before the MAC so stale requests cost no HMAC.
+ * otherwise the failure reason. The timestamp window is checked before the MAC so stale requests
+ * cost no HMAC (`checkSignatureHeaders`, then `verifyBody`).
  */
 export function verifySignature(
   key: Secret,
   req: { method: string; path: string; body: Buffer; headers: Record<string, string | string[] | undefined> },
   nowSeconds: number,
 ): SignatureFailure | null {
-  const ts = single(req.headers[SIGNATURE_HEADERS.timestamp]);
-  const sig = single(req.headers[SIGNATURE_HEADERS.signature]);
-  const idem = single(req.headers[SIGNATURE_HEADERS.idempotencyKey]);
-  if (ts === undefined || sig === undefined || idem === undefined) return "missing";
-  if (!/^\d{1,12}$/.test(ts) || !/^v1=[0-9a-f]{64}$/.test(sig) || !IDEMPOTENCY_KEY_PATTERN.test(idem)) return "malformed";
-  const timestamp = Number(ts);
-  if (Math.abs(nowSeconds - timestamp) > SIGNATURE_TOLERANCE_SECONDS) return "expired";
-  const expected = Buffer.from(computeSignature(key, { method: req.method, path: req.path, timestamp, idempotencyKey: idem, body: req.body }).slice(3), "hex");
-  const given = Buffer.from(sig.slice(3), "hex");
-  return given.length === expected.length && timingSafeEqual(given, expected) ? null : "mismatch";
+  const headers = checkSignatureHeaders(req.headers, nowSeconds);
+  return typeof headers === "string" ? headers : verifyBody(key, req, headers);
 }
 
 function single(v: string | string[] | undefined): string | undefined {

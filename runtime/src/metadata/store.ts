@@ -68,7 +68,22 @@ export interface MetadataStore {
 /** Idempotency records older than this are pruned; far beyond the 300 s signature window. */
 const IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 
-const SORT_COLUMN: Record<ModelSort, string> = { name: "name_lc", updatedAt: "updated_at", sizeBytes: "size_key", id: "id" };
+const SORT_COLUMN: Record<ModelSort, string> = { name: "name_key", updatedAt: "updated_at", sizeBytes: "size_key", id: "id" };
+
+/** Version of the cursor format: a cursor of another version is a 400 (start again). 2: natural name order. */
+const CURSOR_VERSION = 2;
+
+/**
+ * The natural sort key of a name: case-folded, each run of digits replaced by its length
+ * (3 digits) and its value without leading zeros, so that byte order is natural order
+ * ("Model 2" < "Model 10") and digits still sort before letters. Pure.
+ */
+export function naturalKey(name: string): string {
+  return name.toLowerCase().replace(/\d+/g, (digits) => {
+    const value = digits.replace(/^0+(?=\d)/, "");
+    return String(value.length).padStart(3, "0") + value;
+  });
+}
 
 /**
  * Opens (creating if needed) the metadata database at `dbPath` in WAL mode with
@@ -100,22 +115,22 @@ export function openMetadataStore(dbPath: string): MetadataStore {
       doc TEXT NOT NULL,
       deleted_at TEXT
     );
-    CREATE INDEX IF NOT EXISTS models_name ON models(name_lc, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_updated ON models(updated_at, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_size ON models(size_key, id) WHERE deleted_at IS NULL;
     CREATE INDEX IF NOT EXISTS models_license ON models(license, id) WHERE deleted_at IS NULL;
     CREATE TABLE IF NOT EXISTS licenses (id TEXT PRIMARY KEY, name TEXT NOT NULL, url TEXT);
     CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_sha256 TEXT NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL);
   `);
+  addNaturalNameKey(db);
   db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?), ('version', '0')").run(randomBytes(6).toString("hex"));
   const instance = (db.prepare("SELECT value FROM meta WHERE key = 'instance'").get() as { value: string }).value;
   let version = Number((db.prepare("SELECT value FROM meta WHERE key = 'version'").get() as { value: string }).value);
 
   const getModel = db.prepare("SELECT doc FROM models WHERE id = ? AND deleted_at IS NULL").pluck();
   const upsertModel = db.prepare(`
-    INSERT INTO models (id, name_lc, search, family, license, source_host, size_key, parameters, updated_at, doc, deleted_at)
-    VALUES (@id, @name_lc, @search, @family, @license, @source_host, @size_key, @parameters, @updated_at, @doc, NULL)
-    ON CONFLICT(id) DO UPDATE SET name_lc = excluded.name_lc, search = excluded.search, family = excluded.family,
+    INSERT INTO models (id, name_lc, name_key, search, family, license, source_host, size_key, parameters, updated_at, doc, deleted_at)
+    VALUES (@id, @name_lc, @name_key, @search, @family, @license, @source_host, @size_key, @parameters, @updated_at, @doc, NULL)
+    ON CONFLICT(id) DO UPDATE SET name_lc = excluded.name_lc, name_key = excluded.name_key, search = excluded.search, family = excluded.family,
       license = excluded.license, source_host = excluded.source_host, size_key = excluded.size_key,
       parameters = excluded.parameters, updated_at = excluded.updated_at, doc = excluded.doc, deleted_at = NULL`);
   const tombstone = db.prepare("UPDATE models SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL");
@@ -191,8 +206,10 @@ export function openMetadataStore(dbPath: string): MetadataStore {
     },
     getModel: (id) => getModel.get(id) as string | undefined,
     inventory() {
-      const totals = db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(MAX(size_key, 0)), 0) AS size, COALESCE(SUM(parameters), 0) AS params, MAX(updated_at) AS updated FROM models WHERE deleted_at IS NULL").get() as { n: number; size: number; params: number; updated: string | null };
-      const families = db.prepare("SELECT COALESCE(family, '') AS family, COUNT(*) AS models, COALESCE(SUM(MAX(size_key, 0)), 0) AS sizeBytes FROM models WHERE deleted_at IS NULL GROUP BY family ORDER BY models DESC, family").all() as InventorySummary["families"];
+      // TOTAL, not SUM: SQLite's integer SUM fails with "integer overflow" past 2^63, and sizes
+      // of up to 2^53 − 1 each reach that with ~1000 models; TOTAL sums in floating point.
+      const totals = db.prepare("SELECT COUNT(*) AS n, TOTAL(MAX(size_key, 0)) AS size, TOTAL(parameters) AS params, MAX(updated_at) AS updated FROM models WHERE deleted_at IS NULL").get() as { n: number; size: number; params: number; updated: string | null };
+      const families = db.prepare("SELECT COALESCE(family, '') AS family, COUNT(*) AS models, TOTAL(MAX(size_key, 0)) AS sizeBytes FROM models WHERE deleted_at IS NULL GROUP BY family ORDER BY models DESC, family").all() as InventorySummary["families"];
       const licenses = db.prepare("SELECT COALESCE(license, '') AS license, COUNT(*) AS models FROM models WHERE deleted_at IS NULL GROUP BY license ORDER BY models DESC, license").all() as InventorySummary["licenses"];
       return { models: totals.n, totalSizeBytes: totals.size, totalParameters: totals.params, families, licenses, updatedAt: totals.updated };
     },
@@ -232,6 +249,7 @@ function modelRow(m: PublicModel): Record<string, unknown> {
   return {
     id: m.id,
     name_lc: m.name.toLowerCase(),
+    name_key: naturalKey(m.name),
     search: [m.name, m.family ?? "", ...(m.tags ?? []), m.description ?? ""].join("\n").toLowerCase(),
     family: m.family ?? null,
     license: m.license ?? null,
@@ -244,18 +262,36 @@ function modelRow(m: PublicModel): Record<string, unknown> {
   };
 }
 
+/**
+ * Adds the `name_key` column (natural name order) to a database created before it existed, and
+ * fills it from the stored names, in one transaction; a new database gets it the same way.
+ * Idempotent.
+ */
+function addNaturalNameKey(db: Database.Database): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('models')").pluck().all() as string[];
+  if (!columns.includes("name_key")) {
+    db.transaction(() => {
+      db.exec("ALTER TABLE models ADD COLUMN name_key TEXT NOT NULL DEFAULT ''");
+      const set = db.prepare("UPDATE models SET name_key = ? WHERE id = ?");
+      for (const row of db.prepare("SELECT id, doc FROM models").all() as Array<{ id: string; doc: string }>) set.run(naturalKey((JSON.parse(row.doc) as PublicModel).name), row.id);
+    })();
+  }
+  // The name order's index; the one on name_lc (the order before natural sorting) only cost writes.
+  db.exec("CREATE INDEX IF NOT EXISTS models_name_key ON models(name_key, id) WHERE deleted_at IS NULL; DROP INDEX IF EXISTS models_name");
+}
+
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function encodeCursor(key: string | number, id: string, sort: ModelSort, order: string): string {
-  return Buffer.from(JSON.stringify([sort, order, key, id])).toString("base64url");
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, sort, order, key, id])).toString("base64url");
 }
 
 function decodeCursor(cursor: string, sort: ModelSort, order: string): { key: string | number; id: string } {
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(v) && v.length === 4 && v[0] === sort && v[1] === order && (typeof v[2] === "string" || typeof v[2] === "number") && typeof v[3] === "string") return { key: v[2], id: v[3] };
+    if (Array.isArray(v) && v.length === 5 && v[0] === CURSOR_VERSION && v[1] === sort && v[2] === order && (typeof v[3] === "string" || typeof v[3] === "number") && typeof v[4] === "string") return { key: v[3], id: v[4] };
   } catch {
     // fall through to the error below
   }

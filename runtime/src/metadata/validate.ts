@@ -1,4 +1,4 @@
-import { publicModelSchema, type PublicModel } from "./public-schema.js";
+import { PUBLIC_FORMATS, publicModelSchema, type PublicModel } from "./public-schema.js";
 
 type FieldSchema = {
   type?: string;
@@ -45,8 +45,8 @@ function checkValue(v: unknown, s: FieldSchema, re: RegExp | undefined): string 
     if (s.minLength !== undefined && v.length < s.minLength) return `must have at least ${s.minLength} characters`;
     if (s.maxLength !== undefined && v.length > s.maxLength) return `must have at most ${s.maxLength} characters`;
     if (re && !re.test(v)) return `must match ${s.pattern}`;
-    if (s.format === "uri" && !URL.canParse(v)) return "must be a URL";
-    if (s.format === "date-time" && (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(v) || Number.isNaN(Date.parse(v)))) return "must be an RFC 3339 date-time";
+    if (s.format === "uri" && !PUBLIC_FORMATS.uri(v)) return "must be an http(s) URL";
+    if (s.format === "date-time" && !PUBLIC_FORMATS["date-time"](v)) return "must be an RFC 3339 date-time";
   } else if (s.type === "integer") {
     if (typeof v !== "number" || !Number.isInteger(v)) return "must be an integer";
     if (s.minimum !== undefined && v < s.minimum) return `must be ≥ ${s.minimum}`;
