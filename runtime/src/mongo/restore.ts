@@ -6,7 +6,7 @@
  */
 import { BSON, type Document, type MongoClient } from "mongodb";
 import type { ArchiveEvent, NamespaceMetadata } from "../archive/types.js";
-import { IntegrityError, RemoteError } from "../errors.js";
+import { IntegrityError, InterruptedError, RemoteError } from "../errors.js";
 import { redactUri, type Secret } from "../secret.js";
 import { connectMongo, mongoError, serverCode } from "./connect.js";
 import { createNamespaceFilter, createRenamer, splitNamespace, type RenameRule } from "./namespaces.js";
@@ -150,7 +150,7 @@ export async function restoreToMongo(events: AsyncIterable<ArchiveEvent>, opts: 
     const written = [...targets.values()].filter((t) => t.restored > 0);
     const what = written.length ? `${written.map((t) => `${t.restored} documents of ${t.ns} into ${t.target}`).join(", ")} had been restored and are kept` : "no documents had been restored";
     const advice = written.length ? "; run the restore again with --drop to replace the partial collections" : "";
-    throw new Error(`mongodb restore into ${redactUri(opts.uri.reveal())} interrupted: ${what}${advice}`, { cause: opts.signal.reason });
+    throw new InterruptedError(`mongodb restore into ${redactUri(opts.uri.reveal())} interrupted: ${what}${advice}`, { cause: opts.signal.reason });
   };
 
   const flush = async (t: Target): Promise<void> => {
