@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { MongoClient } from "mongodb";
+import { BSON, MongoClient, type Document } from "mongodb";
 import { freePort, serverProcess, type JongodbProcess } from "./mongo-service.js";
 import { executable, ferretdbBin, FERRETDB_VERSION, peerMissing } from "./peers.js";
 import type { StartedService } from "./service.js";
@@ -29,6 +29,43 @@ export interface FerretdbProcess extends JongodbProcess {
 /** What FerretDB lacks compared with mongod, measured with v1.24.2; used in skip messages. */
 export const FERRETDB_GAPS =
   "FerretDB lacks validators, views, time-series, collMod, TTL and partial indexes, change streams, transactions and snapshot reads (it ignores readConcern), and drops the connection on Decimal128, MinKey, MaxKey, JavaScript code and NaN";
+
+/** BSON types FerretDB v1.24.2 cannot decode: it closes the connection on a message holding one. */
+const FERRETDB_UNDECODABLE = new Set(["Decimal128", "MinKey", "MaxKey", "Code", "BSONSymbol"]);
+
+/**
+ * Why FerretDB v1.24.2 cannot hold the raw document `raw` as it is, or undefined when it can:
+ * types it cannot decode, NaN, infinities and -0.0 (stored as 0.0), arrays inside arrays, and
+ * field names starting with `$`. Measured by inserting every document of bson-types.ts.
+ */
+export function ferretdbCannotStore(raw: Uint8Array): string | undefined {
+  const doc = BSON.deserialize(raw, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
+  const walk = (value: unknown, inArray: boolean): string | undefined => {
+    if (Array.isArray(value)) {
+      if (inArray) return "an array inside an array";
+      for (const v of value) {
+        const why = walk(v, true);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    if (value === null || typeof value !== "object") return undefined;
+    const type = (value as { _bsontype?: string })._bsontype;
+    if (type && FERRETDB_UNDECODABLE.has(type)) return `a ${type}`;
+    if (type === "Double") {
+      const n = (value as { value: number }).value;
+      if (!Number.isFinite(n) || Object.is(n, -0)) return `the double ${Object.is(n, -0) ? "-0.0" : String(n)}`;
+    }
+    if (type) return undefined;
+    for (const [k, v] of Object.entries(value as Document)) {
+      if (k.startsWith("$") && !("$ref" in (value as Document))) return `the field name ${k}`;
+      const why = walk(v, false);
+      if (why) return why;
+    }
+    return undefined;
+  };
+  return walk(doc, false);
+}
 
 /**
  * Starts FerretDB on a free loopback port with its data in a new temporary directory, resolving

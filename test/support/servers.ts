@@ -5,7 +5,7 @@
 // to print the feature × server table at the end of the run.
 import { appendFileSync, readFileSync } from "node:fs";
 import { describe } from "vitest";
-import { FERRETDB_GAPS, ferretdbSkipReason, ferretdbTestUri } from "./ferretdb-service.js";
+import { FERRETDB_GAPS, ferretdbCannotStore, ferretdbSkipReason, ferretdbTestUri } from "./ferretdb-service.js";
 import { JONGODB_GAPS, mongoSkipReason } from "./mongo-service.js";
 
 /** A server capability a test can need. */
@@ -51,6 +51,14 @@ export function lacks(server: TestServer, needs: readonly Feature[]): string | u
   const missing = needs.filter((f) => !server.features.has(f));
   if (missing.length === 0) return undefined;
   return `needs ${missing.map((f) => FEATURES[f]).join(", ")}, which ${server.name} lacks`;
+}
+
+/**
+ * The raw documents of `raws` that `server` holds as they are. FerretDB refuses or alters some
+ * BSON values (`ferretdbCannotStore`); those cases stay on the servers that hold them.
+ */
+export function storable(server: TestServer, raws: readonly Uint8Array[]): Uint8Array[] {
+  return server.name === "FerretDB" ? raws.filter((r) => ferretdbCannotStore(r) === undefined) : [...raws];
 }
 
 /** Features of a real mongod from its `hello` (replica set or not) and major version. */
