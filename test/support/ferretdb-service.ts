@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { BSON, MongoClient, type Document } from "mongodb";
-import { freePort, serverProcess, type JongodbProcess } from "./mongo-service.js";
+import { freePort, reapOnExit, serverProcess, type JongodbProcess } from "./mongo-service.js";
 import { executable, ferretdbBin, FERRETDB_VERSION, peerMissing } from "./peers.js";
 import type { StartedService } from "./service.js";
 
@@ -94,11 +94,7 @@ export async function spawnFerretdb(opts: FerretdbOptions = {}, timeoutMs = 30_0
   child.stderr?.on("data", (chunk: Buffer) => {
     err = (err + chunk.toString("utf8")).slice(-2000);
   });
-  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 2; done; kill -9 ${child.pid} 2>/dev/null; rm -rf "$0"`, dir], {
-    detached: true,
-    stdio: "ignore",
-  });
-  watchdog.unref();
+  reapOnExit(child, dir);
   // The replica set has one member, itself; a direct connection skips the driver's discovery.
   const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
   const handle = serverProcess(child, uri, exited);

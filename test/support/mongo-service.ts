@@ -64,6 +64,7 @@ export async function spawnJongodb(timeoutMs = 15_000): Promise<JongodbProcess> 
   const port = await freePort();
   const child = spawn(JONGODB_BIN, ["--host=127.0.0.1", `--port=${port}`], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  reapOnExit(child);
   const uri = await new Promise<string>((resolve, reject) => {
     let out = "";
     let err = "";
@@ -91,6 +92,20 @@ export async function spawnJongodb(timeoutMs = 15_000): Promise<JongodbProcess> 
   child.stdout?.resume();
   child.stderr?.resume();
   return serverProcess(child, uri, exited);
+}
+
+/**
+ * Starts a detached watchdog that SIGKILLs `child` (and removes `dir`, when given) once this
+ * process has died without stopping it, so a killed test run leaves no servers behind. The
+ * watchdog ends by itself when the child exits first.
+ */
+export function reapOnExit(child: ChildProcess, dir?: string): void {
+  if (child.pid === undefined) return;
+  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 2; done; kill -9 ${child.pid} 2>/dev/null; [ -z "$0" ] || rm -rf "$0"`, dir ?? ""], {
+    detached: true,
+    stdio: "ignore",
+  });
+  watchdog.unref();
 }
 
 /**
