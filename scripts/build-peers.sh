@@ -56,11 +56,15 @@ build_ferretdb() {
     log "go not found: cannot build FerretDB $FERRETDB_VERSION (install Go 1.24 or newer)"
     return 1
   fi
+  local own_modcache=0
+  if [ -z "${GOPATH:-}" ] && [ -z "${GOMODCACHE:-}" ]; then own_modcache=1; fi
   export GOPATH="${GOPATH:-$root/.cache/go}"
   export GOMODCACHE="${GOMODCACHE:-$GOPATH/pkg/mod}"
   export GOCACHE="${GOCACHE:-$root/.cache/go/build}"
   # The module zip carries no VCS metadata to stamp into the binary.
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+  # A module cache inside the checkout stays writable, so `rm -rf .cache` and `git clean` work.
+  if [ "$own_modcache" -eq 1 ]; then GOFLAGS="$GOFLAGS -modcacherw"; fi
   local tmp="$ferretdb_dir.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/bin"
