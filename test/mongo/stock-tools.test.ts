@@ -1,7 +1,10 @@
-// Round trips through the stock MongoDB Database Tools (issue 11 §4 a, b), as processes:
+// Round trips through the stock MongoDB Database Tools (issue 11 §4 a–d), as processes:
 //   (a) mongodump --archive | cloudsync backup --from-archive -, then cloudsync restore;
 //   (b) cloudsync backup --uri, then the README's own line, age -d -i key | mongorestore --archive
-//       --gzip (with --nsFrom/--nsTo into another database).
+//       --gzip (with --nsFrom/--nsTo into another database);
+//   (c) cloudsync restore --to dir://, then mongorestore --dir (bsondump is not among the peers:
+//       the npm repack has none);
+//   (d) mongorestore --dryRun of each artifact kind (gzip, zstd through zstd -d, none).
 // Each compares canonical Extended JSON per collection and the index specs with the source. The
 // documents carry the BSON types the server stores faithfully (issue 11 §4 e): on FerretDB that
 // leaves out Decimal128, MinKey, MaxKey and JavaScript code (it drops the connection on them),
@@ -118,10 +121,17 @@ onEachServer("round trips through the stock mongodump and mongorestore", ["catal
     // The README's stock-tools line, with the renaming a restore beside the source needs.
     const line = `age -d -i "$1" "$2" | "$3" --uri="$4" --archive --gzip --nsFrom="$5" --nsTo="$6"`;
     const restored = await run("sh", ["-c", line, "sh", identity, join(dest, "data", artifact!), mongoToolPath("mongorestore")!, uri, `${src}.*`, `${dst}.*`]);
+    await expectRestored(restored, dst);
+  });
+
+  /**
+   * mongorestore's outcome into `dst`: every document, and on FerretDB the one failure it has.
+   * mongorestore 100.7.0 sends each index with an "ns" option, which FerretDB refuses: the
+   * documents are all in, the secondary indexes are not, and mongorestore exits 1.
+   */
+  async function expectRestored(restored: { code: number | null; stderr: string }, dst: string): Promise<void> {
     expect(restored.stderr).toContain(`${40 + typedDocuments(server).length} document(s) restored successfully. 0 document(s) failed to restore.`);
     if (server.name === "FerretDB") {
-      // mongorestore 100.7.0 sends each index with an "ns" option, which FerretDB refuses: the
-      // documents are all in, the secondary indexes are not, and mongorestore exits 1.
       expect(restored.code).toBe(1);
       expect(restored.stderr).toContain(`Failed: ${dst}.indexed: error creating indexes for ${dst}.indexed: createIndex error: (BadValue) Index option "ns" is unknown`);
       await expectSameAs(dst, { indexes: false });
@@ -129,5 +139,35 @@ onEachServer("round trips through the stock mongodump and mongorestore", ["catal
     }
     expect(restored.code, restored.stderr).toBe(0);
     await expectSameAs(dst);
+  }
+
+  it.skipIf(toolsSkip)(`(c) cloudsync restore --to dir://, then mongorestore --dir, gives identical documents and indexes${toolsSkip ? ` (skipped: ${toolsSkip})` : ""}`, async () => {
+    const dest = join(work, "to-dir");
+    const b = await runCli(["backup", "--uri", uri, "--include", `${src}.*`, "--to", dest, "-r", recipient, "--json"]);
+    expect(b.code, b.stderr).toBe(0);
+    const dir = join(work, "dump");
+    const r = await runCli(["restore", b.json<{ id: string }>().id, "--from", dest, "--to", `dir://${dir}`, "-i", identity]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(dir, src)).sort()).toEqual(["indexed.bson", "indexed.metadata.json", "typed.bson", "typed.metadata.json"]);
+    const dst = uniqueDb("stock_c");
+    await expectRestored(await run(mongoToolPath("mongorestore")!, [`--uri=${uri}`, `--dir=${dir}`, `--nsFrom=${src}.*`, `--nsTo=${dst}.*`]), dst);
   });
+
+  for (const [compress, ext, unpack] of [
+    ["gzip", ".archive.gz.age", ""],
+    ["zstd", ".archive.zst.age", " | zstd -d"],
+    ["none", ".archive.age", ""],
+  ] as const) {
+    it.skipIf(toolsSkip)(`(d) mongorestore --dryRun reads a --compress ${compress} artifact${toolsSkip ? ` (skipped: ${toolsSkip})` : ""}`, async () => {
+      const dest = join(work, `dry-${compress}`);
+      const b = await runCli(["backup", "--uri", uri, "--include", `${src}.*`, "--compress", compress, "--to", dest, "-r", recipient, "--json"]);
+      expect(b.code, b.stderr).toBe(0);
+      const artifact = join(dest, "data", `${b.json<{ id: string }>().id}${ext}`);
+      const gzip = compress === "gzip" ? " --gzip" : "";
+      const line = `age -d -i "$1" "$2"${unpack} | "$3" --uri="$4" --archive${gzip} --dryRun --nsFrom="$5" --nsTo="$6"`;
+      const dry = await run("sh", ["-c", line, "sh", identity, artifact, mongoToolPath("mongorestore")!, uri, `${src}.*`, `${uniqueDb("stock_d")}.*`]);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain("dry run completed");
+    });
+  }
 });
