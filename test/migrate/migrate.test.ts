@@ -1,27 +1,28 @@
 // `cloudsync migrate` between two separate servers (issue 6 §5): the copy through the archive
 // pipeline, the verification table, a tampered target detected with exit code 4, and --dry-run.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// It runs from each test server into a fresh server of another kind: FerretDB → jongodb, and
+// jongodb (or a real mongod) → FerretDB (jongodb when FerretDB is not built).
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { MongoClient } from "mongodb";
 import { register } from "../../runtime/src/cli/commands/migrate.js";
 import { copyDatabase } from "../../runtime/src/migrate/copy.js";
 import { verifyMigration } from "../../runtime/src/migrate/verify.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { mongoSkipReason, mongoTestUri, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
+import { ferretdbSkipReason, spawnFerretdb } from "../support/ferretdb-service.js";
+import { spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
 import { testClient, uniqueDb } from "../mongo/helpers.js";
 import { runCommand } from "../support/in-process-cli.js";
+import { onEachServer } from "../support/servers.js";
 
-const skip = mongoSkipReason();
-if (skip) console.warn(`migrate tests skipped: ${skip}`);
-
-describe.skipIf(skip)(`cloudsync migrate between two servers${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  const fromUri = mongoTestUri() as string;
+onEachServer("cloudsync migrate into a fresh server of another kind", [], (server) => {
+  const fromUri = server.uri;
   const db = uniqueDb("mig");
   let target: JongodbProcess;
   let src: MongoClient;
   let dst: MongoClient;
 
   beforeAll(async () => {
-    target = await spawnJongodb();
+    target = server.name === "FerretDB" || ferretdbSkipReason() ? await spawnJongodb() : await spawnFerretdb();
     src = await testClient(fromUri);
     dst = await testClient(target.uri);
     await src.db(db).collection<{ _id: number }>("models").insertMany(Array.from({ length: 250 }, (_, i) => ({ _id: i, name: `model-${i}`, size: i * 7 })));

@@ -1,6 +1,6 @@
 // The restore drill (verify --restore-to): an archive dumped from the test server is restored
 // into scratch databases and checked for counts, index specs and content digests.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { BSON, type MongoClient } from "mongodb";
 import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
 import { readArchive } from "../../runtime/src/archive/reader.js";
@@ -8,14 +8,11 @@ import { runRestoreDrill } from "../../runtime/src/mongo/drill.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { allBsonTypeDocuments } from "../support/bson-types.js";
 import { canonicalJson } from "../../runtime/src/mongo/compare.js";
-import { isJongodb, mongoSkipReason, mongoTestUri } from "../support/mongo-service.js";
+import { has, onEachServer, storable } from "../support/servers.js";
 import { chunks, dumpToArchive, insertRaw, testClient, uniqueDb } from "./helpers.js";
 
-const skip = mongoSkipReason();
-if (skip) console.warn(`mongo drill tests skipped: ${skip}`);
-
-describe.skipIf(skip)(`restore drill${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  const uri = mongoTestUri() as string;
+onEachServer("restore drill", [], (server) => {
+  const uri = server.uri;
   const src = uniqueDb("drill_src");
   let client: MongoClient;
   let archive: Buffer;
@@ -23,7 +20,7 @@ describe.skipIf(skip)(`restore drill${skip ? ` (skipped: ${skip})` : ""}`, () =>
 
   beforeAll(async () => {
     client = await testClient(uri);
-    typedCount = await insertRaw(client, `${src}.types`, allBsonTypeDocuments().filter((d) => !canonicalJson(d).includes('"undef"')));
+    typedCount = await insertRaw(client, `${src}.types`, storable(server, allBsonTypeDocuments().filter((d) => !canonicalJson(d).includes('"undef"'))));
     const orders = client.db(src).collection<{ _id: number }>("orders");
     await orders.insertMany(Array.from({ length: 1200 }, (_, i) => ({ _id: i, sku: `sku-${i % 40}`, qty: i % 7 })));
     await orders.createIndex({ sku: 1, qty: -1 }, { name: "sku_qty" });
@@ -42,7 +39,7 @@ describe.skipIf(skip)(`restore drill${skip ? ` (skipped: ${skip})` : ""}`, () =>
     ]);
     expect(report.ok).toBe(true);
     expect(report.scratchDatabases).toEqual([`cs_drill_t1_${src}`]);
-    if (isJongodb()) {
+    if (!has(server, "catalog")) {
       // jongodb has no dropDatabase: the drill says so instead of failing.
       expect(report.cleanedUp).toBe(false);
       expect(report.warnings[0]).toMatch(new RegExp(`^scratch database cs_drill_t1_${src} was not dropped: .+; drop it by hand$`));

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { readArchive } from "../../runtime/src/archive/reader.js";
 import { writeArchive } from "../../runtime/src/archive/writer.js";
 import { createDecompressor } from "../../runtime/src/compression/index.js";
@@ -18,17 +18,16 @@ import { restoreToMongo } from "../../runtime/src/mongo/restore.js";
 import { runBackupPipeline } from "../../runtime/src/pipeline/backup.js";
 import type { EncryptionPlan } from "../../runtime/src/pipeline/encryption.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { mongoSkipReason, mongoTestUri, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
+import { spawnFerretdb } from "../support/ferretdb-service.js";
+import { spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
+import { onEachServer } from "../support/servers.js";
 import { testClient, uniqueDb } from "./helpers.js";
-
-const skip = mongoSkipReason();
-if (skip) console.warn(`mongo pipeline tests skipped: ${skip}`);
 
 // Encryption has its own interop and tamper suites; here it would only slow the test down.
 const plain: EncryptionPlan = { manifest: { scheme: "none", recipients: [] }, create: () => undefined };
 
-describe.skipIf(skip)(`backup pipeline from a live MongoDB${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  const uri = mongoTestUri() as string;
+onEachServer("backup pipeline from a live MongoDB", [], (server) => {
+  const uri = server.uri;
   const src = uniqueDb("pipe_src");
   let root: string;
   let killable: JongodbProcess | undefined;
@@ -85,7 +84,8 @@ describe.skipIf(skip)(`backup pipeline from a live MongoDB${skip ? ` (skipped: $
   });
 
   it("a server killed mid-dump fails the backup with a RemoteError and leaves no manifest and nothing listed", async () => {
-    killable = await spawnJongodb();
+    // A private server to kill: FerretDB in the FerretDB group, jongodb otherwise.
+    killable = server.name === "FerretDB" ? await spawnFerretdb() : await spawnJongodb();
     const victim = killable;
     const client = await testClient(victim.uri);
     await client

@@ -11,7 +11,7 @@ import { createCliApp } from "../../runtime/src/cli/app.js";
 import { register as registerDb } from "../../runtime/src/cli/commands/db.js";
 import { register as registerSeed } from "../../runtime/src/cli/commands/seed.js";
 import { generateAgeIdentity } from "../../runtime/src/crypto/index.js";
-import { isJongodb, mongoSkipReason, mongoTestUri } from "../support/mongo-service.js";
+import { has, onEachServer } from "../support/servers.js";
 import { testClient, uniqueDb } from "../mongo/helpers.js";
 
 /** Runs `cloudsync <args>` in-process; env is the whole environment the command sees. */
@@ -47,11 +47,8 @@ describe("cloudsync db and seed without a server", () => {
   });
 });
 
-const skip = mongoSkipReason();
-if (skip) console.warn(`seed CLI tests with a server skipped: ${skip}`);
-
-describe.skipIf(skip)(`cloudsync seed with a server${skip ? ` (skipped: ${skip})` : ""}`, () => {
-  const uri = mongoTestUri() as string;
+onEachServer("cloudsync seed with a server", [], (server) => {
+  const uri = server.uri;
   const db = uniqueDb("seedcli");
   let client: MongoClient;
   let work: string;
@@ -65,7 +62,7 @@ describe.skipIf(skip)(`cloudsync seed with a server${skip ? ` (skipped: ${skip})
     ]);
   });
   afterAll(async () => {
-    if (!isJongodb()) await client?.db(db).dropDatabase().catch(() => undefined);
+    if (has(server, "catalog")) await client?.db(db).dropDatabase().catch(() => undefined);
     await client?.close();
     await rm(work, { recursive: true, force: true });
   });
@@ -108,7 +105,7 @@ describe.skipIf(skip)(`cloudsync seed with a server${skip ? ` (skipped: ${skip})
     expect((JSON.parse(imp.stdout) as { collections: unknown[] }).collections).toEqual([{ ns: `${db}.licenses`, documents: 2, inserted: 0, updated: 0, unchanged: 2, indexes: [] }]);
   });
 
-  it.skipIf(!isJongodb())("db init on jongodb exits 5 saying what the server lacks (a real mongod is covered in test/schema)", async () => {
+  it.skipIf(server.name !== "jongodb")(`db init on jongodb exits 5 saying what the server lacks${server.name === "jongodb" ? "" : " (skipped: jongodb only; FerretDB is covered in test/cli/mongo-cli.test.ts, a real mongod in test/schema)"}`, async () => {
     const r = await cli(["db", "init", "--uri", uri, "--database", db]);
     expect(r).toEqual({ code: 5, stdout: "", stderr: `cloudsync: mongodb db init ${db}.models: the server has no listCollections, so validators cannot be read or applied; db init needs MongoDB (mongod or Atlas)\n` });
   });

@@ -1,6 +1,7 @@
-// `cloudsync standby` (issue 6 §5). Fallback mode between two jongodb servers (they have no change
-// streams, so the standby must say so and converge by full copies); the backups mode from a local
-// destination; and the change-stream mode, which needs a real replica set at MONGODB_URI.
+// `cloudsync standby` (issue 6 §5). Fallback mode between two jongodb servers and between two
+// FerretDB servers (neither has change streams, so the standby must say so and converge by full
+// copies); the backups mode from a local destination; and the change-stream mode, which runs on
+// every test server with change streams (a real replica set at MONGODB_URI).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +14,9 @@ import { createMongoDumpSource } from "../../runtime/src/mongo/dump.js";
 import { runBackupPipeline } from "../../runtime/src/pipeline/backup.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { runStandby } from "../../runtime/src/standby/standby.js";
-import { JONGODB_BIN, needsRealMongod, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
+import { ferretdbSkipReason, spawnFerretdb } from "../support/ferretdb-service.js";
+import { JONGODB_BIN, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
+import { onEachServer } from "../support/servers.js";
 import { existsSync } from "node:fs";
 import { testClient, uniqueDb } from "../mongo/helpers.js";
 import { runCommand } from "../support/in-process-cli.js";
@@ -28,7 +31,14 @@ async function contents(client: MongoClient, ns: string): Promise<unknown[]> {
   return client.db(db).collection(coll).find({}, { sort: { _id: 1 } }).toArray();
 }
 
-describe.skipIf(noJongodb)(`standby without change streams: two jongodb servers${noJongodb ? ` (skipped: ${noJongodb})` : ""}`, () => {
+/** The pairs of private servers the full-copy fallback runs between. */
+const pairs = [
+  { label: "two jongodb servers", skip: noJongodb, catalog: false, start: () => Promise.all([spawnJongodb(), spawnJongodb()]) },
+  // The primary names a replica set (rs0), as a user's FerretDB may: the change stream is refused all the same.
+  { label: "two FerretDB servers", skip: ferretdbSkipReason(), catalog: true, start: () => Promise.all([spawnFerretdb({ replSet: "rs0" }), spawnFerretdb()]) },
+];
+
+for (const pair of pairs) describe.skipIf(pair.skip)(`standby without change streams: ${pair.label}${pair.skip ? ` (skipped: ${pair.skip})` : ""}`, () => {
   let primary: JongodbProcess;
   let standby: JongodbProcess;
   let p: MongoClient;
@@ -38,7 +48,7 @@ describe.skipIf(noJongodb)(`standby without change streams: two jongodb servers$
   const ns = `${db}.models`;
 
   beforeAll(async () => {
-    [primary, standby] = await Promise.all([spawnJongodb(), spawnJongodb()]);
+    [primary, standby] = await pair.start();
     p = await testClient(primary.uri);
     s = await testClient(standby.uri);
     root = await mkdtemp(path.join(tmpdir(), "cloudsync-standby-"));
@@ -128,7 +138,15 @@ describe.skipIf(noJongodb)(`standby without change streams: two jongodb servers$
     expect(again.last?.applied).toBe(0);
   }, 60_000);
 
-  it("without --include on a server that cannot list its collections, says to name them (exit 5)", async () => {
+  it.skipIf(!pair.catalog)(`without --include on a server with the catalog, discovers the namespaces and copies them${pair.catalog ? "" : " (skipped: jongodb has no listDatabases)"}`, async () => {
+    const run = await runCommand(register, ["standby", "--primary", primary.uri, "--standby", standby.uri, "--state", path.join(root, "discover.json"), "--once"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/full-copy: lag \d+ s, \d+ change\(s\) applied, 1 namespace\(s\)\n$/);
+    expect(await contents(s, ns)).toEqual(await contents(p, ns));
+  }, 60_000);
+
+  it.skipIf(pair.catalog)(`without --include on a server that cannot list its collections, says to name them (exit 5)${pair.catalog ? " (skipped: this server has listDatabases)" : ""}`, async () => {
     const run = await runCommand(register, ["standby", "--primary", primary.uri, "--standby", standby.uri, "--state", path.join(root, "noinc.json"), "--once"]);
     expect(run.code).toBe(5);
     expect(run.stderr).toBe("cloudsync: mongodb listDatabases: the server does not support the listDatabases command, which finding every collection needs; name the collections instead with --include db.coll (repeatable), which skips discovery\n");
@@ -144,12 +162,9 @@ describe.skipIf(noJongodb)(`standby without change streams: two jongodb servers$
   });
 });
 
-const real = needsRealMongod("change streams (a replica set)");
-if (real.skip || noJongodb) console.warn(`standby change-stream test ${real.message || `skipped: ${noJongodb}`}`);
-
-describe.skipIf(real.skip || noJongodb)(`standby following a change stream${real.skip ? ` (${real.message})` : ""}`, () => {
+onEachServer("standby following a change stream", ["changeStreams"], (server) => {
   it("copies first, then applies inserts, updates, replaces and deletes from the stream with the resume token persisted", async () => {
-    const uri = process.env.MONGODB_TEST_URI as string;
+    const uri = server.uri;
     const target = await spawnJongodb();
     const root = await mkdtemp(path.join(tmpdir(), "cloudsync-standby-cs-"));
     const p = await testClient(uri);

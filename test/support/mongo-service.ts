@@ -8,10 +8,12 @@ import { createServer } from "node:net";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { MongoClient } from "mongodb";
 import type { StartedService } from "./service.js";
+import { mongodFeatures } from "./servers.js";
 
 /** The repository root, found from this file whether it runs from test/support or dist/test/support. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, "package.json"))) {
     const up = path.dirname(dir);
@@ -62,6 +64,7 @@ export async function spawnJongodb(timeoutMs = 15_000): Promise<JongodbProcess> 
   const port = await freePort();
   const child = spawn(JONGODB_BIN, ["--host=127.0.0.1", `--port=${port}`], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  reapOnExit(child);
   const uri = await new Promise<string>((resolve, reject) => {
     let out = "";
     let err = "";
@@ -88,6 +91,28 @@ export async function spawnJongodb(timeoutMs = 15_000): Promise<JongodbProcess> 
   // Keep draining its output so a chatty server never blocks on a full pipe.
   child.stdout?.resume();
   child.stderr?.resume();
+  return serverProcess(child, uri, exited);
+}
+
+/**
+ * Starts a detached watchdog that SIGKILLs `child` (and removes `dir`, when given) once this
+ * process has died without stopping it, so a killed test run leaves no servers behind. The
+ * watchdog ends by itself when the child exits first.
+ */
+export function reapOnExit(child: ChildProcess, dir?: string): void {
+  if (child.pid === undefined) return;
+  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 2; done; kill -9 ${child.pid} 2>/dev/null; [ -z "$0" ] || rm -rf "$0"`, dir ?? ""], {
+    detached: true,
+    stdio: "ignore",
+  });
+  watchdog.unref();
+}
+
+/**
+ * The handle of a test server process: `kill()` sends SIGKILL, `stop()` SIGTERM with SIGKILL after
+ * 3 s; both resolve once `exited` has. Shared by every server the tests start.
+ */
+export function serverProcess(child: ChildProcess, uri: string, exited: Promise<void>): JongodbProcess {
   const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
@@ -108,27 +133,51 @@ export async function spawnJongodb(timeoutMs = 15_000): Promise<JongodbProcess> 
 }
 
 /**
- * Global-setup entry: MONGODB_URI if set (KIND=real), else a jongodb server (KIND=jongodb), else
- * MONGO_TEST_SKIP with the reason.
+ * Global-setup entry. jongodb is started on a free port (JONGODB_TEST_URI) for the feature ×
+ * server harness in every run. The default server of the tests that do not use the harness
+ * (MONGODB_TEST_URI) is MONGODB_URI when set (KIND=real, its features from `hello` in
+ * MONGOD_TEST_FEATURES), else that jongodb (KIND=jongodb), else MONGO_TEST_SKIP with the reason.
  */
 export async function startMongoForTests(): Promise<StartedService> {
+  let jongodb: JongodbProcess | undefined;
+  let jongodbError = "";
+  try {
+    jongodb = await spawnJongodb();
+  } catch (err) {
+    jongodbError = (err as Error).message;
+  }
+  const stop = jongodb ? () => (jongodb as JongodbProcess).stop() : undefined;
+  const jongodbEnv: Record<string, string> = jongodb ? { JONGODB_TEST_URI: jongodb.uri } : {};
   const given = process.env.MONGODB_URI;
   if (given) {
+    const features = await realMongodFeatures(given);
     return {
-      env: { MONGODB_TEST_URI: given, MONGODB_TEST_KIND: "real" },
-      note: "mongo: using the server at MONGODB_URI (real mongod); every MongoDB test runs",
+      env: { ...jongodbEnv, MONGODB_TEST_URI: given, MONGODB_TEST_KIND: "real", MONGOD_TEST_FEATURES: features.join(",") },
+      note: `mongo: using the server at MONGODB_URI (real mongod: ${features.join(", ")}); every MongoDB test runs${jongodb ? `; jongodb at ${jongodb.uri} for the harness` : ""}`,
+      stop,
     };
   }
-  try {
-    const server = await spawnJongodb();
+  if (jongodb) {
     return {
-      env: { MONGODB_TEST_URI: server.uri, MONGODB_TEST_KIND: "jongodb" },
-      note: `mongo: MONGODB_URI unset, started jongodb at ${server.uri} (pid ${server.pid}); tests needing a real mongod skip: ${JONGODB_GAPS}`,
-      stop: () => server.stop(),
+      env: { ...jongodbEnv, MONGODB_TEST_URI: jongodb.uri, MONGODB_TEST_KIND: "jongodb" },
+      note: `mongo: MONGODB_URI unset, started jongodb at ${jongodb.uri} (pid ${jongodb.pid}); tests needing a real mongod skip: ${JONGODB_GAPS}`,
+      stop,
     };
-  } catch (err) {
-    const reason = `no MongoDB for the tests: MONGODB_URI unset and jongodb could not start (${(err as Error).message})`;
-    return { env: { MONGO_TEST_SKIP: reason }, note: `mongo: ${reason}` };
+  }
+  const reason = `no MongoDB for the tests: MONGODB_URI unset and jongodb could not start (${jongodbError})`;
+  return { env: { MONGO_TEST_SKIP: reason }, note: `mongo: ${reason}` };
+}
+
+/** A real mongod's features, from `hello` and `buildInfo`. */
+async function realMongodFeatures(uri: string): Promise<string[]> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    const admin = client.db("admin");
+    const hello = await admin.command({ hello: 1 });
+    const build = await admin.command({ buildInfo: 1 });
+    return mongodFeatures(typeof hello.setName === "string", Number.parseInt(String(build.version), 10) || 0);
+  } finally {
+    await client.close();
   }
 }
 

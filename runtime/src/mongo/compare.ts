@@ -62,6 +62,9 @@ export function createDocumentDigest(): DocumentDigest {
 /** Normalizes one listIndexes entry (see CollectionDescription.indexes). */
 export function normalizeIndexSpec(spec: Document): string {
   const { key, name, ns: _ns, v: _v, ...rest } = spec;
+  // The _id index is unique by definition: jongodb lists `unique: true` on it, mongod and
+  // FerretDB leave it implicit, and a migration between them must not count that as a difference.
+  if (name === "_id_" && rest.unique === true) delete rest.unique;
   const sorted: Document = { name, key };
   for (const k of Object.keys(rest).sort()) sorted[k] = rest[k];
   return BSON.EJSON.stringify(sorted, { relaxed: false });

@@ -5,7 +5,7 @@
  */
 import { BSON, type Document, type MongoClient } from "mongodb";
 import { ConfigError, RemoteError } from "../errors.js";
-import { connectMongo, cursorCommand, isCommandNotFound, mongoError } from "../mongo/connect.js";
+import { connectMongo, cursorCommand, isCommandNotFound, mongoError, serverCode } from "../mongo/connect.js";
 import type { Secret } from "../secret.js";
 import { DEFAULT_DATABASE, productCollections, type CollectionDefinition } from "./collections.js";
 
@@ -115,6 +115,14 @@ export async function initDatabase(opts: DbInitOptions): Promise<DbInitReport> {
         try {
           if (what === "create") await db.command({ create: def.name, ...wanted });
           if (what === "collMod") await db.command({ collMod: def.name, ...wanted });
+        } catch (err) {
+          // FerretDB answers a create or collMod with a validator NotImplemented (238).
+          if (serverCode(err) === 238 || isCommandNotFound(err)) {
+            throw new RemoteError(op, `the server does not implement ${what} with a validator, so validators cannot be applied; db init needs MongoDB (mongod or Atlas)`, { cause: err });
+          }
+          throw mongoError(err, op, opts.uri);
+        }
+        try {
           if (def.indexes.length > 0) await db.collection(def.name).createIndexes(def.indexes.map((ix) => ({ ...ix, key: { ...ix.key } })));
         } catch (err) {
           throw mongoError(err, op, opts.uri);

