@@ -158,7 +158,7 @@ for (const pair of pairs) describe.skipIf(pair.skip)(`standby without change str
     expect(both.stderr).toBe("cloudsync: --from-backups: reads backups instead of the primary; give --primary or --from-backups, not both\n");
     const interval = await runCommand(register, ["standby", "--primary", primary.uri, "--standby", standby.uri, "--interval", "5 minutes"]);
     expect(interval.code).toBe(2);
-    expect(interval.stderr).toBe('cloudsync: --interval: invalid interval "5 minutes"; use a number and a unit s, m (minutes) or h, e.g. 30s, 5m, 1h\n');
+    expect(interval.stderr).toBe('cloudsync: --interval: invalid duration "5 minutes"; use whole numbers with the units s, m (minutes), h, d, w, mo (months, 30 days) or y (years, 365 days), summed largest first, e.g. 90s, 10m, 1h30m, 7d, 6mo (see Durations in the README)\n');
   });
 });
 
