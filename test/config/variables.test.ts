@@ -35,4 +35,8 @@ describe("environment variables", () => {
       "CLOUD_SYNC_API_KYE is not a cloudsync variable and is ignored; did you mean CLOUD_SYNC_API_KEY?",
     ]);
   });
+
+  it("names a known variable only for a near miss, not for any name sharing the prefix", () => {
+    expect(unknownVariableWarnings({ CLOUDSYNC_MY_OWN_SETTING: "1" })).toEqual(["CLOUDSYNC_MY_OWN_SETTING is not a cloudsync variable and is ignored; the README's Configuration section lists the known ones"]);
+  });
 });

@@ -136,8 +136,10 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_S3_PORT: { readBy: "scripts" },
   CLOUDSYNC_S3_MGR: { readBy: "scripts" },
   CLOUDSYNC_S3_TIMEOUT: { readBy: "scripts" },
+  CLOUDSYNC_PEERS_DIR: { readBy: "scripts" },
   CLOUDSYNC_TEST_S3: { readBy: "tests" },
   CLOUDSYNC_DIST: { readBy: "tests" },
+  CLOUDSYNC_TEST_MATRIX_LOG: { readBy: "tests" },
 };
 
 /** Environment variables `loadConfig` reads, mapped to their config keys (derived from VARIABLES). */
@@ -156,7 +158,9 @@ export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
     .sort()
     .map((name) => {
       const closest = known.reduce((best, k) => (editDistance(name, k) < editDistance(name, best) ? k : best));
-      return `${name} is not a cloudsync variable and is ignored; did you mean ${closest}?`;
+      // A suggestion only for a near miss (a typo), not for a name that merely shares the prefix.
+      const nearMiss = editDistance(name, closest) <= Math.max(2, Math.floor(name.replace(/^(CLOUDSYNC|CLOUD_SYNC)_/, "").length / 3));
+      return `${name} is not a cloudsync variable and is ignored; ${nearMiss ? `did you mean ${closest}?` : "the README's Configuration section lists the known ones"}`;
     });
 }
 
