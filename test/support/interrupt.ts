@@ -134,8 +134,8 @@ export async function gpgDemoBackup(demo: AgeDemoBackup, args: string[] = []): P
 }
 
 /**
- * How far `pid` has read the spool copy (`cloudsync-restore-*` + `/object`) it has open under
- * `tmp`: that directory's name and the file offset, from /proc; undefined when none is open.
+ * How far `pid` has read the spool copy (`cloudsync-restore-*` + `/object`) it has open for reading
+ * under `tmp`: that directory's name and the file offset, from /proc; undefined when none is open.
  */
 export function spoolReadPosition(pid: number, tmp: string): { dir: string; pos: number } | undefined {
   try {
@@ -148,8 +148,11 @@ export function spoolReadPosition(pid: number, tmp: string): { dir: string; pos:
       }
       const [dir, file, ...rest] = target.startsWith(`${tmp}/cloudsync-restore-`) ? target.slice(tmp.length + 1).split("/") : [];
       if (!dir || file !== "object" || rest.length) continue;
-      const pos = /^pos:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"));
-      if (pos) return { dir, pos: Number(pos[1]) };
+      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
+      const pos = /^pos:\s+(\d+)$/m.exec(info);
+      // Opened for reading only (O_RDONLY is 0 in the access bits), not the download writing it.
+      const flags = /^flags:\s+([0-7]+)$/m.exec(info);
+      if (pos && flags && (parseInt(flags[1]!, 8) & 3) === 0) return { dir, pos: Number(pos[1]) };
     }
   } catch {
     // The process or the descriptor went away while it was looked at.

@@ -68,7 +68,7 @@ Examples:
         const opened = await openBackup(dest, result.record.id, keys, { signal: ctx.signal });
         let drill;
         try {
-          drill = await runRestoreDrill(opened.events, { scratchUri: uri, expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])) });
+          drill = await runRestoreDrill(opened.events, { scratchUri: uri, expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])), signal: ctx.signal });
         } finally {
           await opened.cleanup();
         }
