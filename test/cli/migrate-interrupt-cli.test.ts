@@ -4,12 +4,11 @@
  * arriving in the target. It stops at the next batch, exits 130 and says how many documents of
  * each collection it had copied, which is exactly what the target then holds.
  */
-import { BSON, MongoClient, type Document } from "mongodb";
+import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COLLECTIONS } from "../../runtime/src/demo/collections.js";
-import { demoCollections } from "../../runtime/src/demo/dataset.js";
 import { CLI_SKIP } from "../support/cli.js";
-import { interrupted } from "../support/interrupt.js";
+import { insertDemoDocuments, interrupted } from "../support/interrupt.js";
 import { mongoSkipReason, mongoTestUri, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
 
 const SKIP = CLI_SKIP ?? mongoSkipReason();
@@ -31,17 +30,7 @@ describe.skipIf(!!SKIP)("an interrupted migrate stops at the next batch and says
     src = new MongoClient(mongoTestUri()!);
     dst = new MongoClient(target.uri);
     await Promise.all([src.connect(), dst.connect()]);
-    for (const { collection, documents } of demoCollections({ targetBytes: SOURCE_BYTES, seed: 4 })) {
-      let batch: Document[] = [];
-      for await (const raw of documents) {
-        batch.push(BSON.deserialize(raw, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }));
-        if (batch.length === 1000) {
-          total += (await src.db(db).collection(collection).insertMany(batch)).insertedCount;
-          batch = [];
-        }
-      }
-      if (batch.length) total += (await src.db(db).collection(collection).insertMany(batch)).insertedCount;
-    }
+    total = await insertDemoDocuments(src, db, SOURCE_BYTES, 4);
   }, 300_000);
   afterAll(async () => {
     await src?.close();

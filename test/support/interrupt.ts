@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { BSON, type Document, type MongoClient } from "mongodb";
 import { expect } from "vitest";
 import { writeArchive } from "../../runtime/src/archive/writer.js";
 import { DEMO_SERVER_VERSION, demoCollections, generateDemoArchive } from "../../runtime/src/demo/dataset.js";
@@ -158,4 +159,22 @@ export function spoolReadPosition(pid: number, tmp: string): { dir: string; pos:
     // The process or the descriptor went away while it was looked at.
   }
   return undefined;
+}
+
+/** Inserts the demo documents (about `bytes`, split over the demo collections) into database `db`, in batches; returns how many. */
+export async function insertDemoDocuments(client: MongoClient, db: string, bytes: number, seed: number): Promise<number> {
+  let total = 0;
+  for (const { collection, documents } of demoCollections({ targetBytes: bytes, seed })) {
+    let batch: Document[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length) total += (await client.db(db).collection(collection).insertMany(batch)).insertedCount;
+      batch = [];
+    };
+    for await (const raw of documents) {
+      batch.push(BSON.deserialize(raw, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true }));
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+  }
+  return total;
 }
