@@ -4,17 +4,13 @@
  * exists: a dir:// restore then publishes nothing, leaves no temporary file and exits 130, with age
  * and with gpg backups; a restore into MongoDB stops and says how much it had written.
  */
-import type { ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeArchive } from "../../runtime/src/archive/writer.js";
-import { DEMO_SERVER_VERSION, demoCollections, generateDemoArchive } from "../../runtime/src/demo/dataset.js";
-import { CLI_SKIP, runCli, spawnCli } from "../support/cli.js";
-import { GPG_SKIP, makeGpgKey } from "../support/gpg.js";
+import { CLI_SKIP } from "../support/cli.js";
+import { ageDemoBackup, backupOf, gpgDemoBackup, type AgeDemoBackup, writePlainDemoArchive, gpgDecrypting, interrupted, processesMentioning, type Finished } from "../support/interrupt.js";
+import { GPG_SKIP } from "../support/gpg.js";
 import { mongoSkipReason, mongoTestUri } from "../support/mongo-service.js";
 
 if (CLI_SKIP) console.warn(`skipping restore interrupt process tests: ${CLI_SKIP}`);
@@ -25,64 +21,13 @@ const MONGO_SKIP = CLI_SKIP ?? mongoSkipReason();
 const ARCHIVE_BYTES = 128 * 1024 * 1024;
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Resolves once `ready()` holds, polling; rejects if `child` exits first or `timeoutMs` passes. */
-async function until(ready: () => boolean | Promise<boolean>, child: ChildProcess, what: string, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the restore ended before ${what}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Starts the CLI, waits for `ready`, sends `sig`, and collects how it ended. */
-async function interrupted(args: string[], env: Record<string, string>, ready: () => boolean | Promise<boolean>, what: string, sig: NodeJS.Signals): Promise<Finished> {
-  const child = spawnCli(args, { env });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const ended = new Promise<Finished>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-  try {
-    await until(ready, child, what);
-  } catch (err) {
-    child.kill("SIGKILL");
-    const end = await ended;
-    throw new Error(`${(err as Error).message}\nstdout: ${end.stdout}\nstderr: ${end.stderr}`, { cause: err });
-  }
-  child.kill(sig);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  const end = await ended;
-  clearTimeout(timer);
-  return end;
-}
-
-/** Pids of live processes whose command line mentions `text` (e.g. a gpg run in a test's TMPDIR). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(text)) pids.push(Number(pid));
-    } catch {
-      // The process ended while the list was read.
-    }
-  }
-  return pids;
-}
-
 describe.skipIf(!!CLI_SKIP)("an interrupted restore publishes nothing, as a process receiving real signals", () => {
   let work: string;
   let env: Record<string, string>;
   let identity: string;
   let ageDest: string;
   let ageId: string;
+  let demo: AgeDemoBackup;
   let fresh = 0;
 
   /** A new empty parent for the target and a new private TMPDIR for the restore's spool. */
@@ -111,17 +56,8 @@ describe.skipIf(!!CLI_SKIP)("an interrupted restore publishes nothing, as a proc
   }
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "cloudsync-interrupt-"));
-    env = { GNUPGHOME: join(work, "empty-gnupg") };
-    mkdirSync(env.GNUPGHOME!, { mode: 0o700 });
-    identity = join(work, "identity.txt");
-    const made = await runCli(["keys", "new", "--out", identity, "--json"], { env });
-    expect(made.code, made.stderr).toBe(0);
-    await pipeline(generateDemoArchive({ targetBytes: ARCHIVE_BYTES, seed: 9 }), createWriteStream(join(work, "demo.archive")));
-    ageDest = join(work, "age-backups");
-    const b = await runCli(["backup", "--from-archive", join(work, "demo.archive"), "--to", ageDest, "-r", made.json<{ recipient: string }>().recipient, "--json"], { env, timeoutMs: 240_000 });
-    expect(b.code, b.stderr).toBe(0);
-    ageId = b.json<{ id: string }>().id;
+    demo = await ageDemoBackup("interrupt", ARCHIVE_BYTES, 9);
+    ({ work, env, identity, dest: ageDest, id: ageId } = demo);
   }, 300_000);
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -141,12 +77,7 @@ describe.skipIf(!!CLI_SKIP)("an interrupted restore publishes nothing, as a proc
     let pgpId: string;
 
     beforeAll(async () => {
-      const key = makeGpgKey(work, "owner");
-      secretKey = key.secretKeyFile;
-      pgpDest = join(work, "pgp-backups");
-      const b = await runCli(["backup", "--from-archive", join(work, "demo.archive"), "--to", pgpDest, "--gpg-recipient", key.publicKeyFile, "--compress", "zstd", "--json"], { env, timeoutMs: 240_000 });
-      expect(b.code, b.stderr).toBe(0);
-      pgpId = b.json<{ id: string }>().id;
+      ({ secretKey, dest: pgpDest, id: pgpId } = await gpgDemoBackup(demo, ["--compress", "zstd"]));
     }, 300_000);
 
     for (const sig of SIGNALS) {
@@ -159,12 +90,7 @@ describe.skipIf(!!CLI_SKIP)("an interrupted restore publishes nothing, as a proc
 
     it("gpg, dir://: SIGTERM while gpg is still decrypting → gpg stopped, exit 130, nothing written", async () => {
       const s = scratch();
-      // gpg spools its plaintext before anything is passed on; a growing spool means it is mid-way.
-      const decrypting = (): boolean =>
-        readdirSync(s.tmp)
-          .filter((n) => n.startsWith("cloudsync-spool-"))
-          .some((d) => existsSync(join(s.tmp, d, "plain")) && statSync(join(s.tmp, d, "plain")).size > 0);
-      const end = await interrupted(["restore", pgpId, "--from", pgpDest, "--to", `dir://${s.target}`, "-i", secretKey], { ...env, TMPDIR: s.tmp }, decrypting, "gpg started writing its spool", "SIGTERM");
+      const end = await interrupted(["restore", pgpId, "--from", pgpDest, "--to", `dir://${s.target}`, "-i", secretKey], { ...env, TMPDIR: s.tmp }, gpgDecrypting(s.tmp), "gpg started writing its spool", "SIGTERM");
       expectNothingLeft(end, "SIGTERM", s);
       expect(processesMentioning(s.tmp)).toEqual([]);
     }, 300_000);
@@ -177,15 +103,10 @@ describe.skipIf(!!CLI_SKIP)("an interrupted restore publishes nothing, as a proc
     beforeAll(async () => {
       client = new MongoClient(mongoTestUri()!);
       await client.connect();
-      // The demo documents without the demo's validators and indexes: jongodb, the suite's default
-      // server, has no `create`, and the interrupt is about inserting, not about collection options.
       const archive = join(work, "plain.archive");
-      const namespaces = demoCollections({ targetBytes: 16 * 1024 * 1024, seed: 3 }).map(({ collection, documents }) => ({ meta: { db: "cloudsync", collection, metadata: "", size: 0 }, documents }));
-      await pipeline(writeArchive({ header: { version: "0.1", serverVersion: DEMO_SERVER_VERSION, toolVersion: "test" }, namespaces }), createWriteStream(archive));
+      await writePlainDemoArchive(archive, 16 * 1024 * 1024, 3);
       plainDest = join(work, "plain-backups");
-      const b = await runCli(["backup", "--from-archive", archive, "--to", plainDest, "--allow-unencrypted", "--json"], { env, timeoutMs: 240_000 });
-      expect(b.code, b.stderr).toBe(0);
-      plainId = b.json<{ id: string }>().id;
+      plainId = await backupOf(archive, plainDest, ["--allow-unencrypted"], env);
     }, 300_000);
     afterAll(async () => {
       await client?.close();

@@ -8,6 +8,7 @@ import { readArchive } from "../archive/reader.js";
 import { writeArchive } from "../archive/writer.js";
 import { createMongoDumpSource, type DumpProgress } from "../mongo/dump.js";
 import { restoreToMongo, type RestoreProgress, type RestoreReport } from "../mongo/restore.js";
+import { InterruptedError } from "../errors.js";
 import { redactUri, type Secret } from "../secret.js";
 
 /** Options of `copyDatabase`. */
@@ -22,6 +23,11 @@ export interface CopyOptions {
   /** Collections read at once. Default 2. */
   readonly concurrency?: number;
   readonly serverSelectionTimeoutMS?: number;
+  /**
+   * Stops the copy: the dump's reads at once, the writes at the next batch (the batch in flight
+   * still lands). `copyDatabase` then rejects with an InterruptedError saying how many documents of
+   * each collection had been copied (they are kept).
+   */
   readonly signal?: AbortSignal;
   readonly onDump?: (p: DumpProgress) => void;
   readonly onRestore?: (p: RestoreProgress) => void;
@@ -76,17 +82,28 @@ export async function planCopy(opts: CopyOptions): Promise<CopyPlan> {
  * data). Collections keep their names. Throws as `restoreToMongo` does: IntegrityError when a
  * namespace's CRC does not match, RemoteError naming the server and namespace when either side
  * fails; a count mismatch (duplicate `_id`s already in the target) is reported in
- * `restore.namespaces[].ok`, not thrown. An aborted `signal` stops the dump and rejects.
+ * `restore.namespaces[].ok`, not thrown, and the interrupted error described at `signal`.
  */
 export async function copyDatabase(opts: CopyOptions): Promise<CopyReport> {
   const source = await createMongoDumpSource(dumpOptions(opts));
   const archive = writeArchive(source, { concurrency: opts.concurrency ?? 2 });
+  const written = new Map<string, RestoreProgress>();
   try {
     const restore = await restoreToMongo(readArchive(archive), {
       uri: opts.to,
       ...(opts.drop ? { drop: true } : {}),
       ...(opts.serverSelectionTimeoutMS ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS } : {}),
-      ...(opts.onRestore ? { onProgress: opts.onRestore } : {}),
+      onProgress: (p) => {
+        written.set(p.target, p);
+        opts.onRestore?.(p);
+      },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }).catch((err: unknown) => {
+      // Whichever side noticed first (the dump's reads or the restore's next batch), say what is in the target.
+      if (!opts.signal?.aborted) throw err;
+      const rows = [...written.values()].filter((p) => p.restored > 0);
+      const what = rows.length ? `${rows.map((p) => `${p.restored} documents of ${p.ns}`).join(", ")} had been copied and are kept; run migrate again with --drop to replace the partial collections` : "no documents had been copied";
+      throw new InterruptedError(`migrate to ${redactUri(opts.to.reveal())} interrupted: ${what}`, { cause: opts.signal.reason });
     });
     return {
       from: source.description,

@@ -4,7 +4,8 @@
  * one table row per collection.
  */
 import { compareDescriptions, describeDatabase, type CollectionDescription, type DescriptionDifference } from "../mongo/compare.js";
-import type { Secret } from "../secret.js";
+import { InterruptedError } from "../errors.js";
+import { redactUri, type Secret } from "../secret.js";
 
 /** One row of the verification table. */
 export interface VerifiedCollection {
@@ -28,11 +29,18 @@ export interface MigrationVerification {
  * Describes `namespaces` on both servers and compares them. A collection absent on either side
  * describes as empty with no indexes, so one present only in the source shows as a count and
  * content difference. Differences are returned, never thrown; throws RemoteError (`mongodb
- * describe <ns>`) when a server fails.
+ * describe <ns>`) when a server fails. When `signal` fires it rejects, once the server being
+ * described has answered, with an InterruptedError saying that nothing was compared.
  */
-export async function verifyMigration(from: Secret, to: Secret, namespaces: readonly string[]): Promise<MigrationVerification> {
+export async function verifyMigration(from: Secret, to: Secret, namespaces: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<MigrationVerification> {
+  const stopIfAborted = (): void => {
+    if (opts.signal?.aborted) throw new InterruptedError(`comparing ${redactUri(from.reveal())} with ${redactUri(to.reveal())} interrupted: nothing was compared (the comparison writes nothing); run migrate --verify-only to compare`, { cause: opts.signal.reason });
+  };
+  stopIfAborted();
   const source = await describeDatabase(from, namespaces);
+  stopIfAborted();
   const target = await describeDatabase(to, namespaces);
+  stopIfAborted();
   return compareMigration(source, target);
 }
 

@@ -12,7 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { BSON, type Document } from "mongodb";
 import type { ArchiveEvent, NamespaceMetadata } from "../archive/types.js";
-import type { Secret } from "../secret.js";
+import { InterruptedError } from "../errors.js";
+import { redactUri, type Secret } from "../secret.js";
 import { createDocumentDigest, describeDatabase, normalizeIndexSpec, type DocumentDigest } from "./compare.js";
 import { connectMongo } from "./connect.js";
 import { splitNamespace } from "./namespaces.js";
@@ -30,6 +31,12 @@ export interface DrillOptions {
   readonly expected?: ReadonlyMap<string, number>;
   readonly batchSize?: number;
   readonly onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Stops the drill at the next batch (or after the comparison in progress). Its scratch databases
+   * are then dropped (unless `cleanup` is false) and the call rejects with an InterruptedError
+   * saying what had been restored and whether the scratch databases are gone.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One collection's drill result; `problems` says what differed, empty when `ok`. */
@@ -57,15 +64,21 @@ export interface DrillReport {
 /**
  * Runs a restore drill over `events` (an archive being read back from a destination). Throws as
  * `restoreToMongo` does (IntegrityError for a damaged archive, RemoteError when the scratch
- * server fails); differences found after a successful restore are reported, not thrown.
+ * server fails), and the interrupted error described at `signal`; differences found after a
+ * successful restore are reported, not thrown. The databases named with the prefix are the
+ * drill's own: on any failure they are dropped (unless `cleanup` is false), as after a success.
  */
 export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts: DrillOptions): Promise<DrillReport> {
   const prefix = opts.prefix ?? `cs_drill_${randomBytes(3).toString("hex")}_`;
   const metas = new Map<string, NamespaceMetadata>();
   const digests = new Map<string, DocumentDigest>();
+  // Every scratch database the restore may have created, for dropping after a failure.
+  const touched = new Set<string>();
+  const written = new Map<string, RestoreProgress>();
   async function* tee(): AsyncGenerator<ArchiveEvent> {
     for await (const ev of events) {
       if (ev.kind === "metadata") metas.set(`${ev.meta.db}.${ev.meta.collection}`, ev.meta);
+      if ((ev.kind === "documents" || ev.kind === "eof") && splitNamespace(ev.ns).db) touched.add(`${prefix}${splitNamespace(ev.ns).db}`);
       if (ev.kind === "documents") {
         let d = digests.get(ev.ns);
         if (!d) digests.set(ev.ns, (d = createDocumentDigest()));
@@ -74,17 +87,31 @@ export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts:
       yield ev;
     }
   }
+  const warnings: string[] = [];
+  /** Drops what the drill created and passes on why it stopped: the interruption as said at `signal`. */
+  const failed = async (err: unknown, dbs: readonly string[]): Promise<never> => {
+    const dropped = opts.cleanup !== false && (await dropAll(opts.scratchUri, dbs, warnings));
+    if (!opts.signal?.aborted) throw err;
+    const rows = [...written.values()].filter((p) => p.restored > 0);
+    const what = rows.length ? `${rows.map((p) => `${p.restored} documents of ${p.ns} into ${p.target}`).join(", ")} had been restored` : "no documents had been restored";
+    const cleaned = dbs.length === 0 ? "" : dropped ? `; scratch database(s) ${dbs.join(", ")} dropped` : `; ${warnings.join("; ")}`;
+    throw new InterruptedError(`restore drill into ${redactUri(opts.scratchUri.reveal())} interrupted: ${what}${cleaned}; nothing was recorded`, { cause: opts.signal.reason });
+  };
   const restored = await restoreToMongo(tee(), {
     uri: opts.scratchUri,
     rename: [{ from: "*.*", to: `${prefix}*.*` }],
     ...(opts.expected ? { expected: opts.expected } : {}),
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
+    onProgress: (p) => {
+      written.set(p.target, p);
+      opts.onProgress?.(p);
+    },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  }).catch((err: unknown) => failed(err, [...touched].sort()));
   const scratchDatabases = [...new Set(restored.namespaces.map((n) => splitNamespace(n.target).db))].sort();
-  const warnings: string[] = [];
   let namespaces: DrillNamespace[];
   try {
+    opts.signal?.throwIfAborted();
     const described = new Map((await describeDatabase(opts.scratchUri, restored.namespaces.map((n) => n.target))).map((d) => [d.ns, d]));
     namespaces = restored.namespaces.map((n): DrillNamespace => {
       const d = described.get(n.target);
@@ -102,9 +129,10 @@ export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts:
       if (!indexesOk) problems.push(`index specs differ: archive [${expectedIndexes?.join(", ")}], scratch [${d?.indexes.join(", ")}]`);
       return { ns: n.ns, target: n.target, expected: n.expected, restored: n.restored, counted, indexesOk, contentOk, ok: problems.length === 0, problems };
     });
+    // The comparison takes no signal: an interrupt during it is honoured once it returns.
+    opts.signal?.throwIfAborted();
   } catch (err) {
-    if (opts.cleanup !== false) await dropAll(opts.scratchUri, scratchDatabases, warnings);
-    throw err;
+    return failed(err, scratchDatabases);
   }
   const cleanedUp = opts.cleanup !== false && (await dropAll(opts.scratchUri, scratchDatabases, warnings));
   return { namespaces, scratchDatabases, cleanedUp, warnings, ok: namespaces.every((n) => n.ok) };

@@ -1,3 +1,4 @@
+import { addAbortSignal, type Readable } from "node:stream";
 import { summarizeArchive } from "../archive/reader.js";
 import type { Destination } from "../destinations/destination.js";
 import { IntegrityError } from "../errors.js";
@@ -35,7 +36,9 @@ function recorder(dest: Destination, opts: VerifyOptions): (record: Verification
  * manifest. Stores the outcome as a new verification record beside the backup (unless `record`
  * is false) — the manifest itself is never rewritten. Resolves with ok=false for count or CRC
  * differences found while parsing; rejects for failures that stop reading (corrupt object, wrong
- * key) after recording them.
+ * key) after recording them. When `signal` fires, at any stage, the read-back stops as a restore's
+ * does (the local copy is destroyed, a decryptor's process killed), no record is stored and the
+ * call rejects with the signal's reason.
  */
 export async function verifyBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const now = opts.now ?? (() => new Date());
@@ -45,19 +48,26 @@ export async function verifyBackup(dest: Destination, ref: string, keys: Decrypt
   try {
     copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload });
   } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
     if (err instanceof IntegrityError) await save({ id: manifest.id, verifiedAt: now().toISOString(), ok: false, level: "read", detail: { error: err.message } });
     throw err;
   }
   try {
-    const { stream, layers } = await decodeArtifact(copy.open(), keys);
+    // As openBackup does: destroying the source on the signal tears down every layer after it.
+    const source = copy.open();
+    if (opts.signal) addAbortSignal(opts.signal, source as unknown as Readable);
+    const { stream, layers } = await decodeArtifact(source, keys);
     let checks: NamespaceCheck[];
     try {
       const summary = await summarizeArchive(stream, { tolerateCrc: true });
       checks = compareWithManifest(manifest, summary);
     } catch (err) {
+      // A stream torn down by the signal is not a damaged backup: nothing is recorded.
+      if (opts.signal?.aborted) throw opts.signal.reason;
       if (err instanceof IntegrityError) await save({ id: manifest.id, verifiedAt: now().toISOString(), ok: false, level: "read", detail: { error: err.message } });
       throw err;
     }
+    opts.signal?.throwIfAborted();
     const ok = checks.every((c) => c.ok);
     const record: VerificationRecord = {
       id: manifest.id,

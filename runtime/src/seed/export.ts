@@ -86,7 +86,7 @@ export async function exportSeed(opts: SeedExportOptions): Promise<SeedExportRep
         throw mongoError(err, `mongodb read ${ns}`, opts.uri);
       }
       sums.set(paths.metadata, await writeText(tmp, paths.metadata, `${BSON.EJSON.stringify({ options: plan.options, indexes }, { relaxed: false })}\n`));
-      sums.set(paths.data, await writeLines(tmp, paths.data, raws));
+      sums.set(paths.data, await writeLines(tmp, paths.data, raws, opts.signal));
       collections.push({ ns, data: paths.data, metadata: paths.metadata, documents: raws.length, indexes: indexes.length });
     }
     const index: SeedIndex = { format: SEED_FORMAT, version: SEED_VERSION, collections: collections.map(({ indexes: _i, ...c }) => c) };
@@ -163,13 +163,14 @@ async function writeText(root: string, rel: string, text: string): Promise<strin
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-async function writeLines(root: string, rel: string, raws: readonly Uint8Array[]): Promise<string> {
+async function writeLines(root: string, rel: string, raws: readonly Uint8Array[], signal?: AbortSignal): Promise<string> {
   const file = path.join(root, rel);
   await mkdir(path.dirname(file), { recursive: true });
   const hash = createHash("sha256");
   const out = createWriteStream(file);
   try {
     for (const raw of raws) {
+      signal?.throwIfAborted();
       const line = `${toCanonicalLine(raw)}\n`;
       hash.update(line, "utf8");
       if (!out.write(line)) await once(out, "drain");

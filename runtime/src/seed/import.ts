@@ -9,10 +9,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { BSON, type AnyBulkWriteOperation, type Document, type MongoClient } from "mongodb";
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, InterruptedError } from "../errors.js";
 import { connectMongo, mongoError, serverCode } from "../mongo/connect.js";
 import { splitNamespace } from "../mongo/namespaces.js";
-import type { Secret } from "../secret.js";
+import { redactUri, type Secret } from "../secret.js";
 import { decodeExact, fromCanonicalLine, hasUndefined, toCanonicalLine } from "./canonical.js";
 import type { SeedCollection } from "./layout.js";
 import { verifySeedSet } from "./verify.js";
@@ -61,7 +61,9 @@ export interface SeedImportReport {
  * the server unchanged the second time (every document is reported `unchanged`). Not a
  * transaction: a concurrent writer may interleave. Documents holding the deprecated undefined type are stored as null (the
  * driver cannot write that type) and named in a warning. Throws RemoteError when the server
- * refuses a write; documents already written stay (re-running completes the import).
+ * refuses a write; documents already written stay (re-running completes the import). An aborted
+ * `signal` stops it at the next batch (the one in flight still lands): it then rejects with an
+ * InterruptedError saying what had been written, or with the signal's reason when nothing had.
  */
 export async function importSeed(opts: SeedImportOptions): Promise<SeedImportReport> {
   const dir = path.resolve(opts.dir);
@@ -69,13 +71,20 @@ export async function importSeed(opts: SeedImportOptions): Promise<SeedImportRep
   const warnings: string[] = [];
   const dryRun = Boolean(opts.dryRun);
   const client = dryRun ? undefined : (opts.client ?? (await connectMongo(opts.uri)));
+  // Documents each collection's completed bulk writes inserted or replaced, for an interrupt's message.
+  const written = new Map<string, number>();
   try {
     const collections: SeedImportedCollection[] = [];
     for (const entry of index.collections) {
       opts.signal?.throwIfAborted();
-      collections.push(await importCollection(client, dir, entry, opts, warnings));
+      collections.push(await importCollection(client, dir, entry, opts, warnings, written));
     }
     return { dir, dryRun, collections, warnings };
+  } catch (err) {
+    const rows = [...written].filter(([, n]) => n > 0);
+    if (!opts.signal?.aborted || rows.length === 0) throw err;
+    const what = rows.map(([ns, n]) => `${n} documents of ${ns}`).join(", ");
+    throw new InterruptedError(`seed import into ${redactUri(opts.uri.reveal())} interrupted: ${what} had been written and are kept; run the same import again to finish it (it is idempotent)`, { cause: opts.signal.reason });
   } finally {
     if (client && !opts.client) await client.close().catch(() => undefined);
   }
@@ -106,7 +115,7 @@ async function readMetadata(dir: string, entry: SeedCollection): Promise<Metadat
   return { options: (doc.options as Document | undefined) ?? {}, indexes: Array.isArray(doc.indexes) ? (doc.indexes as Document[]) : [] };
 }
 
-async function importCollection(client: MongoClient | undefined, dir: string, entry: SeedCollection, opts: SeedImportOptions, warnings: string[]): Promise<SeedImportedCollection> {
+async function importCollection(client: MongoClient | undefined, dir: string, entry: SeedCollection, opts: SeedImportOptions, warnings: string[], written: Map<string, number>): Promise<SeedImportedCollection> {
   const { db, collection } = splitNamespace(entry.ns);
   const meta = await readMetadata(dir, entry);
   const indexes = meta.indexes.filter((ix) => ix.name !== "_id_");
@@ -138,7 +147,10 @@ async function importCollection(client: MongoClient | undefined, dir: string, en
         updated++;
       }
     }
-    if (ops.length > 0) await coll.bulkWrite(ops, { ordered: true });
+    if (ops.length > 0) {
+      const res = await coll.bulkWrite(ops, { ordered: true });
+      written.set(entry.ns, (written.get(entry.ns) ?? 0) + res.insertedCount + res.modifiedCount);
+    }
   };
   try {
     if (client && Object.keys(meta.options).length > 0) {

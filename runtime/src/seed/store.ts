@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { detectEnvelope } from "../crypto/detect.js";
 import type { Destination } from "../destinations/destination.js";
-import { ConfigError, IntegrityError, NotFoundError } from "../errors.js";
+import { ConfigError, IntegrityError, InterruptedError, NotFoundError } from "../errors.js";
 import { createDecryptor, type DecryptionKeys, type EncryptionPlan } from "../pipeline/encryption.js";
 import { peek } from "../pipeline/streams.js";
 import { CHECKSUM_FILE } from "./layout.js";
@@ -46,7 +46,9 @@ export interface SeedPushResult {
  * SHA256SUMS is stored last: a listing that holds it is complete. Throws IntegrityError when the
  * set does not verify, ConfigError (`--id`) for an id outside `[A-Za-z0-9._-]`, and what the
  * destination throws (RemoteError, LocalIOError); objects already stored are then left for a retry
- * with the same id to overwrite.
+ * with the same id to overwrite. An aborted `signal` stops the upload and deletes the objects it
+ * had stored, then rejects with the signal's reason (or, if a delete fails, an InterruptedError
+ * naming what is left).
  */
 export async function pushSeedSet(opts: { dir: string; destination: Destination; encryption: EncryptionPlan; id?: string; signal?: AbortSignal }): Promise<SeedPushResult> {
   await verifySeedSet(opts.dir);
@@ -57,15 +59,24 @@ export async function pushSeedSet(opts: { dir: string; destination: Destination;
   files.push(CHECKSUM_FILE);
   const suffix = suffixFor(opts.encryption.manifest.scheme);
   const objects: Array<{ key: string; size: number; sha256: string }> = [];
-  for (const rel of files) {
-    opts.signal?.throwIfAborted();
-    const plain = createReadStream(path.join(opts.dir, rel));
-    const cipher = opts.encryption.create();
-    const body: Readable = cipher ? plain.pipe(cipher) : plain;
-    // pipe() does not forward errors: a read failure must fail the upload, not stall it.
-    if (cipher) plain.on("error", (err) => cipher.destroy(err));
-    const res = await opts.destination.put(`${SEED_PREFIX}${id}/${rel}${suffix}`, body, { signal: opts.signal, contentType: "application/octet-stream" });
-    objects.push({ key: res.key, size: res.size, sha256: res.sha256 });
+  try {
+    for (const rel of files) {
+      opts.signal?.throwIfAborted();
+      const plain = createReadStream(path.join(opts.dir, rel));
+      const cipher = opts.encryption.create();
+      const body: Readable = cipher ? plain.pipe(cipher) : plain;
+      // pipe() does not forward errors: a read failure must fail the upload, not stall it.
+      if (cipher) plain.on("error", (err) => cipher.destroy(err));
+      const res = await opts.destination.put(`${SEED_PREFIX}${id}/${rel}${suffix}`, body, { signal: opts.signal, contentType: "application/octet-stream" });
+      objects.push({ key: res.key, size: res.size, sha256: res.sha256 });
+    }
+  } catch (err) {
+    if (!opts.signal?.aborted) throw err;
+    // An interrupt leaves nothing behind, not even an unlisted partial set.
+    const left: string[] = [];
+    for (const o of objects) await opts.destination.delete(o.key).catch(() => left.push(o.key));
+    if (left.length) throw new InterruptedError(`seed push to ${opts.destination.url} interrupted: ${left.join(", ")} could not be deleted (the set is not listed without its ${CHECKSUM_FILE}); delete them by hand`, { cause: opts.signal.reason });
+    throw opts.signal.reason;
   }
   return { id, destination: opts.destination.url, objects, encryption: opts.encryption.manifest };
 }

@@ -32,6 +32,8 @@ export interface Reconciler {
   touch(ns: string): Promise<void>;
   /** Deletes what the source no longer has and reports each namespace touched, sorted by name. */
   finish(): Promise<ReconciledNamespace[]>;
+  /** Documents written to the standby so far (completed batches), by namespace: what an interrupted pass left. */
+  written(): Array<{ readonly ns: string; readonly written: number }>;
 }
 
 interface Pending {
@@ -120,6 +122,9 @@ export function createReconciler(client: MongoClient, uri: Secret): Reconciler {
         out.push({ ns: p.ns, documents: p.documents, written: p.written, deleted: ids.length });
       }
       return out.sort((a, b) => a.ns.localeCompare(b.ns));
+    },
+    written() {
+      return [...pending.values()].map((p) => ({ ns: p.ns, written: p.written }));
     },
   };
 }

@@ -52,7 +52,7 @@ export function register(program: Command, app: CliApp): void {
         }
         if (ctx.opts.verifyOnly) {
           const plan = await planCopy(opts);
-          const v = await verifyMigration(from, to, plan.namespaces.filter((n) => n.type === "collection").map((n) => n.ns));
+          const v = await verifyMigration(from, to, plan.namespaces.filter((n) => n.type === "collection").map((n) => n.ns), { signal: ctx.signal });
           ctx.out.result({ from: plan.from, to: plan.to, verification: v, ok: v.ok }, () =>
             [
               `compared ${v.collections.length} collection(s) of ${plan.from} with ${plan.to}: ${v.ok ? "identical" : "DIFFERENT"}`,
@@ -73,7 +73,7 @@ export function register(program: Command, app: CliApp): void {
         const report = await copyDatabase({ ...opts, onRestore }).finally(() => progress.done());
         for (const w of report.warnings) ctx.out.warn(`warning: ${w}`);
         const copiedOk = report.restore.ok;
-        const verification = ctx.opts.verify ? await verifyMigration(from, to, report.restore.namespaces.map((n) => n.ns)) : undefined;
+        const verification = ctx.opts.verify ? await verifyMigration(from, to, report.restore.namespaces.map((n) => n.ns), { signal: ctx.signal }) : undefined;
         const rows = report.restore.namespaces.map((n) => {
           const v = verification?.collections.find((c) => c.ns === n.ns);
           return [n.ns, String(n.expected), String(n.restored), ...(v ? [String(v.targetCount ?? "absent"), v.indexesOk ? "ok" : "DIFFER", v.contentOk ? "ok" : "DIFFER"] : []), (v ? v.ok && n.ok : n.ok) ? "yes" : "NO"];

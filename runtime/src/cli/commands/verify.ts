@@ -27,6 +27,9 @@ stored object's size and SHA-256 against its manifest, nothing decrypted. That i
 holding only the recipient can check; it is recorded with level "checksum", shown by \`list\`, and
 counts for prune's "newest verified" rule. A full check ("read") needs the identity.
 
+Ctrl-C or SIGTERM stops verify with exit 130 and stores no record; a restore drill stops before its
+next batch, drops its scratch databases and says what it had restored.
+
 Examples:
   cloudsync verify latest --from ./backups -i ~/.config/cloudsync/identity.txt
   cloudsync verify latest --from ./backups            # checksum only, on a host without the identity`,
@@ -68,7 +71,7 @@ Examples:
         const opened = await openBackup(dest, result.record.id, keys, { signal: ctx.signal });
         let drill;
         try {
-          drill = await runRestoreDrill(opened.events, { scratchUri: uri, expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])) });
+          drill = await runRestoreDrill(opened.events, { scratchUri: uri, expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])), signal: ctx.signal });
         } finally {
           await opened.cleanup();
         }
