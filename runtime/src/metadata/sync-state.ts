@@ -1,8 +1,14 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 import { describeLocalIO, IntegrityError } from "../errors.js";
 import { PUBLIC_MODEL_FIELDS, type PublicModel } from "./public-schema.js";
+
+/** Default state file: `$XDG_STATE_HOME/cloudsync/metadata-sync.json` (or `~/.local/state/…`). */
+export function defaultSyncStatePath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_STATE_HOME || path.join(homedir(), ".local", "state"), "cloudsync", "metadata-sync.json");
+}
 
 /**
  * What the sync client remembers between runs. `acked` holds, per model id, the hash of the

@@ -10,7 +10,9 @@ import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
 import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
 import { Secret } from "../../secret.js";
 import type { CliApp, CommandContext } from "../app.js";
-import { addEncryptionFlags, collect, destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { retentionPolicyOf } from "../../retention/policy.js";
+import { addEncryptionFlags, collect, flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 
 /** Default schedule: daily at 03:00 UTC. */

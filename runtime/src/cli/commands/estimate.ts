@@ -6,7 +6,8 @@ import { measureDatabase, recentBackups } from "../../estimate/measure.js";
 import { DEFAULT_PRICES, loadPriceTable } from "../../estimate/prices.js";
 import { redactUri } from "../../secret.js";
 import type { CliApp } from "../app.js";
-import { destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 
