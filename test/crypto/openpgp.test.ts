@@ -20,7 +20,8 @@ import {
   loadOpenPgpRecipients,
   openPgpFingerprints,
 } from "../../runtime/src/crypto/index.js";
-import { hasBinary, runTransform, scratchDir, transformAll } from "./support.js";
+import { tempDir } from "../support/paths.js";
+import { hasBinary, runTransform, transformAll } from "./support.js";
 
 const haveGpg = hasBinary("gpg") && hasBinary("gpgconf");
 if (!haveGpg) console.warn("test/crypto/openpgp: skipped, gpg is not installed (apt-get install gnupg)");
@@ -28,7 +29,7 @@ if (!haveGpg) console.warn("test/crypto/openpgp: skipped, gpg is not installed (
 const KEY_PASS = "pgp passphrase 123";
 
 describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installed)", () => {
-  let tmp: ReturnType<typeof scratchDir>;
+  let tmp: ReturnType<typeof tempDir>;
   let home: string;
   const keys: Record<"plain" | "locked" | "other", { pub: string; sec: string; fpr: string; email: string }> = {} as never;
   const gpg = (args: string[], input?: Buffer | string): Buffer =>
@@ -39,7 +40,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
     });
 
   beforeAll(() => {
-    tmp = scratchDir("cloudsync-pgp-");
+    tmp = tempDir("pgp");
     home = join(tmp.dir, "gnupg");
     execFileSync("mkdir", ["-m", "700", home]);
     for (const [name, pass] of [["plain", ""], ["locked", KEY_PASS], ["other", ""]] as const) {

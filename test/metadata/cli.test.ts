@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { createCliApp } from "../../runtime/src/cli/app.js";
 import { register } from "../../runtime/src/cli/commands/sync-metadata.js";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
 
 function sink(): { stream: Writable; text: () => string } {
   let text = "";

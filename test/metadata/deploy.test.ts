@@ -18,7 +18,8 @@ import {
 } from "../../runtime/src/metadata/deploy/index.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { freePort } from "../support/mongo-service.js";
-import { API_KEY, model, parseEnvFile, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
+import { repoRoot, tempDir } from "../support/paths.js";
+import { API_KEY, model, parseEnvFile, signedPost, unitSettings } from "./helpers.js";
 
 describe("deploy builders", () => {
   it("renders a non-root unit with MemoryMax, restart and the server entry of the live release", () => {

@@ -12,7 +12,8 @@ import { createMetadataServer, type MetadataServer } from "../../runtime/src/met
 import { syncMetadata, type SyncMetadataOptions } from "../../runtime/src/metadata/sync.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { mongoSkipReason, mongoTestUri, needsRealMongod } from "../support/mongo-service.js";
-import { API_KEY, getJson, model, models, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { API_KEY, getJson, model, models } from "./helpers.js";
 
 const SENTINEL = "PRIVATE-SENTINEL-7f3c9a1e";
 
