@@ -130,7 +130,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
       const err = await loadOpenPgpRecipients(["nobody@cloudsync.test"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toBe(
-        '--gpg-recipient: "nobody@cloudsync.test" is neither a key file nor a key in your GnuPG keyring (gpg --list-keys); import it with gpg --import or pass the path of its armored public key',
+        'gpgRecipients: "nobody@cloudsync.test" is neither a key file nor a key in your GnuPG keyring (gpg --list-keys); import it with gpg --import or pass the path of its armored public key',
       );
     } finally {
       if (saved === undefined) delete process.env.GNUPGHOME;
@@ -160,7 +160,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
   });
 
   it("a key text without a public key → ConfigError before anything runs", () => {
-    expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("--gpg-recipient: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
+    expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("gpgRecipients: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
   });
 
   it("without gpg on PATH → ConfigError(\"gpg\") saying how to install it", async () => {

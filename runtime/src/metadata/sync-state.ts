@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
+import { stateHome } from "../config/config.js";
 import { describeLocalIO, IntegrityError } from "../errors.js";
 import { PUBLIC_MODEL_FIELDS, type PublicModel } from "./public-schema.js";
 
-/** Default state file: `$XDG_STATE_HOME/cloudsync/metadata-sync.json` (or `~/.local/state/…`). */
+/** Default state file: `metadata-sync.json` in cloudsync's state folder ({@link stateHome}: `$XDG_STATE_HOME/cloudsync`). */
 export function defaultSyncStatePath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_STATE_HOME || path.join(homedir(), ".local", "state"), "cloudsync", "metadata-sync.json");
+  return path.join(stateHome(env), "metadata-sync.json");
 }
 
 /**
