@@ -167,6 +167,17 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     expect(existsSync(state())).toBe(false);
   });
 
+  it("status names the setting a damaged status.json came from: --state-dir, or CLOUDSYNC_STATE_DIR (exit 2)", async () => {
+    await mkdir(state(), { recursive: true });
+    await writeFile(join(state(), "status.json"), "{}");
+    const flag = await run(["status", "--state-dir", state()]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe(`cloudsync: --state-dir: ${join(state(), "status.json")} is not a cloudsync status file: not a status file\n`);
+    const variable = await collect(spawn(process.execPath, [CLI, "status"], { cwd: dir, env: { ...env(), CLOUDSYNC_STATE_DIR: state() }, stdio: ["ignore", "pipe", "pipe"] }));
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toBe(`cloudsync: CLOUDSYNC_STATE_DIR: ${join(state(), "status.json")} is not a cloudsync status file: not a status file\n`);
+  });
+
   it("the scheduled daemon serves /metrics, writes status.json at start, and exits 0 on SIGTERM", async () => {
     const child = spawnChild(["daemon", "--schedule", "@yearly", "--metrics-port", "0", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
     const done = collect(child);

@@ -2,14 +2,11 @@ import { PassThrough, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
 import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
+import type { Compression } from "./kinds.js";
 
 export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
 
-/** How a backup artifact's archive bytes are compressed before encryption. */
-export type Compression = "gzip" | "zstd" | "none";
-
-/** Every accepted value of `Compression`, for validating flags and config. */
-export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
+export { COMPRESSIONS, type Compression, type CompressionChoice } from "./kinds.js";
 
 /** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
 export type CompressorOptions = GzipStreamOptions;

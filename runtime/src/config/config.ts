@@ -1,13 +1,12 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import { COMPRESSIONS, type Compression } from "../compression/kinds.js";
 import { ConfigError } from "../errors.js";
 import { containsAgeSecretKey, Secret, SECRET_KEY_NOT_RECIPIENT } from "../secret.js";
 import { parseCron } from "./cron.js";
 import { checkDuration, RETENTION } from "./duration.js";
 
-/** Compression algorithms a backup can use. */
-export type CompressionKind = "gzip" | "zstd" | "none";
 /** Providers named by the seed's CLOUD_SYNC_PROVIDER. */
 export type CloudSyncProvider = "none" | "jeffreysanford" | "s3" | "backblaze" | "gcs";
 
@@ -18,7 +17,7 @@ export type CloudSyncProvider = "none" | "jeffreysanford" | "s3" | "backblaze" |
 export interface Config {
   /** Where backups go and come from: a path, file:///path or s3://bucket/prefix. */
   readonly destination: string;
-  readonly compression: CompressionKind;
+  readonly compression: Compression;
   /** gzip level 1–9; 1 by default because compression sets the pipeline's speed limit. */
   readonly gzipLevel: number;
   /** age X25519 recipients (age1…) the backup is encrypted to. */
@@ -389,7 +388,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const config: Config = {
     destination: str("destination") ?? DEFAULTS.destination,
-    compression: oneOf("compression", ["gzip", "zstd", "none"] as const),
+    compression: oneOf("compression", COMPRESSIONS),
     gzipLevel: int("gzipLevel", 1, 9) ?? DEFAULTS.gzipLevel,
     recipients,
     identityFiles: list("identityFiles"),

@@ -83,13 +83,15 @@ export async function readStatus(stateDir: string): Promise<DaemonStatus | undef
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new LocalIOError(`read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  const notStatus = (why: string): ConfigError => new ConfigError("stateDir", `${path} is not a cloudsync status file: ${why}`);
+  let v: DaemonStatus;
   try {
-    const v = JSON.parse(text) as DaemonStatus;
-    if (v.format !== 1 || typeof v.intervalSeconds !== "number") throw new Error("not a status file");
-    return v;
+    v = JSON.parse(text) as DaemonStatus;
   } catch (err) {
-    throw new ConfigError("stateDir", `${path} is not a cloudsync status file: ${(err as Error).message}`);
+    throw notStatus((err as Error).message);
   }
+  if (v?.format !== 1 || typeof v.intervalSeconds !== "number") throw notStatus("not a status file");
+  return v;
 }
 
 /** What `assessStatus` concluded. */

@@ -43,13 +43,15 @@ export function loadState(statePath: string, endpoint: string): SyncState {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState(endpoint);
     throw describeLocalIO(err, `read sync state ${statePath}`);
   }
+  const notState = (why: string): IntegrityError => new IntegrityError(`sync state ${statePath} is not a cloudsync state file (${why}); delete it to resync everything`);
+  let s: SyncState;
   try {
-    const s = JSON.parse(text) as SyncState;
-    if (s.format !== 1 || typeof s.acked !== "object" || s.acked === null || typeof s.endpoint !== "string") throw new Error("unexpected shape");
-    return s;
+    s = JSON.parse(text) as SyncState;
   } catch (err) {
-    throw new IntegrityError(`sync state ${statePath} is not a cloudsync state file (${(err as Error).message}); delete it to resync everything`);
+    throw notState((err as Error).message);
   }
+  if (s?.format !== 1 || typeof s.acked !== "object" || s.acked === null || typeof s.endpoint !== "string") throw notState("unexpected shape");
+  return s;
 }
 
 /**

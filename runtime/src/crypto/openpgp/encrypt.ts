@@ -11,7 +11,7 @@
  * ConfigError("gpg") when absent.
  */
 import type { Transform } from "node:stream";
-import { ConfigError } from "../../errors.js";
+import { ConfigError, LocalIOError } from "../../errors.js";
 import { gpgMessages, gpgSpawnError, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
 import { openPgpFingerprints } from "./keys.js";
 import { createProcessTransform } from "./process-transform.js";
@@ -48,7 +48,7 @@ export function createOpenPgpEncryptStream(opts: OpenPgpEncryptOptions): Transfo
       if (code === 0) return undefined;
       const status = statusKeywords(stderr);
       if (status.has("INV_RECP")) throw new ConfigError("gpgRecipients", `gpg rejected a recipient key: ${gpgMessages(stderr)}`);
-      throw new Error(`openpgp encrypt: gpg failed (exit ${code}): ${gpgMessages(stderr)}`);
+      throw new LocalIOError(`openpgp encrypt: gpg failed (exit ${code}): ${gpgMessages(stderr)}`);
     },
     spawnError: gpgSpawnError,
     async cleanup() {
