@@ -3,12 +3,12 @@
  * push public model metadata, upload a mongodump archive as an encrypted backup, and ask whether
  * cloud sync is on. Same validation, pipeline, destinations and sync client as the CLI.
  */
-import { defaultSyncStatePath } from "./cli/commands/sync-metadata.js";
-import { destinationOf } from "./cli/common.js";
 import { ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
 import type { Destination } from "./destinations/destination.js";
+import { destinationOf } from "./destinations/from-config.js";
 import { ConfigError, describeLocalIO } from "./errors.js";
 import type { PublicModel } from "./metadata/public-schema.js";
+import { defaultSyncStatePath } from "./metadata/sync-state.js";
 import { syncMetadata, type SyncResult } from "./metadata/sync.js";
 import { runBackupPipeline } from "./pipeline/backup.js";
 import { openArchiveSource } from "./pipeline/archive-source.js";

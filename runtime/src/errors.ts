@@ -89,6 +89,14 @@ export class InterruptedError extends CloudsyncError {
 }
 
 /**
+ * A broken invariant inside cloudsync: a bug, never the user's input or the environment. Exit
+ * code 1, with the request to report it (run again with --debug for the stack trace).
+ */
+export class InternalError extends CloudsyncError {
+  override readonly code = "internal";
+}
+
+/**
  * True when `err` is an interruption: an InterruptedError, or the AbortError a Node stream or
  * timer throws when its signal was aborted with one (the reason is then the error's cause).
  */

@@ -29,7 +29,7 @@ export { fetchVerified } from "./pipeline/fetch.js";
 export { listBackups, findBackup, writeVerification, latestVerifications, countsAsVerified, type BackupEntry, type VerificationRecord, type VerificationState, type VerificationLevel } from "./manifest/store.js";
 export { newestFirst, compareNewestFirst, type BackupTime } from "./manifest/order.js";
 export { type BackupManifest } from "./manifest/manifest.js";
-export { deleteBackup, findOrphans } from "./manifest/lifecycle.js";
+export { deleteBackup, findOrphans } from "./manifest/deletion.js";
 
 export * as mongo from "./mongo/index.js";
 export * as retention from "./retention/index.js";

@@ -139,7 +139,7 @@ describe.skipIf(!!FIXTURES_SKIP)("uploadBackup", () => {
     await expect(on.uploadBackup(join(FIXTURES, "bad-format.archive"))).rejects.toBeInstanceOf(IntegrityError);
     expect(await listBackups(openDestination(env.CLOUDSYNC_DESTINATION))).toEqual([]);
     const noKey = createCloudSync({ provider: "jeffreysanford", enabled: true, endpoint: "https://example.org", apiKey: API_KEY }, { env: { CLOUDSYNC_DESTINATION: env.CLOUDSYNC_DESTINATION } });
-    await expect(noKey.uploadBackup(archive)).rejects.toThrow("--recipient: no encryption key given");
+    await expect(noKey.uploadBackup(archive)).rejects.toThrow("recipients: no encryption key given: set age recipients (recipients, --recipient age1…;");
   });
 
   const s3Skip = s3SkipReason();

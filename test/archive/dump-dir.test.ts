@@ -13,7 +13,8 @@ import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
 import { ConfigError, IntegrityError } from "../../runtime/src/errors.js";
 import { namespacesForRoundTrip } from "../support/bson-types.js";
 import { chunked } from "./fixtures.js";
-import { collectEvents, drain } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { collectEvents } from "./helpers.js";
 
 const header = { version: "0.1", serverVersion: "8.0.4", toolVersion: "t" };
 let work: string;
@@ -36,7 +37,7 @@ async function listTree(dir: string): Promise<string[]> {
 async function sampleArchive(): Promise<Buffer> {
   const input = namespacesForRoundTrip();
   const oplogDoc = input[0]!.docs[1]!;
-  return drain(
+  return readAll(
     writeArchive(
       {
         header,
@@ -129,7 +130,7 @@ describe("mongodump directory layout", () => {
       "types.empty",
       "базаданных.コレクション",
     ]);
-    const events = await collectEvents(chunked(await drain(writeArchive(source))));
+    const events = await collectEvents(chunked(await readAll(writeArchive(source))));
     const byNs = (list: { ns: string; documents: number; crc: string }[]): string[] =>
       list.map((n) => `${n.ns} ${n.documents} ${n.crc}`).sort();
     const again = events.filter((e) => e.kind === "eof").map((e) => ({ ns: e.ns, documents: e.documents, crc: e.crc.toString() }));
@@ -153,7 +154,7 @@ describe("mongodump directory layout", () => {
       ["w", "timeseries"],
     ]);
     expect(source.namespaces.map((n) => n.meta.collection)).toEqual(["system.buckets.w", "v"]);
-    const events = await collectEvents(chunked(await drain(writeArchive(source))));
+    const events = await collectEvents(chunked(await readAll(writeArchive(source))));
     expect(events.filter((e) => e.kind === "eof").map((e) => `${e.ns} ${e.documents} ${e.crcOk}`)).toEqual([
       "db.system.buckets.w 1 true",
       "db.v 0 true",
@@ -165,6 +166,6 @@ describe("mongodump directory layout", () => {
     await mkdir(path.join(dir, "db"), { recursive: true });
     await writeFile(path.join(dir, "db", "c.bson"), Buffer.from([0x10, 0, 0, 0, 0x0a, 0x61]));
     const source = await readDumpDirectory(dir);
-    await expect(drain(writeArchive(source))).rejects.toThrow(`${path.join(dir, "db", "c.bson")}: truncated document at offset 0`);
+    await expect(readAll(writeArchive(source))).rejects.toThrow(`${path.join(dir, "db", "c.bson")}: truncated document at offset 0`);
   });
 });

@@ -4,9 +4,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoRoot } from "../support/paths.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Folder of the real mongodump archives. */
 export const fixtureDir = path.resolve(repoRoot, "../shared/fixtures/mongodump");

@@ -1,16 +1,8 @@
 /** Small helpers shared by the archive tests. */
-import { Readable } from "node:stream";
 import { readArchive } from "../../runtime/src/archive/reader.js";
 import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
 import { IntegrityError } from "../../runtime/src/errors.js";
 import { expect } from "vitest";
-
-/** Reads a whole readable into one buffer. */
-export async function drain(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
-}
 
 /** Collects every event of an archive. */
 export async function collectEvents(input: AsyncIterable<Uint8Array>): Promise<ArchiveEvent[]> {

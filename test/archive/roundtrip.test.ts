@@ -4,7 +4,8 @@ import { writeArchive } from "../../runtime/src/archive/writer.js";
 import type { ArchiveEvent, NamespaceMetadata } from "../../runtime/src/archive/types.js";
 import { namespacesForRoundTrip } from "../support/bson-types.js";
 import { chunked, fixture, fixtureSkipReason, haveFixtures } from "./fixtures.js";
-import { collectEvents, drain, randomSizes } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { collectEvents, randomSizes } from "./helpers.js";
 
 const header = { version: "0.1", serverVersion: "8.0.4", toolVersion: "cloudsync-test" };
 
@@ -20,7 +21,7 @@ describe("writeArchive → readArchive round trip", () => {
   for (const concurrency of [1, 3]) {
     it(`every BSON type, several namespaces, concurrency ${concurrency}: same bytes, same metadata`, async () => {
       const input = namespacesForRoundTrip();
-      const bytes = await drain(
+      const bytes = await readAll(
         writeArchive(
           { header, namespaces: input.map((n) => ({ meta: n.meta, documents: n.docs })) },
           { concurrency, segmentBytes: 4096, chunkBytes: 10_000 },
@@ -46,7 +47,7 @@ describe("writeArchive → readArchive round trip", () => {
   it("concurrency 1 writes one segment per namespace, in order; concurrency 3 interleaves", async () => {
     const input = namespacesForRoundTrip();
     const segmentOrder = async (concurrency: number): Promise<string[]> => {
-      const bytes = await drain(
+      const bytes = await readAll(
         writeArchive({ header, namespaces: input.map((n) => ({ meta: n.meta, documents: n.docs })) }, { concurrency, segmentBytes: 4096 }),
       );
       // Read as one chunk: each documents event is then exactly one non-empty segment.
@@ -72,7 +73,7 @@ describe("writeArchive → readArchive round trip", () => {
       for (let i = 0; i < 5; i++) yield doc(i);
     }
     const meta = (collection: string): NamespaceMetadata => ({ db: "d", collection, metadata: "", size: 0 });
-    const bytes = await drain(
+    const bytes = await readAll(
       writeArchive({ header, namespaces: [{ meta: meta("slow"), documents: slow() }, { meta: meta("fast"), documents: fast() }] }, { concurrency: 2 }),
     );
     const events = await collectEvents(chunked(bytes));
@@ -92,7 +93,7 @@ describe("writeArchive → readArchive round trip", () => {
     const big = Buffer.from(BSON.serialize({ b: Buffer.alloc(max - 4 - 1 - 2 - 4 - 1 - 1, 0x5a) }));
     expect(big.length).toBe(max);
     const meta: NamespaceMetadata = { db: "d", collection: "big", metadata: "", size: max };
-    const bytes = await drain(writeArchive({ header, namespaces: [{ meta, documents: [big] }] }));
+    const bytes = await readAll(writeArchive({ header, namespaces: [{ meta, documents: [big] }] }));
     const events = await collectEvents(chunked(bytes, [65536, 1, 4093]));
     const got = docsByNamespace(events).get("d.big")!;
     expect(got.length).toBe(1);
@@ -130,17 +131,17 @@ describe("writeArchive → readArchive round trip", () => {
     const doc = Buffer.from(BSON.serialize({ a: 1 }));
     const meta: NamespaceMetadata = { db: "d", collection: "c", metadata: "", size: 0 };
     const stream = writeArchive({ header, namespaces: [{ meta, documents: [doc, Buffer.concat([doc, doc])] }] });
-    await expect(drain(stream)).rejects.toThrow(
+    await expect(readAll(stream)).rejects.toThrow(
       "archive writer: document #1 of d.c is not one whole BSON document (length word 12, 24 bytes given)",
     );
   });
 
   it("a namespace given twice or missing from an explicit prelude is refused", async () => {
     const meta = (collection: string): NamespaceMetadata => ({ db: "d", collection, metadata: "", size: 0 });
-    await expect(drain(writeArchive({ header, namespaces: [{ meta: meta("a"), documents: [] }, { meta: meta("a"), documents: [] }] }))).rejects.toThrow(
+    await expect(readAll(writeArchive({ header, namespaces: [{ meta: meta("a"), documents: [] }, { meta: meta("a"), documents: [] }] }))).rejects.toThrow(
       "archive writer: namespace d.a is given twice",
     );
-    await expect(drain(writeArchive({ header, prelude: [meta("a")], namespaces: [{ meta: meta("b"), documents: [] }] }))).rejects.toThrow(
+    await expect(readAll(writeArchive({ header, prelude: [meta("a")], namespaces: [{ meta: meta("b"), documents: [] }] }))).rejects.toThrow(
       "archive writer: namespace d.b is not in the prelude",
     );
   });
@@ -151,7 +152,7 @@ describe("writeArchive → readArchive round trip", () => {
       throw new Error("cursor died");
     }
     const meta: NamespaceMetadata = { db: "d", collection: "c", metadata: "", size: 0 };
-    await expect(drain(writeArchive({ header, namespaces: [{ meta, documents: failing() }] }))).rejects.toThrow("cursor died");
+    await expect(readAll(writeArchive({ header, namespaces: [{ meta, documents: failing() }] }))).rejects.toThrow("cursor died");
   });
 });
 
@@ -166,7 +167,7 @@ describe.skipIf(!haveFixtures)(`byte-for-byte against real mongodump output${fix
     // first), so the data order comes from the EOF headers and the prelude is passed as is.
     const order = events.filter((e) => e.kind === "eof").map((e) => e.ns);
     const namespaces = order.map((ns) => ({ meta: prelude.find((m) => `${m.db}.${m.collection}` === ns)!, documents: docs.get(ns) ?? [] }));
-    const bytes = await drain(writeArchive({ header: headerEvent.header, prelude, namespaces }));
+    const bytes = await readAll(writeArchive({ header: headerEvent.header, prelude, namespaces }));
     expect(bytes.toString("hex")).toBe(file.toString("hex"));
   });
 
@@ -178,7 +179,7 @@ describe.skipIf(!haveFixtures)(`byte-for-byte against real mongodump output${fix
     const metaAt = 4 + headerLen;
     const metaDoc = BSON.deserialize(file.subarray(metaAt, metaAt + file.readInt32LE(metaAt)));
     const meta: NamespaceMetadata = { db: metaDoc.db, collection: metaDoc.collection, metadata: metaDoc.metadata, size: metaDoc.size };
-    const bytes = await drain(
+    const bytes = await readAll(
       writeArchive({
         header: { version: "0.1", serverVersion: "4.0.14", toolVersion: "r4.2.2", concurrentCollections: 4 },
         namespaces: [{ meta, documents: [] }],

@@ -7,11 +7,12 @@ import { writeArchive } from "../../runtime/src/archive/writer.js";
 import { IntegrityError } from "../../runtime/src/errors.js";
 import { namespacesForRoundTrip } from "../support/bson-types.js";
 import { chunked } from "./fixtures.js";
-import { drain, flip, randomSizes } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { flip, randomSizes } from "./helpers.js";
 
 async function archiveBytes(): Promise<Buffer> {
   const input = namespacesForRoundTrip();
-  return drain(
+  return readAll(
     writeArchive(
       { header: { version: "0.1", serverVersion: "8.0.4", toolVersion: "t" }, namespaces: input.map((n) => ({ meta: n.meta, documents: n.docs })) },
       { concurrency: 2, segmentBytes: 2048 },

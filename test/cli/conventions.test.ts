@@ -77,15 +77,15 @@ describe.skipIf(!!CLI_SKIP)("CLI output conventions", () => {
     });
   });
 
-  it("a destination that is a regular file is a configuration error (exit 2) saying so, and the file is left as it was", async () => {
+  it("a destination that is a regular file is a configuration error (exit 2) naming the flag it came from, and the file is left as it was", async () => {
     const file = join(work, "not-a-dir");
     writeFileSync(file, "hello");
     const l = await runCli(["list", "--from", file]);
     expect(l).toMatchObject({ code: 2, stdout: "" });
-    expect(l.stderr).toBe(`cloudsync: destination: ${file} is a file, not a directory; a local destination is a directory of backups, so give a directory path (it is created if missing)\n`);
+    expect(l.stderr).toBe(`cloudsync: --from: ${file} is a file, not a directory; a local destination is a directory of backups, so give a directory path (it is created if missing)\n`);
     const b = await runCli(["backup", "--from-archive", archive, "--to", join(file, "sub"), "-r", recipient, "--json"]);
     expect(b.code).toBe(2);
-    expect(b.json()).toEqual({ error: { code: "config", exitCode: 2, field: "destination", message: `destination: ${file} (in ${join(file, "sub")}) is a file, not a directory; a local destination is a directory of backups, so give a directory path (it is created if missing)` } });
+    expect(b.json()).toEqual({ error: { code: "config", exitCode: 2, field: "--to", message: `--to: ${file} (in ${join(file, "sub")}) is a file, not a directory; a local destination is a directory of backups, so give a directory path (it is created if missing)` } });
     expect(b.stderr).not.toContain("unexpected error");
     expect(readFileSync(file, "utf8")).toBe("hello");
   });
@@ -144,7 +144,7 @@ describe.skipIf(!!CLI_SKIP)("CLI output conventions", () => {
     it("with no unknown variable there is no warnings key and nothing on stderr", async () => {
       const e = await runCli(["list", "--from", "ftp://x", "--json"]);
       expect(e.json<Record<string, unknown>>()).not.toHaveProperty("warnings");
-      expect(e.stderr).toBe(`cloudsync: destination: unknown scheme "ftp://"; use a path, file:///path or s3://bucket/prefix\n`);
+      expect(e.stderr).toBe(`cloudsync: --from: unknown scheme "ftp://"; use a path, file:///path or s3://bucket/prefix\n`);
     });
   });
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { BSON, EJSON, Long, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
+import { readAll } from "../support/streams.js";
 import { DEMO_COLLECTIONS, demoCollectionMetadata, type DemoCollection } from "../../runtime/src/demo/collections.js";
 import { summarizeArchive } from "../../runtime/src/archive/reader.js";
 import { DEMO_SERVER_VERSION, demoCollections, demoDocuments, generateDemoArchive } from "../../runtime/src/demo/dataset.js";
@@ -105,11 +106,7 @@ describe("demoCollectionMetadata", () => {
 });
 
 describe("generateDemoArchive", () => {
-  async function bytesOf(targetBytes: number, seed: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of generateDemoArchive({ targetBytes, seed })) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  }
+  const bytesOf = (targetBytes: number, seed: number): Promise<Buffer> => readAll(generateDemoArchive({ targetBytes, seed }));
 
   it("is a valid mongodump archive of the four demo collections with matching CRCs", async () => {
     const archive = await bytesOf(512 * 1024, 4);

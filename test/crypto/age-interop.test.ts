@@ -18,7 +18,8 @@ import {
   parseAgeIdentities,
   writeIdentityFile,
 } from "../../runtime/src/crypto/index.js";
-import { hasBinary, scratchDir, transformAll } from "./support.js";
+import { tempDir } from "../support/paths.js";
+import { hasBinary, transformAll } from "./support.js";
 
 const haveAge = hasBinary("age") && hasBinary("age-keygen");
 const haveScript = hasBinary("script");
@@ -28,13 +29,13 @@ const KiB = 1024;
 const SIZES = [0, 1, 65535, 65536, 65537, 3 * 64 * KiB, 1024 * KiB + 123];
 
 describe.skipIf(!haveAge)("age CLI interoperability (skipped when age is not installed)", () => {
-  let tmp: ReturnType<typeof scratchDir>;
+  let tmp: ReturnType<typeof tempDir>;
   let keyFile: string;
   let identity: Secret;
   let recipient: string;
 
   beforeAll(async () => {
-    tmp = scratchDir("cloudsync-age-");
+    tmp = tempDir("age");
     ({ identity, recipient } = generateAgeIdentity());
     keyFile = join(tmp.dir, "ours.key");
     await writeIdentityFile(keyFile, identity, recipient);

@@ -20,7 +20,8 @@ import {
   loadOpenPgpRecipients,
   openPgpFingerprints,
 } from "../../runtime/src/crypto/index.js";
-import { hasBinary, runTransform, scratchDir, transformAll } from "./support.js";
+import { tempDir } from "../support/paths.js";
+import { hasBinary, runTransform, transformAll } from "./support.js";
 
 const haveGpg = hasBinary("gpg") && hasBinary("gpgconf");
 if (!haveGpg) console.warn("test/crypto/openpgp: skipped, gpg is not installed (apt-get install gnupg)");
@@ -28,7 +29,7 @@ if (!haveGpg) console.warn("test/crypto/openpgp: skipped, gpg is not installed (
 const KEY_PASS = "pgp passphrase 123";
 
 describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installed)", () => {
-  let tmp: ReturnType<typeof scratchDir>;
+  let tmp: ReturnType<typeof tempDir>;
   let home: string;
   const keys: Record<"plain" | "locked" | "other", { pub: string; sec: string; fpr: string; email: string }> = {} as never;
   const gpg = (args: string[], input?: Buffer | string): Buffer =>
@@ -39,7 +40,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
     });
 
   beforeAll(() => {
-    tmp = scratchDir("cloudsync-pgp-");
+    tmp = tempDir("pgp");
     home = join(tmp.dir, "gnupg");
     execFileSync("mkdir", ["-m", "700", home]);
     for (const [name, pass] of [["plain", ""], ["locked", KEY_PASS], ["other", ""]] as const) {
@@ -129,7 +130,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
       const err = await loadOpenPgpRecipients(["nobody@cloudsync.test"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toBe(
-        '--gpg-recipient: "nobody@cloudsync.test" is neither a key file nor a key in your GnuPG keyring (gpg --list-keys); import it with gpg --import or pass the path of its armored public key',
+        'gpgRecipients: "nobody@cloudsync.test" is neither a key file nor a key in your GnuPG keyring (gpg --list-keys); import it with gpg --import or pass the path of its armored public key',
       );
     } finally {
       if (saved === undefined) delete process.env.GNUPGHOME;
@@ -159,7 +160,7 @@ describe.skipIf(!haveGpg)("OpenPGP through gpg (skipped when gpg is not installe
   });
 
   it("a key text without a public key → ConfigError before anything runs", () => {
-    expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("--gpg-recipient: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
+    expect(() => createOpenPgpEncryptStream({ publicKeys: "hello" })).toThrow("gpgRecipients: no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
   });
 
   it("without gpg on PATH → ConfigError(\"gpg\") saying how to install it", async () => {

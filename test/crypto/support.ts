@@ -1,9 +1,6 @@
 /** Helpers for the crypto tests: run a Transform over bytes, find CLIs, scratch directories. */
 import { spawnSync } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
@@ -32,12 +29,6 @@ export async function transformAll(t: Transform, input: Buffer, piece?: number):
   const r = await runTransform(t, input, piece);
   if (r.err) throw r.err;
   return r.out;
-}
-
-/** A temporary directory removed by the returned cleanup. */
-export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Deterministic pseudo-random bytes (a ChaCha20 keystream keyed by the seed), so failures reproduce; not for keys. */

@@ -141,14 +141,52 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     expect(r.stderr).toBe('cloudsync: CLOUDSYNC_SCHEDULE: "0 25 * * *": hour field "25" has 25 outside 0-23\n');
   });
 
+  it("takes its settings from the config file too: stateDir and heartbeatUrl there are used by daemon --once, and status reads the same stateDir", async () => {
+    const fromFile = join(dir, "state-from-file");
+    await writeFile(join(dir, "cloudsync.config.json"), JSON.stringify({ stateDir: fromFile, heartbeatUrl: hbUrl, schedule: "@daily", jitter: "0", cloudPrefix: "/nightly/" }));
+    const r = await run(["daemon", "--once", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(fromFile, "status.json"), "utf8"))).toMatchObject({ schedule: "@daily" });
+    expect(pings).toEqual(["POST /ping/secret-check-uuid"]);
+    expect(existsSync(join(dir, "xdg"))).toBe(false);
+    const s = await run(["status", "--json"]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ healthy: true, stateDir: fromFile });
+  });
+
+  it("validates every daemon setting at start-up, naming the config key or variable, even with --once", async () => {
+    await writeFile(join(dir, "cloudsync.config.json"), JSON.stringify({ schedule: "0 25 * * *" }));
+    const bad = await run(once());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('cloudsync: cloudsync.config.json: schedule: "0 25 * * *": hour field "25" has 25 outside 0-23\n');
+    await rm(join(dir, "cloudsync.config.json"));
+    const port = spawn(process.execPath, [CLI, ...once()], { cwd: dir, env: { ...env(), CLOUDSYNC_METRICS_PORT: "99999", CLOUDSYNC_HEARTBEAT_URL: "ftp://example.test/token" }, stdio: ["ignore", "pipe", "pipe"] });
+    const r = await collect(port);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cloudsync: CLOUDSYNC_HEARTBEAT_URL: must be an http:// or https:// URL\n  CLOUDSYNC_METRICS_PORT: must be a whole number from 0 to 65535, got "99999"\n');
+    expect(existsSync(state())).toBe(false);
+  });
+
+  it("status names the setting a damaged status.json came from: --state-dir, or CLOUDSYNC_STATE_DIR (exit 2)", async () => {
+    await mkdir(state(), { recursive: true });
+    await writeFile(join(state(), "status.json"), "{}");
+    const flag = await run(["status", "--state-dir", state()]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe(`cloudsync: --state-dir: ${join(state(), "status.json")} is not a cloudsync status file: not a status file\n`);
+    const variable = await collect(spawn(process.execPath, [CLI, "status"], { cwd: dir, env: { ...env(), CLOUDSYNC_STATE_DIR: state() }, stdio: ["ignore", "pipe", "pipe"] }));
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toBe(`cloudsync: CLOUDSYNC_STATE_DIR: ${join(state(), "status.json")} is not a cloudsync status file: not a status file\n`);
+  });
+
   it("the scheduled daemon serves /metrics, writes status.json at start, and exits 0 on SIGTERM", async () => {
     const child = spawnChild(["daemon", "--schedule", "@yearly", "--metrics-port", "0", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
     const done = collect(child);
     const url = await waitFor("the metrics address", () => /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderrs.get(child) ?? "")?.[1]);
-    // The metrics server answers before the first run is scheduled; under load that gap is visible.
+    // The metrics server answers before the first run is scheduled (the gauge reads 0 until then);
+    // under load that gap is visible.
     const text = await waitFor("the next-run metric", async () => {
       const body = await (await fetch(url)).text();
-      return body.includes("cloudsync_next_run_timestamp_seconds ") ? body : undefined;
+      return /\ncloudsync_next_run_timestamp_seconds [1-9]\d*\n/.test(body) ? body : undefined;
     });
     expect(text).toContain("cloudsync_up 1\n");
     expect(text).toMatch(/\ncloudsync_next_run_timestamp_seconds \d{10}\n/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextRun, parseCron, scheduleIntervalSeconds } from "../../runtime/src/daemon/cron.js";
+import { nextRun, parseCron, scheduleIntervalSeconds } from "../../runtime/src/config/cron.js";
 import { scheduledAt } from "../../runtime/src/daemon/daemon.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
@@ -38,18 +38,18 @@ describe("parseCron", () => {
   });
 
   it.each([
-    ["0 3 * *", 'ConfigError: --schedule: "0 3 * *" is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week), got 4'],
-    ["60 3 * * *", '--schedule: "60 3 * * *": minute field "60" has 60 outside 0-59'],
-    ["0 24 * * *", '--schedule: "0 24 * * *": hour field "24" has 24 outside 0-23'],
-    ["0 0 0 * *", '--schedule: "0 0 0 * *": day-of-month field "0" has 0 outside 1-31'],
-    ["0 0 * 13 *", '--schedule: "0 0 * 13 *": month field "13" has 13 outside 1-12'],
-    ["0 0 * * 8", '--schedule: "0 0 * * 8": day-of-week field "8" has 8 outside 0-7'],
-    ["0 0 * * fun", '--schedule: "0 0 * * fun": day-of-week field "fun" has an unknown value "fun"'],
-    ["*/0 * * * *", '--schedule: "*/0 * * * *": minute field "*/0" has an invalid step "0"'],
-    ["5-1 * * * *", '--schedule: "5-1 * * * *": minute field "5-1" has a backwards range "5-1"'],
-    ["1,,2 * * * *", '--schedule: "1,,2 * * * *": minute field "1,,2" has an empty list item'],
-    ["1/2/3 * * * *", '--schedule: "1/2/3 * * * *": minute field "1/2/3" has more than one /'],
-    ["0 0 30 2 *", '--schedule: "0 0 30 2 *" never fires (no such date)'],
+    ["0 3 * *", 'ConfigError: schedule: "0 3 * *" is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week), got 4'],
+    ["60 3 * * *", 'schedule: "60 3 * * *": minute field "60" has 60 outside 0-59'],
+    ["0 24 * * *", 'schedule: "0 24 * * *": hour field "24" has 24 outside 0-23'],
+    ["0 0 0 * *", 'schedule: "0 0 0 * *": day-of-month field "0" has 0 outside 1-31'],
+    ["0 0 * 13 *", 'schedule: "0 0 * 13 *": month field "13" has 13 outside 1-12'],
+    ["0 0 * * 8", 'schedule: "0 0 * * 8": day-of-week field "8" has 8 outside 0-7'],
+    ["0 0 * * fun", 'schedule: "0 0 * * fun": day-of-week field "fun" has an unknown value "fun"'],
+    ["*/0 * * * *", 'schedule: "*/0 * * * *": minute field "*/0" has an invalid step "0"'],
+    ["5-1 * * * *", 'schedule: "5-1 * * * *": minute field "5-1" has a backwards range "5-1"'],
+    ["1,,2 * * * *", 'schedule: "1,,2 * * * *": minute field "1,,2" has an empty list item'],
+    ["1/2/3 * * * *", 'schedule: "1/2/3 * * * *": minute field "1/2/3" has more than one /'],
+    ["0 0 30 2 *", 'schedule: "0 0 30 2 *" never fires (no such date)'],
   ])("rejects %s", (expr, message) => {
     let err: unknown;
     try {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../runtime/src/config/config.js";
 import { generateAgeIdentity, writeIdentityFile } from "../../runtime/src/crypto/index.js";
-import { parseCron } from "../../runtime/src/daemon/cron.js";
+import { parseCron } from "../../runtime/src/config/cron.js";
 import { lockPath, runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../runtime/src/daemon/daemon.js";
 import type { RunPlan } from "../../runtime/src/daemon/jobs.js";
 import { createDaemonMetrics, serveMetrics } from "../../runtime/src/daemon/metrics.js";

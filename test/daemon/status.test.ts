@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { assessStatus, defaultStateDir, readStatus, writeStatus, type DaemonStatus } from "../../runtime/src/daemon/status.js";
+import { loadConfig } from "../../runtime/src/config/config.js";
+import { assessStatus, readStatus, writeStatus, type DaemonStatus } from "../../runtime/src/daemon/status.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 
 const base: DaemonStatus = { format: 1, pid: 1, schedule: "0 3 * * *", intervalSeconds: 86_400, daemonStartedAt: "2026-11-20T00:00:00.000Z" };
@@ -51,7 +52,8 @@ describe("status.json", () => {
     await expect(readStatus(dir)).rejects.toBeInstanceOf(ConfigError);
   });
   it("defaults to CLOUDSYNC_STATE_DIR, else XDG_STATE_HOME/cloudsync", () => {
-    expect(defaultStateDir({ CLOUDSYNC_STATE_DIR: "/s" })).toBe("/s");
-    expect(defaultStateDir({ XDG_STATE_HOME: "/x" })).toBe("/x/cloudsync");
+    const stateDir = (env: NodeJS.ProcessEnv): string => loadConfig({ env }).daemon.stateDir;
+    expect(stateDir({ CLOUDSYNC_STATE_DIR: "/s", XDG_STATE_HOME: "/x" })).toBe("/s");
+    expect(stateDir({ XDG_STATE_HOME: "/x" })).toBe("/x/cloudsync");
   });
 });

@@ -6,7 +6,8 @@ import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Destination } from "../../runtime/src/destinations/destination.js";
 import { ConfigError, NotFoundError } from "../../runtime/src/errors.js";
-import { listAll, pieces, readAll, sha256 } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { listAll, pieces, sha256 } from "./helpers.js";
 
 export interface ContractOptions {
   /** Size of the "several parts" body; S3 runs pass 2 × partSize + a bit. */

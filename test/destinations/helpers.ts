@@ -3,13 +3,6 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Destination, ObjectInfo } from "../../runtime/src/destinations/destination.js";
 
-/** Collects a stream into one Buffer. */
-export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
-
 /** Collects a listing. */
 export async function listAll(dest: Destination, prefix: string): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { LocalIOError, NotFoundError } from "../../runtime/src/errors.js";
+import { repoRoot } from "../support/paths.js";
 import { runDestinationContract } from "./contract.js";
 import { listAll, pieces, waitForLine } from "./helpers.js";
 
@@ -95,7 +96,6 @@ describe.skipIf(!!tmpfs.reason)(`local destination on a full disk${tmpfs.reason 
 });
 
 // kill -9 mid-put, for real: a child process runs the compiled module from dist/.
-const repoRoot = path.resolve(import.meta.dirname, "../..");
 // CLOUDSYNC_DIST points at another build output (default <repo>/dist).
 const distModule = path.join(process.env.CLOUDSYNC_DIST ?? path.join(repoRoot, "dist"), "runtime", "src", "destinations", "index.js");
 const childScript = path.join(import.meta.dirname, "put-child.mjs");

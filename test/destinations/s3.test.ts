@@ -16,7 +16,8 @@ import { Secret } from "../../runtime/src/secret.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/fault-proxy.js";
 import { createTestBucket, deleteTestBucket, s3SkipReason, s3TestClient, s3TestOptions } from "../support/s3-service.js";
 import { runDestinationContract } from "./contract.js";
-import { listAll, pieces, readAll, sha256, waitForLine } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { listAll, pieces, sha256, waitForLine } from "./helpers.js";
 
 const skip = s3SkipReason();
 if (skip) console.warn(`S3 destination tests skip: ${skip}`);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { withLogging, withProgress } from "../../runtime/src/destinations/wrappers.js";
 import { NotFoundError } from "../../runtime/src/errors.js";
-import { pieces, readAll } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { pieces } from "./helpers.js";
 import { runDestinationContract } from "./contract.js";
 
 let root: string;

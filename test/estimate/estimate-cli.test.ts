@@ -99,13 +99,15 @@ describe.skipIf(!!skip)("cloudsync estimate over backups made by the CLI", () =>
 
 const uri = mongoTestUri();
 const kind = process.env.MONGODB_TEST_KIND;
-describe.skipIf(!uri)("measureDatabase", () => {
-  it.skipIf(kind !== "jongodb")("with jongodb (no listDatabases/dbStats) says why the size is unknown", async () => {
+describe.skipIf(!uri)(`measureDatabase${uri ? "" : " (skipped: no MongoDB to measure; set MONGODB_URI)"}`, () => {
+  it("with jongodb (no listDatabases/dbStats) says why the size is unknown", async (ctx) => {
+    ctx.skip(kind !== "jongodb", `the test MongoDB is ${kind ?? "unknown"}, not jongodb`);
     const m = await measureDatabase(new Secret(uri!));
     expect(m.known).toBe(false);
     if (!m.known) expect(m.reason).toMatch(/listDatabases|no such (command|cmd)|not (supported|found)/i);
   });
-  it.skipIf(kind !== "real")("sums dbStats over the user databases (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async () => {
+  it("sums dbStats over the user databases (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async (ctx) => {
+    ctx.skip(kind !== "real", `needs a real mongod (set MONGODB_URI); the test MongoDB is ${kind ?? "unknown"}, which lacks listDatabases and dbStats`);
     const client = new MongoClient(uri!);
     try {
       await client.db("cloudsync_estimate_test").collection("c").insertOne({ n: 1 });

@@ -7,11 +7,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { repoRoot } from "../support/paths.js";
 
 /** The repository root (this file is test/infra/harness.ts). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** One registered resource. */
 export interface Recorded {

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { RULES } from "../../policy/pack.js";
-import { repoRoot } from "./harness.js";
+import { repoRoot } from "../support/paths.js";
 
 const require = createRequire(import.meta.url);
 const built = existsSync(path.join(repoRoot, "dist/policy/index.js"));

@@ -14,7 +14,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configureBucket, createBucket, deleteBucket, readBucket, replaceKeys, s3CompatBucketProvider, type S3CompatBucketInputs } from "../../infra/s3-compat-bucket.js";
 import { s3SkipReason, s3TestClient } from "../support/s3-service.js";
-import { repoRoot } from "./harness.js";
+import { repoRoot } from "../support/paths.js";
 
 const skip = s3SkipReason();
 if (skip) console.warn(`infra s3-compat bucket tests skipped: ${skip}`);

@@ -1,26 +1,11 @@
 // The CLI glue of sync-metadata, registered on its own program (the lead wires it into
 // commands/index.ts): disabled means no network call and says so; missing settings name the variable.
-import { Writable } from "node:stream";
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { createCliApp } from "../../runtime/src/cli/app.js";
 import { register } from "../../runtime/src/cli/commands/sync-metadata.js";
-import { tempDir } from "./helpers.js";
+import { runCommand, type CommandRun } from "../support/in-process-cli.js";
+import { tempDir } from "../support/paths.js";
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = "";
-  return { stream: new Writable({ write: (c: Buffer, _e, cb) => ((text += c.toString("utf8")), cb()) }), text: () => text };
-}
-
-async function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = sink();
-  const err = sink();
-  const app = createCliApp({ stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH ?? "", ...env } });
-  const program = new Command("cloudsync").option("--json").exitOverride();
-  register(program, app);
-  await program.parseAsync(args, { from: "user" });
-  return { code: app.exitCode, stdout: out.text(), stderr: err.text() };
-}
+const run = (args: string[], env: Record<string, string>): Promise<CommandRun> => runCommand(register, args, { env: { PATH: process.env.PATH ?? "", ...env } });
 
 describe("cloudsync sync-metadata", () => {
   it("with CLOUD_SYNC_ENABLED=false makes no call, says so, and exits 0", async () => {

@@ -11,7 +11,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServerBundle, deploySteps, renderEnvFile, renderSystemdUnit, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/index.js";
 import { freePort } from "../support/mongo-service.js";
-import { API_KEY, model, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
+import { repoRoot, tempDir } from "../support/paths.js";
+import { API_KEY, model, signedPost, unitSettings } from "./helpers.js";
 
 const SSHD = "/usr/sbin/sshd";
 const USER = "csmeta-deploy";

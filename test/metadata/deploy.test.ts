@@ -16,9 +16,11 @@ import {
   resolveHostOptions,
   SERVER_ENTRY,
 } from "../../runtime/src/metadata/deploy/index.js";
+import { ConfigError, exitCodeFor } from "../../runtime/src/errors.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { freePort } from "../support/mongo-service.js";
-import { API_KEY, model, parseEnvFile, repoRoot, signedPost, tempDir, unitSettings } from "./helpers.js";
+import { repoRoot, tempDir } from "../support/paths.js";
+import { API_KEY, model, parseEnvFile, signedPost, unitSettings } from "./helpers.js";
 
 describe("deploy builders", () => {
   it("renders a non-root unit with MemoryMax, restart and the server entry of the live release", () => {
@@ -42,6 +44,27 @@ describe("deploy builders", () => {
     expect(() => renderSystemdUnit({ user: "root" })).toThrow("deploy option user: the server must not run as root");
     expect(() => renderSystemdUnit({ appDir: "/opt/my app" })).toThrow("deploy option appDir");
     expect(() => renderSystemdUnit({ memoryMaxMiB: 8 })).toThrow("deploy option memoryMaxMiB");
+  });
+
+  it("a bad deploy option is a ConfigError naming it (exit 2), not an unexpected failure (exit 1)", () => {
+    const thrown = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (err) {
+        return err;
+      }
+      throw new Error("did not throw");
+    };
+    for (const [err, field] of [
+      [thrown(() => renderSystemdUnit({ user: "root" })), "deploy option user"],
+      [thrown(() => renderProxySite({ domain: "bad domain" })), "deploy option domain"],
+      [thrown(() => deploySteps({ stagingDir: "relative", releaseId: "x" })), "deploy option stagingDir"],
+      [thrown(() => renderEnvFile({ apiKey: new Secret("has space in it 0123456789") })), "deploy option apiKey"],
+    ] as const) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe(field);
+      expect(exitCodeFor(err)).toBe(2);
+    }
   });
 
   it("renders the env file as a template, or with the key (never another way)", () => {

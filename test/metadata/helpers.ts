@@ -1,14 +1,9 @@
 // Shared fixtures of the metadata tests: deterministic public models, a raw signed POST (tests
 // need to forge every header), and a temporary directory per test file.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { PublicModel, PushBody } from "../../runtime/src/metadata/public-schema.js";
 import { newIdempotencyKey, signRequest } from "../../runtime/src/metadata/signature.js";
 import { Secret } from "../../runtime/src/secret.js";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const API_KEY = new Secret("test-key-0123456789abcdef-not-a-real-secret");
 export const LICENSES = ["apache-2.0", "mit", "llama3", "cc-by-4.0"] as const;
 
@@ -53,11 +48,6 @@ export async function signedPost(
     json = { text };
   }
   return { status: res.status, json, headers: res.headers };
-}
-
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), `cloudsync-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: unknown; headers: Headers }> {

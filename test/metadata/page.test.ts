@@ -8,7 +8,8 @@ import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetadataServer, type MetadataServer } from "../../runtime/src/metadata/server.js";
-import { API_KEY, model, models, signedPost, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { API_KEY, model, models, signedPost } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];

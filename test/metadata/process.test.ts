@@ -11,7 +11,8 @@ import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/opti
 import { newIdempotencyKey, signRequest } from "../../runtime/src/metadata/signature.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { runCli, spawnCli } from "../support/cli.js";
-import { API_KEY, models, repoRoot, signedPost, tempDir } from "./helpers.js";
+import { repoRoot, tempDir } from "../support/paths.js";
+import { API_KEY, models, signedPost } from "./helpers.js";
 
 const entry = path.join(repoRoot, SERVER_ENTRY);
 const skip = !existsSync(entry);

@@ -6,7 +6,8 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { createMetadataServer, type MetadataServer } from "../../runtime/src/metadata/server.js";
-import { API_KEY, getJson, model, models, signedPost, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { API_KEY, getJson, model, models, signedPost } from "./helpers.js";
 
 const ROUTES = ["/api/models", "/api/models/model-00001", "/api/inventory", "/api/licenses", "/healthz", "/", "/assets/app.js", "/assets/app.css", "/docs/"];
 

@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { createMetadataServer, type MetadataServer } from "../../runtime/src/metadata/server.js";
-import { API_KEY, getJson, model, models, signedPost, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { API_KEY, getJson, model, models, signedPost } from "./helpers.js";
 
 describe("metadata read API", () => {
   const tmp = tempDir("meta-read");

@@ -4,7 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetadataServer, type MetadataServer } from "../../runtime/src/metadata/server.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { getJson, model, models, signedPost, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { getJson, model, models, signedPost } from "./helpers.js";
 
 describe("metadata push security", () => {
   const tmp = tempDir("meta-sec");

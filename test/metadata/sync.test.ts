@@ -12,7 +12,8 @@ import { createMetadataServer, type MetadataServer } from "../../runtime/src/met
 import { syncMetadata, type SyncMetadataOptions } from "../../runtime/src/metadata/sync.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { mongoSkipReason, mongoTestUri, needsRealMongod } from "../support/mongo-service.js";
-import { API_KEY, getJson, model, models, tempDir } from "./helpers.js";
+import { tempDir } from "../support/paths.js";
+import { API_KEY, getJson, model, models } from "./helpers.js";
 
 const SENTINEL = "PRIVATE-SENTINEL-7f3c9a1e";
 
@@ -209,7 +210,7 @@ describe.skipIf(Boolean(mongoSkip))(`syncMetadata from MongoDB${mongoSkip ? ` (s
 
   it("--watch falls back to polling by updatedAt where change streams are unsupported, says so, and picks up new documents", async (ctx) => {
     const real = !needsRealMongod("change streams").skip;
-    if (real) ctx.skip(); // a real mongod replica set uses the change stream: covered by the next test
+    ctx.skip(real, "a real mongod replica set uses the change stream: covered by the next test");
     const lines: string[] = [];
     const controller = new AbortController();
     const run = syncMetadata({ enabled: true, endpoint: server.url, apiKey: API_KEY, source: { uri, database: dbName, collection: "models" }, statePath: path.join(tmp.dir, "w.json"), watch: true, pollIntervalMs: 200, signal: controller.signal, log: (l) => lines.push(l) });

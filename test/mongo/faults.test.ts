@@ -12,7 +12,8 @@ import { restoreToMongo } from "../../runtime/src/mongo/restore.js";
 import { Secret } from "../../runtime/src/secret.js";
 import { JONGODB_BIN, spawnJongodb, type JongodbProcess } from "../support/mongo-service.js";
 import { BSON } from "mongodb";
-import { collect, testClient } from "./helpers.js";
+import { readAll } from "../support/streams.js";
+import { testClient } from "./helpers.js";
 
 const skip = existsSync(JONGODB_BIN) ? undefined : `jongodb binary not installed at ${JONGODB_BIN}`;
 if (skip) console.warn(`mongo fault tests skipped: ${skip}`);
@@ -64,7 +65,7 @@ describe.skipIf(skip)(`faults${skip ? ` (skipped: ${skip})` : ""}`, () => {
     const victim = server;
     const stream = writeArchive(source, { chunkBytes: 1024 });
     stream.once("data", () => void victim.kill());
-    await expect(collect(stream)).rejects.toThrow(/^mongodb read fault\.big: .+ \(after \d+ documents\)$/);
+    await expect(readAll(stream)).rejects.toThrow(/^mongodb read fault\.big: .+ \(after \d+ documents\)$/);
     await source.close();
   });
 

@@ -2,6 +2,7 @@
 // the dump → archive → read → restore chain run exactly as the product runs it.
 import { randomBytes } from "node:crypto";
 import { BSON, MongoClient, MongoServerError, type Document } from "mongodb";
+import { readAll } from "../support/streams.js";
 import { readArchive } from "../../runtime/src/archive/reader.js";
 import type { ArchiveEvent } from "../../runtime/src/archive/types.js";
 import { writeArchive } from "../../runtime/src/archive/writer.js";
@@ -44,18 +45,11 @@ export async function insertRaw(client: MongoClient, ns: string, raws: readonly 
   return accepted;
 }
 
-/** Collects an archive stream into one buffer. */
-export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(Buffer.from(chunk));
-  return Buffer.concat(parts);
-}
-
 /** Dumps with `dumpOpts` into an in-memory archive; returns the archive and the drained source. */
 export async function dumpToArchive(uri: string, dumpOpts: Omit<MongoDumpOptions, "uri">, concurrency = 2): Promise<{ archive: Buffer; source: MongoDumpSource }> {
   const source = await createMongoDumpSource({ uri: new Secret(uri), concurrency, ...dumpOpts });
   try {
-    const archive = await collect(writeArchive(source, { concurrency, segmentBytes: 4096 }));
+    const archive = await readAll(writeArchive(source, { concurrency, segmentBytes: 4096 }));
     return { archive, source };
   } finally {
     await source.close();

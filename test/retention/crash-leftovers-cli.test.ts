@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { withLogging, withProgress } from "../../runtime/src/destinations/wrappers.js";
 import { ConfigError } from "../../runtime/src/errors.js";
-import { findOrphans } from "../../runtime/src/manifest/lifecycle.js";
+import { findOrphans } from "../../runtime/src/manifest/deletion.js";
 import { CLI_SKIP, filesUnder, runCli, spawnCli } from "../support/cli.js";
 import { DAY, keysAndArchive, SLOW } from "./helpers.js";
 

@@ -24,11 +24,15 @@ function sink(): { stream: Writable; text: () => string } {
   };
 }
 
-/** Parses `args` (e.g. `["migrate", "--from", …]`) against a program holding only `register`'s command. */
-export async function runCommand(register: (program: Command, app: CliApp) => void, args: string[]): Promise<CommandRun> {
+/**
+ * Parses `args` (e.g. `["migrate", "--from", …]`) against a program holding only `register`'s
+ * command. `env` is the whole environment the configuration reads (default: empty, so nothing of
+ * the developer's own settings leaks in).
+ */
+export async function runCommand(register: (program: Command, app: CliApp) => void, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CommandRun> {
   const stdout = sink();
   const stderr = sink();
-  const app = createCliApp({ stdout: stdout.stream, stderr: stderr.stream, env: {} });
+  const app = createCliApp({ stdout: stdout.stream, stderr: stderr.stream, env: options.env ?? {} });
   const program = new Command("cloudsync").option("--json").option("-q, --quiet").option("--debug").option("-c, --config <file>").exitOverride();
   register(program, app);
   for (const sub of program.commands) sub.exitOverride();

@@ -6,7 +6,7 @@
  * runs of whole documents inside one chunk are checksummed in one call, which is what makes the
  * verifier fast.
  */
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, InternalError } from "../errors.js";
 import { createCrc64, type Crc64 } from "./crc64.js";
 import {
   MAGIC,
@@ -159,7 +159,7 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
         state = State.Block;
         return startSmall(4, at + 4);
       default:
-        throw new Error(`archive scanner: unexpected state ${state}`);
+        throw new InternalError(`archive scanner: unexpected state ${state}`);
     }
   }
 
@@ -213,7 +213,7 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
       case State.Block:
         return onNamespaceHeader(buf, at, next);
       default:
-        throw new Error(`archive scanner: unexpected state ${state}`);
+        throw new InternalError(`archive scanner: unexpected state ${state}`);
     }
   }
 

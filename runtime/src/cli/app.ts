@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadConfig, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
+import { loadConfig, nameSettingIn, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
 import { EXIT, InterruptedError } from "../errors.js";
 import { createOutput, type Output } from "./output.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -53,6 +53,8 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         const out = createOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), stdout: io.stdout, stderr: io.stderr });
         for (const w of unknownVariableWarnings(io.env ?? process.env)) out.warning(w);
         const controller = new AbortController();
+        // The last configuration loaded, so an error naming a config key names it as the user spelt it.
+        let loaded: Config | undefined;
         const onSignal = (sig: NodeJS.Signals): void => {
           out.warn(`cloudsync: ${sig} received; stopping and cleaning up (press again to force)`);
           controller.abort(new InterruptedError());
@@ -70,7 +72,8 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
           signal: controller.signal,
           config(flags, flagNames) {
             const config = loadConfig({ configFile: opts.config as string | undefined, env: io.env, flags, flagNames });
-            out.addSecrets(config.mongodbUri, config.s3.secretAccessKey, config.cloudSync.apiKey);
+            out.addSecrets(config.mongodbUri, config.s3.secretAccessKey, config.cloudSync.apiKey, config.daemon.heartbeatUrl);
+            loaded = config;
             return config;
           },
           progress(label) {
@@ -83,7 +86,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
           // Whatever a stopped operation threw (an AbortError, a closed stream), the user pressed
           // Ctrl-C: report the interruption, not a crash.
           const interrupted = !controller.signal.aborted || err instanceof InterruptedError ? err : new InterruptedError(undefined, { cause: err });
-          exitCode = out.failure(interrupted);
+          exitCode = out.failure(nameSettingIn(interrupted, loaded));
         } finally {
           process.removeListener("SIGINT", onSignal);
           process.removeListener("SIGTERM", onSignal);

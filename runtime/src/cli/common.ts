@@ -1,9 +1,5 @@
 import type { Command } from "commander";
-import type { Config, RawConfig } from "../config/config.js";
-import type { Destination } from "../destinations/destination.js";
-import { openDestination } from "../destinations/open.js";
-import { parseDuration, RETENTION } from "../config/duration.js";
-import type { RetentionPolicy } from "../retention/plan.js";
+import type { RawConfig } from "../config/config.js";
 
 /** Collects a repeatable flag's values (`--recipient a --recipient b`). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -51,36 +47,4 @@ export function flagsToConfig(opts: Record<string, unknown>, destinationFlag?: "
     destination: destinationFlag ? `--${destinationFlag}` : "CLOUDSYNC_DESTINATION",
   };
   return { flags, names };
-}
-
-/** Opens the configured destination (S3 settings from the configuration). */
-export function destinationOf(config: Config, spec: string = config.destination): Destination {
-  return openDestination(spec, {
-    endpoint: config.s3.endpoint,
-    region: config.s3.region,
-    accessKeyId: config.s3.accessKeyId,
-    secretAccessKey: config.s3.secretAccessKey,
-    forcePathStyle: config.s3.forcePathStyle,
-  });
-}
-
-/**
- * The retention policy from the configuration, with the seed's default for keep-within: 7 days
- * for a local directory, 30 days for S3, unless the user chose a value. The configuration fills
- * keepWithin with "7d" by default, so an explicit 7d from a file or the environment cannot be
- * told from the default; `explicit` (a flag was given) always wins. `field` names the setting in
- * errors.
- */
-export function retentionPolicyOf(config: Config, opts: { explicit: boolean; field: string }): { policy: RetentionPolicy & { keepWithin: number }; keepWithin: string } {
-  const r = config.retention;
-  const chosen = opts.explicit || r.keepWithin !== "7d";
-  const keepWithin = chosen ? r.keepWithin : config.destination.startsWith("s3://") ? "30d" : "7d";
-  const policy = {
-    ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
-    ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
-    ...(r.keepWeekly !== undefined ? { keepWeekly: r.keepWeekly } : {}),
-    ...(r.keepMonthly !== undefined ? { keepMonthly: r.keepMonthly } : {}),
-    keepWithin: parseDuration(keepWithin, { name: opts.field, ...RETENTION }),
-  };
-  return { policy, keepWithin };
 }

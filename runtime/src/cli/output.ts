@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { CloudsyncError, ConfigError, EXIT, exitCodeFor } from "../errors.js";
+import { CloudsyncError, ConfigError, EXIT, exitCodeFor, InternalError } from "../errors.js";
 import { redactText, type Secret } from "../secret.js";
 
 /**
@@ -78,7 +78,7 @@ export function createOutput(opts: OutputOptions): Output {
       }
       stderr.write(`cloudsync: ${clean(message)}\n`);
       if (opts.debug) stderr.write(clean(inspect(err, { depth: 6 })) + "\n");
-      else if (!(err instanceof CloudsyncError) && code === EXIT.failure) stderr.write("(an unexpected error: run again with --debug for the stack trace, and please report it)\n");
+      else if ((!(err instanceof CloudsyncError) || err instanceof InternalError) && code === EXIT.failure) stderr.write("(an unexpected error: run again with --debug for the stack trace, and please report it)\n");
       return code;
     },
     addSecrets(...s) {

@@ -2,14 +2,11 @@ import { PassThrough, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
 import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
+import type { Compression } from "./kinds.js";
 
 export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
 
-/** How a backup artifact's archive bytes are compressed before encryption. */
-export type Compression = "gzip" | "zstd" | "none";
-
-/** Every accepted value of `Compression`, for validating flags and config. */
-export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
+export { COMPRESSIONS, type Compression, type CompressionChoice } from "./kinds.js";
 
 /** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
 export type CompressorOptions = GzipStreamOptions;
@@ -17,7 +14,8 @@ export type CompressorOptions = GzipStreamOptions;
 /**
  * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
  * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" one zstd frame from
- * node:zlib (in every supported Node, 22.15+; zstd's own default level 3 unless `level`).
+ * node:zlib with its content checksum (in every supported Node, 22.15+; zstd's own default level 3
+ * unless `level`).
  *
  * Throws ConfigError("compress", …) when `kind` is not a known compression; ConfigError for an
  * invalid gzip option.
@@ -29,7 +27,9 @@ export function createCompressor(kind: Compression, options: CompressorOptions =
     case "none":
       return new PassThrough();
     case "zstd":
-      return zlib.createZstdCompress(options.level === undefined ? {} : { params: { [zlib.constants.ZSTD_c_compressionLevel]: options.level } });
+      // The frame checksum (XXH64) makes a damaged frame fail to decompress, as gzip's CRC-32 does;
+      // without it a flipped byte in a raw block decodes silently (test/codecs).
+      return zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_checksumFlag]: 1, ...(options.level === undefined ? {} : { [zlib.constants.ZSTD_c_compressionLevel]: options.level }) } });
     default:
       throw unknownCompression(kind);
   }

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { COMPRESSIONS, type Compression } from "../compression/kinds.js";
 import { ConfigError } from "../errors.js";
 import { containsAgeSecretKey, Secret, SECRET_KEY_NOT_RECIPIENT } from "../secret.js";
+import { parseCron } from "./cron.js";
 import { checkDuration, RETENTION } from "./duration.js";
 
-/** Compression algorithms a backup can use. */
-export type CompressionKind = "gzip" | "zstd" | "none";
 /** Providers named by the seed's CLOUD_SYNC_PROVIDER. */
 export type CloudSyncProvider = "none" | "jeffreysanford" | "s3" | "backblaze" | "gcs";
 
@@ -15,7 +17,7 @@ export type CloudSyncProvider = "none" | "jeffreysanford" | "s3" | "backblaze" |
 export interface Config {
   /** Where backups go and come from: a path, file:///path or s3://bucket/prefix. */
   readonly destination: string;
-  readonly compression: CompressionKind;
+  readonly compression: Compression;
   /** gzip level 1–9; 1 by default because compression sets the pipeline's speed limit. */
   readonly gzipLevel: number;
   /** age X25519 recipients (age1…) the backup is encrypted to. */
@@ -52,6 +54,23 @@ export interface Config {
     readonly apiKey?: Secret;
     readonly bucket?: string;
   };
+  /** The settings of `cloudsync daemon` (and the state directory `cloudsync status` reads). */
+  readonly daemon: {
+    /** Five-field cron expression in UTC, already checked by `parseCron`. */
+    readonly schedule: string;
+    /** Random delay added to each scheduled run: the duration as written, and in milliseconds. */
+    readonly jitter: string;
+    readonly jitterMs: number;
+    /** status.json, metrics.prom and the lock; default `$XDG_STATE_HOME/cloudsync` ({@link stateHome}). */
+    readonly stateDir: string;
+    /** Port (0–65535) and address /metrics is served on. */
+    readonly metricsPort: number;
+    readonly metricsHost: string;
+    /** POSTed after each successful run (http or https); a secret, since such URLs carry a token. */
+    readonly heartbeatUrl?: Secret;
+    /** Prefix under s3://cloudSyncBucket/ that the daemon copies backups to; no leading or trailing slash. */
+    readonly cloudPrefix: string;
+  };
 }
 
 /**
@@ -83,6 +102,13 @@ export interface RawConfig {
   cloudSyncEndpoint?: string;
   cloudSyncApiKey?: string;
   cloudSyncBucket?: string;
+  schedule?: string;
+  jitter?: string;
+  stateDir?: string;
+  metricsPort?: string | number;
+  metricsHost?: string;
+  heartbeatUrl?: string;
+  cloudPrefix?: string;
 }
 
 /** Who reads an environment variable: the configuration below, a command, a script, or the test suite. */
@@ -121,13 +147,13 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUD_SYNC_API_KEY: { key: "cloudSyncApiKey", readBy: "config" },
   CLOUD_SYNC_BUCKET: { key: "cloudSyncBucket", readBy: "config" },
   CLOUDSYNC_CONFIG: { readBy: "config" },
-  CLOUDSYNC_SCHEDULE: { readBy: "daemon" },
-  CLOUDSYNC_JITTER: { readBy: "daemon" },
-  CLOUDSYNC_STATE_DIR: { readBy: "daemon" },
-  CLOUDSYNC_METRICS_PORT: { readBy: "daemon" },
-  CLOUDSYNC_METRICS_HOST: { readBy: "daemon" },
-  CLOUDSYNC_HEARTBEAT_URL: { readBy: "daemon" },
-  CLOUDSYNC_CLOUD_PREFIX: { readBy: "daemon" },
+  CLOUDSYNC_SCHEDULE: { key: "schedule", readBy: "config" },
+  CLOUDSYNC_JITTER: { key: "jitter", readBy: "config" },
+  CLOUDSYNC_STATE_DIR: { key: "stateDir", readBy: "config" },
+  CLOUDSYNC_METRICS_PORT: { key: "metricsPort", readBy: "config" },
+  CLOUDSYNC_METRICS_HOST: { key: "metricsHost", readBy: "config" },
+  CLOUDSYNC_HEARTBEAT_URL: { key: "heartbeatUrl", readBy: "config" },
+  CLOUDSYNC_CLOUD_PREFIX: { key: "cloudPrefix", readBy: "config" },
   CLOUDSYNC_FAULT_PUSH_DELAY_MS: { readBy: "metadata server" },
   CLOUDSYNC_CLOUD_DESTINATION: { readBy: "scripts" },
   CLOUDSYNC_BIN: { readBy: "scripts" },
@@ -177,8 +203,12 @@ function editDistance(a: string, b: string): number {
 
 const ENV_NAME: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ENVIRONMENT).map(([env, key]) => [key, env]));
 
-/** Built-in defaults: a local, encrypted, gzip level 1 backup to ./backups with 7 days kept. */
-export const DEFAULTS: Readonly<RawConfig> = {
+/**
+ * Built-in defaults, the only place they are written: a local, encrypted, gzip level 1 backup to
+ * ./backups with 7 days kept; the daemon runs daily at 03:00 UTC with /metrics on 127.0.0.1:9464.
+ * `stateDir` depends on the environment, so its default is {@link stateHome}.
+ */
+export const DEFAULTS = {
   destination: "./backups",
   compression: "gzip",
   gzipLevel: 1,
@@ -189,12 +219,30 @@ export const DEFAULTS: Readonly<RawConfig> = {
   keepWithin: "7d",
   cloudSyncEnabled: false,
   cloudSyncProvider: "none",
-};
+  schedule: "0 3 * * *",
+  jitter: "0",
+  metricsPort: 9464,
+  metricsHost: "127.0.0.1",
+  cloudPrefix: "",
+} as const satisfies RawConfig;
+
+/** Default place for a new identity (`keys new`): `$XDG_CONFIG_HOME/cloudsync/identity.txt`, else `~/.config/…`; never the backup folder. */
+export function defaultIdentityPath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CONFIG_HOME ?? path.join(homedir(), ".config"), "cloudsync", "identity.txt");
+}
+
+/** cloudsync's state folder: `$XDG_STATE_HOME/cloudsync`, else `~/.local/state/cloudsync`. The default `stateDir`. */
+export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_STATE_HOME || path.join(homedir(), ".local", "state"), "cloudsync");
+}
 
 const KNOWN_KEYS = new Set<string>([...Object.keys(DEFAULTS), ...Object.values(ENVIRONMENT)]);
 
+/** Where each setting of a loaded Config came from, and how to name it there (see `settingName`). */
+const PROVENANCE = new WeakMap<Config, { origin: (key: keyof RawConfig) => Origin; name: (key: keyof RawConfig) => string }>();
+
 /** Where each layer's value came from, so errors can name the setting as the user wrote it. */
-type Origin = "default" | "file" | "env" | "flag";
+export type Origin = "default" | "file" | "env" | "flag";
 
 export interface LoadOptions {
   /** Path of a JSON config file; when absent `CLOUDSYNC_CONFIG` or ./cloudsync.config.json (if it exists). */
@@ -321,17 +369,31 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const recipients = list("recipients");
   for (const r of recipients) if (!containsAgeSecretKey(r) && !/^age1[02-9ac-hj-np-z]{58}$/.test(r)) fail("recipients", `"${r}" is not an age X25519 recipient (age1 followed by 58 bech32 characters); create one with \`cloudsync keys new\``);
 
-  const keepWithin = str("keepWithin") ?? "7d";
+  const keepWithin = str("keepWithin") ?? DEFAULTS.keepWithin;
   const keepWithinCheck = checkDuration(keepWithin, RETENTION);
   if (!keepWithinCheck.ok) fail("keepWithin", keepWithinCheck.problem);
 
-  const mongodbUri = str("mongodbUri") ?? "mongodb://127.0.0.1:27017";
+  const mongodbUri = str("mongodbUri") ?? DEFAULTS.mongodbUri;
+
+  const schedule = str("schedule") ?? DEFAULTS.schedule;
+  try {
+    parseCron(schedule, nameOf("schedule"));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    fail("schedule", err.message.slice(err.field.length + 2));
+  }
+  const jitter = str("jitter") ?? DEFAULTS.jitter;
+  const jitterCheck = checkDuration(jitter, { allowZero: true });
+  if (!jitterCheck.ok) fail("jitter", jitterCheck.problem);
+  const heartbeatUrl = str("heartbeatUrl");
+  // The URL usually carries a token, so the message does not repeat it.
+  if (heartbeatUrl !== undefined && !/^https?:\/\//.test(heartbeatUrl)) fail("heartbeatUrl", "must be an http:// or https:// URL");
   if (!/^mongodb(\+srv)?:\/\//.test(mongodbUri)) fail("mongodbUri", `must start with mongodb:// or mongodb+srv://`);
 
   const config: Config = {
-    destination: str("destination") ?? "./backups",
-    compression: oneOf("compression", ["gzip", "zstd", "none"] as const),
-    gzipLevel: int("gzipLevel", 1, 9) ?? 1,
+    destination: str("destination") ?? DEFAULTS.destination,
+    compression: oneOf("compression", COMPRESSIONS),
+    gzipLevel: int("gzipLevel", 1, 9) ?? DEFAULTS.gzipLevel,
     recipients,
     identityFiles: list("identityFiles"),
     passphraseFile: str("passphraseFile"),
@@ -339,7 +401,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     allowUnencrypted: bool("allowUnencrypted"),
     s3: {
       endpoint: url("s3Endpoint"),
-      region: str("s3Region") ?? "us-east-1",
+      region: str("s3Region") ?? DEFAULTS.s3Region,
       accessKeyId: str("s3AccessKeyId"),
       secretAccessKey: secret("s3SecretAccessKey"),
       forcePathStyle: bool("s3ForcePathStyle"),
@@ -359,6 +421,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
       apiKey: secret("cloudSyncApiKey"),
       bucket: str("cloudSyncBucket"),
     },
+    daemon: {
+      schedule,
+      jitter,
+      jitterMs: jitterCheck.ok ? jitterCheck.ms : 0,
+      stateDir: str("stateDir") ?? stateHome(env),
+      metricsPort: int("metricsPort", 0, 65535) ?? DEFAULTS.metricsPort,
+      metricsHost: str("metricsHost") ?? DEFAULTS.metricsHost,
+      ...(heartbeatUrl !== undefined ? { heartbeatUrl: new Secret(heartbeatUrl) } : {}),
+      cloudPrefix: (str("cloudPrefix") ?? DEFAULTS.cloudPrefix).replace(/^\/+|\/+$/g, ""),
+    },
   };
 
   if (config.cloudSync.enabled) {
@@ -375,7 +447,35 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const rest = problems.slice(1).map(([f, m]) => `\n  ${f}: ${m}`).join("");
     throw new ConfigError(field, `${first}${rest}`);
   }
+  // A setting left at its default is named by the flag that would set it, when the caller has one.
+  PROVENANCE.set(config, { origin: (key) => origin[key] ?? "default", name: (key) => (origin[key] ?? "default") === "default" ? (options.flagNames?.[key] ?? nameOf(key)) : nameOf(key) });
   return deepFreeze(config);
+}
+
+/**
+ * How the user spelt setting `key` of a Config from `loadConfig`: the flag (from `flagNames`), the
+ * environment variable, `<file>: key` for the config file; for a default, the flag that sets it
+ * when `flagNames` has one, else the variable, else the key. For a Config built by hand, the key.
+ */
+export function settingName(config: Config, key: keyof RawConfig): string {
+  return PROVENANCE.get(config)?.name(key) ?? key;
+}
+
+/** Which layer setting `key` of a Config from `loadConfig` came from; "default" for a Config built by hand. */
+export function settingOrigin(config: Config, key: keyof RawConfig): Origin {
+  return PROVENANCE.get(config)?.origin(key) ?? "default";
+}
+
+/**
+ * `err` with a ConfigError naming a config key (`recipients`, as the pipeline and the library
+ * throw it) renamed to the setting as the user spelt it for `config` (`--recipient`,
+ * `CLOUDSYNC_RECIPIENTS`); any other error unchanged. What the CLI does before printing.
+ */
+export function nameSettingIn(err: unknown, config: Config | undefined): unknown {
+  if (!(err instanceof ConfigError) || !config || !KNOWN_KEYS.has(err.field)) return err;
+  const name = settingName(config, err.field as keyof RawConfig);
+  if (name === err.field) return err;
+  return new ConfigError(name, err.message.slice(err.field.length + 2), { cause: err.cause });
 }
 
 function readConfigFile(path: string | undefined, explicit: boolean): { path: string; values: Record<string, unknown> } | undefined {

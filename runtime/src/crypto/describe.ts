@@ -7,9 +7,12 @@ import { recipientFingerprint } from "./age/x25519.js";
 import type { OpenPgpEncryptOptions } from "./openpgp/encrypt.js";
 import { openPgpFingerprints } from "./openpgp/keys.js";
 
+/** How a backup is encrypted: age to X25519 recipients, age with a passphrase, OpenPGP, or not at all. */
+export type EncryptionScheme = "age-x25519" | "age-scrypt" | "openpgp" | "none";
+
 /** Encryption as recorded in a manifest. */
 export interface EncryptionDescription {
-  readonly scheme: "age-x25519" | "age-scrypt" | "openpgp" | "none";
+  readonly scheme: EncryptionScheme;
   /**
    * age X25519: `recipientFingerprint` of each "age1…" recipient ("sha256:" + 16 hex).
    * OpenPGP: each primary key's fingerprint (upper-case hex, as `gpg --fingerprint` shows it).

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BusyError } from "../errors.js";
 import type { BackupManifest } from "../manifest/manifest.js";
 import type { Secret } from "../secret.js";
-import { nextRun, type CronSchedule } from "./cron.js";
+import { nextRun, type CronSchedule } from "../config/cron.js";
 import { sendHeartbeat } from "./heartbeat.js";
 import { backupStage, cloudStage, metadataStage, pruneStage, verifyStage, type RunPlan, type StageResult } from "./jobs.js";
 import { acquireLock } from "./lock.js";

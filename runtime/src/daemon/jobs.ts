@@ -1,3 +1,4 @@
+import type { CompressionChoice } from "../compression/kinds.js";
 import type { Destination } from "../destinations/destination.js";
 import { IntegrityError } from "../errors.js";
 import type { BackupManifest } from "../manifest/manifest.js";
@@ -23,7 +24,7 @@ export type BackupSource =
 export interface RunPlan {
   readonly source: BackupSource;
   readonly destination: Destination;
-  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
+  readonly compression: CompressionChoice;
   readonly encryption: EncryptionPlan;
   /** Keys for a full read-back verification; undefined → size and SHA-256 only (the backup host should not hold the identity). */
   readonly decryption?: DecryptionKeys;

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ConfigError, LocalIOError, describeLocalIO } from "../errors.js";
 import type { Stage } from "./metrics.js";
@@ -39,12 +38,6 @@ export interface DaemonStatus {
   readonly nextRunAt?: string;
   readonly lastSuccessAt?: string;
   readonly lastRun?: RunRecord;
-}
-
-/** Default state directory: `CLOUDSYNC_STATE_DIR`, else `$XDG_STATE_HOME/cloudsync`, else `~/.local/state/cloudsync`. */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CLOUDSYNC_STATE_DIR) return env.CLOUDSYNC_STATE_DIR;
-  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "cloudsync");
 }
 
 /** Path of the status file in `stateDir`. */
@@ -90,13 +83,15 @@ export async function readStatus(stateDir: string): Promise<DaemonStatus | undef
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new LocalIOError(`read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  const notStatus = (why: string): ConfigError => new ConfigError("stateDir", `${path} is not a cloudsync status file: ${why}`);
+  let v: DaemonStatus;
   try {
-    const v = JSON.parse(text) as DaemonStatus;
-    if (v.format !== 1 || typeof v.intervalSeconds !== "number") throw new Error("not a status file");
-    return v;
+    v = JSON.parse(text) as DaemonStatus;
   } catch (err) {
-    throw new ConfigError("--state-dir", `${path} is not a cloudsync status file: ${(err as Error).message}`);
+    throw notStatus((err as Error).message);
   }
+  if (v?.format !== 1 || typeof v.intervalSeconds !== "number") throw notStatus("not a status file");
+  return v;
 }
 
 /** What `assessStatus` concluded. */

@@ -9,6 +9,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { RemoteError } from "../errors.js";
 import { bodyChunks } from "./body.js";
 import { partSizeAt } from "./part-size.js";
 
@@ -67,7 +68,7 @@ export async function uploadObject(target: UploadTarget, body: Readable | AsyncI
     combined,
   );
   const uploadId = created.UploadId;
-  if (!uploadId) throw new Error(`s3 put ${target.key}: the server returned no upload id`);
+  if (!uploadId) throw new RemoteError(`s3 put ${target.key}`, "the server returned no upload id");
 
   const done: CompletedPart[] = [];
   const inflight = new Set<Promise<void>>();
@@ -126,7 +127,7 @@ async function uploadPart(target: UploadTarget, uploadId: string, partNumber: nu
       ),
     signal,
   );
-  if (!out.ETag) throw new Error(`s3 put ${target.key}: the server returned no ETag for part ${partNumber}`);
+  if (!out.ETag) throw new RemoteError(`s3 put ${target.key}`, `the server returned no ETag for part ${partNumber}`);
   return out.ETag;
 }
 

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { Compression, CompressionChoice } from "../compression/kinds.js";
+import type { EncryptionScheme } from "../crypto/describe.js";
 import { IntegrityError } from "../errors.js";
 
 /** Version of the manifest document format; readers refuse newer major versions. */
@@ -43,8 +45,8 @@ export interface BackupManifest {
   readonly consistency: ManifestConsistency;
   readonly namespaces: readonly ManifestNamespace[];
   readonly totals: { readonly namespaces: number; readonly documents: number; readonly archiveBytes: number };
-  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
-  readonly encryption: { readonly scheme: "age-x25519" | "age-scrypt" | "openpgp" | "none"; readonly recipients: readonly string[] };
+  readonly compression: CompressionChoice;
+  readonly encryption: { readonly scheme: EncryptionScheme; readonly recipients: readonly string[] };
   readonly object: { readonly key: string; readonly size: number; readonly sha256: string };
 }
 
@@ -78,11 +80,20 @@ export function latestStartOf(id: string): Date | undefined {
   return Number.isNaN(t) ? undefined : new Date(t);
 }
 
-/** Object key of a backup's data, by id and the stages it went through. */
-export function objectKeyFor(id: string, compression: BackupManifest["compression"]["algorithm"], scheme: BackupManifest["encryption"]["scheme"]): string {
+/**
+ * The name suffix of a stored object, one per stage it went through, as stock tools expect:
+ * `.gz` or `.zst` for the compression, then `.age` or `.gpg` for the encryption (nothing for
+ * "none"). The one naming rule of backups and seed sets.
+ */
+export function objectSuffix(compression: Compression, scheme: EncryptionScheme): string {
   const comp = compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : "";
   const enc = scheme.startsWith("age") ? ".age" : scheme === "openpgp" ? ".gpg" : "";
-  return `data/${id}.archive${comp}${enc}`;
+  return `${comp}${enc}`;
+}
+
+/** Object key of a backup's data, by id and the stages it went through (`data/<id>.archive.gz.age`). */
+export function objectKeyFor(id: string, compression: Compression, scheme: EncryptionScheme): string {
+  return `data/${id}.archive${objectSuffix(compression, scheme)}`;
 }
 
 /** Key of a backup's manifest. */

@@ -1,4 +1,5 @@
 /** Settings of a per-client token bucket. */
+import { ConfigError } from "../errors.js";
 export interface RateLimitOptions {
   /** Requests a client may make at once (bucket size). */
   readonly burst: number;
@@ -24,7 +25,7 @@ export interface RateLimiter {
  * allowing.
  */
 export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
-  if (!(opts.burst >= 1) || !(opts.perSecond > 0)) throw new Error("rate limit: burst must be ≥ 1 and perSecond > 0");
+  if (!(opts.burst >= 1) || !(opts.perSecond > 0)) throw new ConfigError("rate limit", "burst must be ≥ 1 and perSecond > 0");
   const maxClients = opts.maxClients ?? 10_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {

@@ -32,9 +32,9 @@ export function serverOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): Metad
 /**
  * The one reading of the server's settings, shared by `serve-main.js` (through
  * `serverOptionsFrom`) and `cloudsync serve-metadata`, so both run the same server the same way.
- * Flags win over the environment. Throws `ConfigError` naming the flag or variable.
+ * Flags win over the environment (default `process.env`). Throws `ConfigError` naming the flag or variable.
  */
-export function resolveServerOptions(flags: ServerFlags, env: NodeJS.ProcessEnv): MetadataServerOptions {
+export function resolveServerOptions(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): MetadataServerOptions {
   const dbPath = flags.db ?? env.METADATA_DB;
   if (!dbPath) throw new ConfigError("--db", "the SQLite file is required (flag --db or METADATA_DB)");
   const portText = flags.port ?? env.METADATA_PORT ?? "8787";

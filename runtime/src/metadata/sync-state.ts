@@ -1,8 +1,14 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { stateHome } from "../config/config.js";
 import { describeLocalIO, IntegrityError } from "../errors.js";
 import { PUBLIC_MODEL_FIELDS, type PublicModel } from "./public-schema.js";
+
+/** Default state file: `metadata-sync.json` in cloudsync's state folder ({@link stateHome}: `$XDG_STATE_HOME/cloudsync`). */
+export function defaultSyncStatePath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateHome(env), "metadata-sync.json");
+}
 
 /**
  * What the sync client remembers between runs. `acked` holds, per model id, the hash of the
@@ -37,13 +43,15 @@ export function loadState(statePath: string, endpoint: string): SyncState {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState(endpoint);
     throw describeLocalIO(err, `read sync state ${statePath}`);
   }
+  const notState = (why: string): IntegrityError => new IntegrityError(`sync state ${statePath} is not a cloudsync state file (${why}); delete it to resync everything`);
+  let s: SyncState;
   try {
-    const s = JSON.parse(text) as SyncState;
-    if (s.format !== 1 || typeof s.acked !== "object" || s.acked === null || typeof s.endpoint !== "string") throw new Error("unexpected shape");
-    return s;
+    s = JSON.parse(text) as SyncState;
   } catch (err) {
-    throw new IntegrityError(`sync state ${statePath} is not a cloudsync state file (${(err as Error).message}); delete it to resync everything`);
+    throw notState((err as Error).message);
   }
+  if (s?.format !== 1 || typeof s.acked !== "object" || s.acked === null || typeof s.endpoint !== "string") throw notState("unexpected shape");
+  return s;
 }
 
 /**

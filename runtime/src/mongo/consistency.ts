@@ -105,8 +105,9 @@ export async function openSnapshot(client: MongoClient, server: ServerInfo, prob
     // The driver pins the snapshot to the first read's atClusterTime (`snapshotTime`, not in its
     // public typings); operationTime of that read is the same point and is the fallback.
     const time = (session as unknown as { snapshotTime?: Timestamp }).snapshotTime ?? session.operationTime;
-    if (!time) throw new Error("the server returned no operation time for the snapshot read");
-    return { ok: true, session, clusterTime: toClusterTime(time) };
+    if (time) return { ok: true, session, clusterTime: toClusterTime(time) };
+    await session.endSession().catch(() => undefined);
+    return { ok: false, reason: "snapshot read refused: the server returned no operation time for the snapshot read" };
   } catch (err) {
     await session.endSession().catch(() => undefined);
     return { ok: false, reason: `snapshot read refused: ${(err as Error).message}` };

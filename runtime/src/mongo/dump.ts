@@ -6,7 +6,7 @@
  */
 import { BSON, type ClientSession, type Document, type MongoClient, type Timestamp } from "mongodb";
 import type { ArchiveHeader, ArchiveSourceNamespace, NamespaceMetadata } from "../archive/types.js";
-import { ConfigError, RemoteError } from "../errors.js";
+import { ConfigError, InternalError, RemoteError } from "../errors.js";
 import { redactUri, type Secret } from "../secret.js";
 import { VERSION } from "../version.js";
 import { connectMongo, cursorCommand, mongoError, serverCode } from "./connect.js";
@@ -162,7 +162,7 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
       description,
       estimates,
       consistency(): ConsistencyReport {
-        if (!state.allDone()) throw new Error("consistency() asked before every namespace was read; drain the documents first");
+        if (!state.allDone()) throw new InternalError("consistency() asked before every namespace was read; drain the documents first");
         return report(server, lostReason === undefined ? clusterTime : undefined, oplogStart, oplogEnd, Boolean(opts.oplog), lostReason === undefined ? reasons : [...reasons, lostReason]);
       },
       async close() {

@@ -1,10 +1,11 @@
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { CompressionChoice } from "../compression/kinds.js";
 import { createArchiveVerifier } from "../archive/verifier.js";
 import type { ArchiveSummary } from "../archive/types.js";
 import { createCompressor } from "../compression/index.js";
 import type { Destination, PutResult } from "../destinations/destination.js";
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, RemoteError } from "../errors.js";
 import { MANIFEST_FORMAT, newBackupId, objectKeyFor, type BackupManifest, type ManifestConsistency } from "../manifest/manifest.js";
 import { writeManifest } from "../manifest/store.js";
 import { VERSION } from "../version.js";
@@ -20,7 +21,7 @@ export interface BackupPipelineOptions {
   /** The consistency achieved, asked for after the source is drained; `archive` when unknown. */
   readonly consistency?: () => ManifestConsistency;
   readonly destination: Destination;
-  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
+  readonly compression: CompressionChoice;
   readonly encryption: EncryptionPlan;
   readonly signal?: AbortSignal;
   /** Called as archive bytes are read from the source. */
@@ -92,7 +93,7 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
       throw putError ?? err;
     });
     const summary = await verifier.summary;
-    if (!put) throw new Error(`store ${key}: the destination returned no result`);
+    if (!put) throw new RemoteError(`store ${key}`, "the destination returned no result");
     const sha256 = hasher.digest();
     if (put.size !== hasher.bytes || put.sha256 !== sha256) {
       throw new IntegrityError(`store ${key}: the destination received ${put.size} bytes with SHA-256 ${put.sha256}, but ${hasher.bytes} bytes with SHA-256 ${sha256} were sent`);

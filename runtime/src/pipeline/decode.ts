@@ -1,5 +1,5 @@
 import { PassThrough, Readable, type Transform } from "node:stream";
-import { detectCompression, createDecompressor } from "../compression/index.js";
+import { detectCompression, createDecompressor, type Compression } from "../compression/index.js";
 import { detectEnvelope } from "../crypto/detect.js";
 import { CloudsyncError, IntegrityError } from "../errors.js";
 import { createDecryptor, type DecryptionKeys } from "./encryption.js";
@@ -8,7 +8,7 @@ import { peek } from "./streams.js";
 /** What `decodeArtifact` found in front of the archive. */
 export interface ArtifactLayers {
   readonly envelope: "age" | "age-armor" | "openpgp" | "none";
-  readonly compression: "gzip" | "zstd" | "none";
+  readonly compression: Compression;
 }
 
 /**

@@ -24,11 +24,12 @@ export interface EncryptionPlan {
 /**
  * Chooses the encryption of a backup from the configuration: age recipients, an age passphrase
  * file, OpenPGP recipients, or (only with allowUnencrypted) none. Reads key material now, so a
- * bad key fails before any data moves. Throws ConfigError naming the flag to fix.
+ * bad key fails before any data moves. Throws ConfigError naming the config key to fix
+ * (`recipients`, `passphraseFile`, `gpgRecipients`); the CLI renames it to the flag or variable.
  */
 export async function planEncryption(config: Config): Promise<EncryptionPlan> {
   const modes = [config.recipients.length > 0, config.passphraseFile !== undefined, config.gpgRecipients.length > 0].filter(Boolean).length;
-  if (modes > 1) throw new ConfigError("--recipient", "choose one encryption: age recipients (--recipient), an age passphrase (--passphrase-file) or OpenPGP (--gpg-recipient)");
+  if (modes > 1) throw new ConfigError("recipients", "choose one encryption: age recipients (recipients, --recipient), an age passphrase (passphraseFile, --passphrase-file) or OpenPGP (gpgRecipients, --gpg-recipient)");
   if (config.recipients.length > 0) {
     const recipients = [...config.recipients];
     return {
@@ -49,23 +50,23 @@ export async function planEncryption(config: Config): Promise<EncryptionPlan> {
   }
   if (!config.allowUnencrypted) {
     throw new ConfigError(
-      "--recipient",
-      "no encryption key given: pass --recipient age1… (create one with `cloudsync keys new`), --passphrase-file FILE or --gpg-recipient KEY; or --allow-unencrypted for a local experiment",
+      "recipients",
+      "no encryption key given: set age recipients (recipients, --recipient age1…; create one with `cloudsync keys new`), a passphrase file (passphraseFile, --passphrase-file FILE) or OpenPGP recipients (gpgRecipients, --gpg-recipient KEY); or allowUnencrypted (--allow-unencrypted) for a local experiment",
     );
   }
   return { manifest: { scheme: "none", recipients: [] }, create: () => undefined };
 }
 
-/** Reads a passphrase file: its first line, which must not be empty. */
+/** Reads a passphrase file: its first line, which must not be empty. Throws ConfigError("passphraseFile") otherwise. */
 export async function readPassphrase(path: string): Promise<Secret> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new ConfigError("--passphrase-file", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError("passphraseFile", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const line = text.split(/\r?\n/)[0] ?? "";
-  if (line.length === 0) throw new ConfigError("--passphrase-file", `${path} is empty; put the passphrase on its first line`);
+  if (line.length === 0) throw new ConfigError("passphraseFile", `${path} is empty; put the passphrase on its first line`);
   return new Secret(line);
 }
 
@@ -77,7 +78,7 @@ export interface DecryptionKeys {
   readonly openPgpPassphrase?: Secret;
 }
 
-/** Loads identity files and the passphrase file named in the configuration. */
+/** Loads identity files and the passphrase file named in the configuration. Throws ConfigError("identityFiles" or "passphraseFile") for one that cannot be read. */
 export async function loadDecryptionKeys(config: Config, extra: { gpgKeyFile?: string } = {}): Promise<DecryptionKeys> {
   const ageIdentities: Secret[] = [];
   let openPgpPrivateKey: Secret | undefined;
@@ -86,7 +87,7 @@ export async function loadDecryptionKeys(config: Config, extra: { gpgKeyFile?: s
     try {
       text = await readFile(file, "utf8");
     } catch (err) {
-      throw new ConfigError("--identity", `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError("identityFiles", `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     if (text.includes("-----BEGIN PGP PRIVATE KEY BLOCK-----")) openPgpPrivateKey = new Secret(text);
     else ageIdentities.push(...parseAgeIdentities(text, file));

@@ -1,3 +1,4 @@
+import type { CompressionChoice } from "../compression/kinds.js";
 import { writeArchive } from "../archive/writer.js";
 import type { Destination } from "../destinations/destination.js";
 import type { ManifestConsistency } from "../manifest/manifest.js";
@@ -16,7 +17,7 @@ export interface MongoBackupOptions {
   /** Collections read and interleaved at once (default 4). */
   readonly concurrency?: number;
   readonly destination: Destination;
-  readonly compression: { readonly algorithm: "gzip" | "zstd" | "none"; readonly level?: number };
+  readonly compression: CompressionChoice;
   readonly encryption: EncryptionPlan;
   readonly signal?: AbortSignal;
   /** Archive bytes produced so far (for rate and ETA). */

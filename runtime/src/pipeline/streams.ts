@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
+import { InternalError } from "../errors.js";
 
 /** A pass-through that hashes (SHA-256) and counts what flows through it. */
 export interface HashingStream extends Transform {
@@ -27,7 +28,7 @@ export function createHashingStream(): HashingStream {
   }) as HashingStream;
   Object.defineProperty(t, "bytes", { get: () => bytes });
   t.digest = () => {
-    if (hex === undefined) throw new Error("sha256 requested before the stream finished");
+    if (hex === undefined) throw new InternalError("sha256 requested before the stream finished");
     return hex;
   };
   return t;

@@ -4,7 +4,7 @@
  * so the caller can print it before acting (`planDestinationPrune`, then `executePrune`).
  */
 import type { Destination } from "../destinations/destination.js";
-import { deleteBackup, deleteOrphans, findOrphans, type Orphan } from "../manifest/lifecycle.js";
+import { deleteBackup, deleteOrphans, findOrphans, type Orphan } from "../manifest/deletion.js";
 import type { BackupManifest } from "../manifest/manifest.js";
 import { listBackups } from "../manifest/store.js";
 import { DEFAULT_ORPHAN_GRACE_MS, planPrune, type PrunePlan, type RetentionPolicy } from "./plan.js";

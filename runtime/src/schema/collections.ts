@@ -4,6 +4,7 @@
  * (runtime/src/metadata/public-schema.ts), so what is public and what is stored agree by
  * construction: change a field there and both the sync's allow-list and `db init` follow.
  */
+import { InternalError } from "../errors.js";
 import { licenseSchema, publicModelSchema } from "../metadata/public-schema.js";
 import { toMongoJsonSchema, type JsonSchema } from "./mongo-json-schema.js";
 
@@ -43,7 +44,7 @@ function modelsSchema(): Record<string, unknown> {
   const pub = toMongoJsonSchema(publicModelSchema as JsonSchema);
   const pubProps = pub.properties as Record<string, unknown>;
   const clash = Object.keys(PRIVATE_MODEL_FIELDS).filter((k) => k in pubProps);
-  if (clash.length > 0) throw new Error(`schema: private model fields ${clash.join(", ")} are also public`);
+  if (clash.length > 0) throw new InternalError(`schema: private model fields ${clash.join(", ")} are also public`);
   return {
     bsonType: "object",
     // `id` may be absent: the sync then publishes `_id` as the id (see projectPublic).

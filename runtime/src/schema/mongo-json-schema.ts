@@ -7,6 +7,7 @@
  * both), so it becomes `bsonType: ["date", "string"]`; string keywords (pattern, maxLength) apply
  * to the string form only, as JSON Schema defines.
  */
+import { InternalError } from "../errors.js";
 
 /** A JSON Schema node, as the public schema writes them. */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -41,6 +42,6 @@ function typeOf(type: string | string[], format: unknown): Record<string, unknow
   const types = Array.isArray(type) ? type : [type];
   if (types.length === 1 && types[0] === "integer") return { bsonType: ["int", "long", "double"], multipleOf: 1 };
   if (types.length === 1 && types[0] === "string" && format === "date-time") return { bsonType: ["date", "string"] };
-  if (types.includes("integer")) throw new Error(`schema: "integer" mixed with other types (${types.join(", ")}) has no $jsonSchema equivalent`);
+  if (types.includes("integer")) throw new InternalError(`schema: "integer" mixed with other types (${types.join(", ")}) has no $jsonSchema equivalent`);
   return { type: Array.isArray(type) ? [...types] : type };
 }

@@ -12,9 +12,11 @@ import { mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
+import type { EncryptionScheme } from "../crypto/describe.js";
 import { detectEnvelope } from "../crypto/detect.js";
 import type { Destination } from "../destinations/destination.js";
 import { ConfigError, IntegrityError, InterruptedError, NotFoundError } from "../errors.js";
+import { objectSuffix } from "../manifest/manifest.js";
 import { createDecryptor, type DecryptionKeys, type EncryptionPlan } from "../pipeline/encryption.js";
 import { peek } from "../pipeline/streams.js";
 import { CHECKSUM_FILE } from "./layout.js";
@@ -23,9 +25,9 @@ import { listFiles, verifySeedSet } from "./verify.js";
 /** Key prefix of every seed set in a destination. */
 export const SEED_PREFIX = "seeds/";
 
-/** Object-name suffix for an encryption scheme: `.age`, `.gpg`, or none when unencrypted. */
-export function suffixFor(scheme: EncryptionPlan["manifest"]["scheme"]): string {
-  return scheme === "openpgp" ? ".gpg" : scheme === "none" ? "" : ".age";
+/** Object-name suffix of a seed file for an encryption scheme: `.age`, `.gpg`, or none when unencrypted (seed files are not compressed). */
+export function suffixFor(scheme: EncryptionScheme): string {
+  return objectSuffix("none", scheme);
 }
 
 /** Ids are what appears in keys: letters, digits, `-`, `_`, `.`, starting with a letter or digit. */

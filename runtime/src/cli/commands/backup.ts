@@ -7,7 +7,8 @@ import type { CliApp, CommandContext } from "../app.js";
 import type { BackupManifest } from "../../manifest/manifest.js";
 import type { BackupResult } from "../../pipeline/backup.js";
 import { backupFromMongo } from "../../pipeline/mongo-backup.js";
-import { addEncryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { addEncryptionFlags, collect, flagsToConfig } from "../common.js";
 import { formatDuration, SECOND } from "../../config/duration.js";
 import { formatBytes } from "../progress.js";
 

@@ -1,39 +1,37 @@
 import type { Command } from "commander";
-import { DURATION_DOC, parseDuration } from "../../config/duration.js";
-import { parseCron, scheduleIntervalSeconds } from "../../daemon/cron.js";
+import { DEFAULTS, settingName, type Config } from "../../config/config.js";
+import { parseCron, scheduleIntervalSeconds } from "../../config/cron.js";
+import { DURATION_DOC } from "../../config/duration.js";
 import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../daemon/daemon.js";
 import type { RunPlan } from "../../daemon/jobs.js";
 import { createDaemonMetrics, serveMetrics, type MetricsServer } from "../../daemon/metrics.js";
-import { defaultStateDir } from "../../daemon/status.js";
-import type { Config } from "../../config/config.js";
 import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
 import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
-import { Secret } from "../../secret.js";
 import type { CliApp, CommandContext } from "../app.js";
-import { addEncryptionFlags, collect, destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { retentionPolicyOf } from "../../retention/policy.js";
+import { addEncryptionFlags, collect, flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
-
-/** Default schedule: daily at 03:00 UTC. */
-export const DEFAULT_SCHEDULE = "0 3 * * *";
 
 /**
  * `cloudsync daemon`: scheduled backup → verify → prune → cloud upload → metadata sync, one run
  * at a time (lock file), with Prometheus metrics, a heartbeat URL and status.json for
- * `cloudsync status`. Settings come from flags, else the environment the BackupAgent container
- * passes (CLOUDSYNC_SCHEDULE, CLOUDSYNC_DESTINATION, CLOUDSYNC_RECIPIENTS, CLOUDSYNC_KEEP_WITHIN,
- * CLOUD_SYNC_* and CLOUDSYNC_CLOUD_PREFIX, MONGODB_URI), else the defaults.
+ * `cloudsync status`. Settings come from `loadConfig` (flags, else the environment the BackupAgent
+ * container passes, such as CLOUDSYNC_SCHEDULE, CLOUDSYNC_DESTINATION, CLOUDSYNC_RECIPIENTS,
+ * CLOUD_SYNC_* and CLOUDSYNC_CLOUD_PREFIX, else the config file, else the defaults), all
+ * validated before the first run.
  */
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("daemon")
     .description("Run backups on a schedule: backup → verify → prune → cloud upload → metadata sync, with metrics, heartbeat and status")
-    .option("--schedule <cron>", `five-field cron expression in UTC (default CLOUDSYNC_SCHEDULE, else "${DEFAULT_SCHEDULE}")`)
+    .option("--schedule <cron>", `five-field cron expression in UTC (default CLOUDSYNC_SCHEDULE, else "${DEFAULTS.schedule}")`)
     .option("--jitter <duration>", `random delay 0..duration added to each scheduled run, e.g. 10m (minutes) or 1h; ${DURATION_DOC} (default CLOUDSYNC_JITTER, else 0)`)
     .option("--once", "run once now and exit (exit code of the first failed stage; 7 if another run holds the lock)")
     .option("--run-now", "run once at start, then follow the schedule")
     .option("--state-dir <dir>", "status.json, metrics.prom and the lock (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
-    .option("--metrics-port <port>", "serve Prometheus /metrics on this port (default CLOUDSYNC_METRICS_PORT, else 9464)")
-    .option("--metrics-host <host>", "address to bind /metrics to (default CLOUDSYNC_METRICS_HOST, else 127.0.0.1)")
+    .option("--metrics-port <port>", `serve Prometheus /metrics on this port (default CLOUDSYNC_METRICS_PORT, else ${DEFAULTS.metricsPort})`)
+    .option("--metrics-host <host>", `address to bind /metrics to (default CLOUDSYNC_METRICS_HOST, else ${DEFAULTS.metricsHost})`)
     .option("--no-metrics", "do not serve /metrics")
     .option("--heartbeat-url <url>", "URL to POST to after each successful run, e.g. a healthchecks.io check (default CLOUDSYNC_HEARTBEAT_URL); a secret")
     .option("--uri <mongodb-uri>", "MongoDB to back up (default MONGODB_URI)")
@@ -48,23 +46,21 @@ export function register(program: Command, app: CliApp): void {
   addEncryptionFlags(cmd).action(
     app.action(async (ctx) => {
       const o = ctx.opts;
-      const env = process.env;
       const { flags, names } = flagsToConfig(o, "to");
-      const config = ctx.config(flags, names);
-      const scheduleText = (o.schedule as string | undefined) ?? env.CLOUDSYNC_SCHEDULE ?? DEFAULT_SCHEDULE;
-      const schedule = parseCron(scheduleText, o.schedule !== undefined ? "--schedule" : env.CLOUDSYNC_SCHEDULE ? "CLOUDSYNC_SCHEDULE" : "--schedule");
-      const jitterText = (o.jitter as string | undefined) ?? env.CLOUDSYNC_JITTER ?? "0";
-      const jitterMs = parseDuration(jitterText, { name: o.jitter !== undefined ? "--jitter" : "CLOUDSYNC_JITTER", allowZero: true });
-      const stateDir = (o.stateDir as string | undefined) ?? defaultStateDir(env);
-      const heartbeatText = (o.heartbeatUrl as string | undefined) ?? env.CLOUDSYNC_HEARTBEAT_URL;
-      const heartbeatUrl = heartbeatText ? new Secret(heartbeatText) : undefined;
-      ctx.out.addSecrets(heartbeatUrl);
-      if (heartbeatUrl && !/^https?:\/\//.test(heartbeatText as string)) throw new ConfigError(o.heartbeatUrl !== undefined ? "--heartbeat-url" : "CLOUDSYNC_HEARTBEAT_URL", "must be an http:// or https:// URL");
+      const daemonFlags = { schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl } as const;
+      const config = ctx.config(
+        { ...flags, ...(daemonFlags as Record<keyof typeof daemonFlags, string | undefined>) },
+        { ...names, schedule: "--schedule", jitter: "--jitter", stateDir: "--state-dir", metricsPort: "--metrics-port", metricsHost: "--metrics-host", heartbeatUrl: "--heartbeat-url" },
+      );
+      const d = config.daemon;
+      const schedule = parseCron(d.schedule);
+      const stateDir = d.stateDir;
+      ctx.out.addSecrets(d.heartbeatUrl);
       if (o.once && o.runNow) throw new ConfigError("--run-now", "cannot be combined with --once");
 
-      const plan = await buildPlan(ctx, config, o, env, stateDir);
+      const plan = await buildPlan(ctx, config, o);
       const metrics = createDaemonMetrics();
-      const options: DaemonOptions = { plan, stateDir, schedule, intervalSeconds: scheduleIntervalSeconds(schedule, new Date()), jitterMs, heartbeatUrl, metrics, signal: ctx.signal };
+      const options: DaemonOptions = { plan, stateDir, schedule, intervalSeconds: scheduleIntervalSeconds(schedule, new Date()), jitterMs: d.jitterMs, heartbeatUrl: d.heartbeatUrl, metrics, signal: ctx.signal };
 
       if (o.once) {
         const outcome = await runOnce(options);
@@ -74,14 +70,13 @@ export function register(program: Command, app: CliApp): void {
       }
       let server: MetricsServer | undefined;
       if (o.metrics !== false) {
-        const port = parsePort((o.metricsPort as string | undefined) ?? env.CLOUDSYNC_METRICS_PORT ?? "9464", o.metricsPort !== undefined ? "--metrics-port" : "CLOUDSYNC_METRICS_PORT");
-        const host = (o.metricsHost as string | undefined) ?? env.CLOUDSYNC_METRICS_HOST ?? "127.0.0.1";
+        const { metricsHost: host, metricsPort: port } = d;
         server = await serveMetrics(metrics, { host, port }).catch((err: NodeJS.ErrnoException) => {
-          throw new ConfigError("--metrics-port", `cannot serve metrics on ${host}:${port}: ${err.code ?? err.message}`);
+          throw new ConfigError(settingName(config, "metricsPort"), `cannot serve metrics on ${host}:${port}: ${err.code ?? err.message}`);
         });
         plan.log(`metrics at ${server.url}/metrics`);
       }
-      plan.log(`daemon started: schedule "${schedule.source}" (UTC), jitter ${jitterText}, state ${stateDir}`);
+      plan.log(`daemon started: schedule "${schedule.source}" (UTC), jitter ${d.jitter}, state ${stateDir}`);
       try {
         await runDaemon({ ...options, runNow: Boolean(o.runNow), onRun: (r) => report(ctx, r) });
       } finally {
@@ -95,7 +90,7 @@ export function register(program: Command, app: CliApp): void {
 }
 
 /** Resolves sources, destinations, keys and policies once, so a bad setting fails at start-up. */
-async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, unknown>, env: NodeJS.ProcessEnv, stateDir: string): Promise<RunPlan> {
+async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, unknown>): Promise<RunPlan> {
   const from = o.fromArchive as string | undefined;
   if (from && o.uri) throw new ConfigError("--from-archive", "give one source: --uri (a live MongoDB) or --from-archive, not both");
   const encryption = await planEncryption(config);
@@ -103,12 +98,12 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
   const { policy: retention } = retentionPolicyOf(config, { explicit: false, field: "CLOUDSYNC_KEEP_WITHIN" });
   const cs = config.cloudSync;
   let cloudSpec = o.cloudTo as string | undefined;
-  if (!cloudSpec && cs.enabled && cs.bucket) cloudSpec = `s3://${cs.bucket}/${(env.CLOUDSYNC_CLOUD_PREFIX ?? "").replace(/^\/+/, "")}`.replace(/\/+$/, "");
+  if (!cloudSpec && cs.enabled && cs.bucket) cloudSpec = `s3://${cs.bucket}/${config.daemon.cloudPrefix}`.replace(/\/+$/, "");
   let metadata: RunPlan["metadata"];
   if (cs.enabled) {
     metadata =
       cs.endpoint && cs.apiKey
-        ? { endpoint: cs.endpoint, apiKey: cs.apiKey, source: { uri: config.mongodbUri, database: "models", collection: "models" }, statePath: `${stateDir}/metadata-sync.json` }
+        ? { endpoint: cs.endpoint, apiKey: cs.apiKey, source: { uri: config.mongodbUri, database: "models", collection: "models" }, statePath: `${config.daemon.stateDir}/metadata-sync.json` }
         : { skip: "CLOUD_SYNC_ENABLED=true but CLOUD_SYNC_ENDPOINT or CLOUD_SYNC_API_KEY is not set" };
   }
   const log = (line: string): void => ctx.out.warn(`${new Date().toISOString()} ${line}`);
@@ -123,12 +118,6 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
     ...(metadata ? { metadata } : {}),
     log,
   };
-}
-
-function parsePort(text: string, field: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(field, `must be a port number from 0 to 65535, got "${text}"`);
-  return n;
 }
 
 /** Prints one run's record (JSON with --json, one line per stage otherwise). */

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { settingOrigin } from "../../config/config.js";
 import { DAY, parseDuration, RETENTION } from "../../config/duration.js";
 import { ConfigError } from "../../errors.js";
 import { calculateEstimate, type DatabaseMeasurement } from "../../estimate/calculate.js";
@@ -6,7 +7,8 @@ import { measureDatabase, recentBackups } from "../../estimate/measure.js";
 import { DEFAULT_PRICES, loadPriceTable } from "../../estimate/prices.js";
 import { redactUri } from "../../secret.js";
 import type { CliApp } from "../app.js";
-import { destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 
@@ -44,7 +46,7 @@ export function register(program: Command, app: CliApp): void {
         const localDays = parseDuration(config.retention.keepWithin, { name: "keepWithin", ...RETENTION }) / DAY;
         const dest = destinationOf(config);
 
-        const measure = ctx.opts.uri !== undefined || (process.env.MONGODB_URI ?? "") !== "";
+        const measure = settingOrigin(config, "mongodbUri") !== "default";
         const database: DatabaseMeasurement = measure ? await measureDatabase(config.mongodbUri) : { known: false, reason: "not measured: pass --uri or set MONGODB_URI" };
         // The human output carries this line itself; with --json it goes to stderr as well.
         if (!database.known && ctx.out.json) ctx.out.warn(`database size unknown: ${database.reason}`);

@@ -19,11 +19,13 @@ export function register(program: Command, app: CliApp): void {
     app.action(async (ctx, file) => {
       const { flags, names } = flagsToConfig(ctx.opts);
       const config = ctx.config(flags, names);
-      try {
-        if (!(await stat(file!)).isFile()) throw new Error("not a file");
-      } catch (err) {
-        throw new ConfigError("<file>", `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      const isFile = await stat(file!).then(
+        (s) => s.isFile(),
+        (err: NodeJS.ErrnoException) => {
+          throw new ConfigError("<file>", `cannot read ${file}: ${err.code ?? err.message}`);
+        },
+      );
+      if (!isFile) throw new ConfigError("<file>", `cannot read ${file}: not a file`);
       const keys = await loadDecryptionKeys(config);
       const { stream, layers } = await decodeArtifact(createReadStream(file!), keys);
       const summary = await summarizeArchive(stream, { tolerateCrc: true });

@@ -1,14 +1,9 @@
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { Command } from "commander";
 import { generateAgeIdentity, writeIdentityFile } from "../../crypto/index.js";
+import { defaultIdentityPath } from "../../config/config.js";
 import type { CliApp } from "../app.js";
-
-/** Default place for a new identity: the user's config directory, never the backup folder. */
-export function defaultIdentityPath(): string {
-  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "cloudsync", "identity.txt");
-}
 
 /** `cloudsync keys new`: create an age identity and print its recipient. */
 export function register(program: Command, app: CliApp): void {

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { listBackups, type VerificationRecord, type VerificationState } from "../../manifest/store.js";
 import type { CliApp } from "../app.js";
-import { destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 
 /** `cloudsync list`: complete backups only, newest first. */

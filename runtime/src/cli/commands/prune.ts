@@ -4,7 +4,9 @@ import { executePrune, planDestinationPrune, type DestinationPrunePlan } from ".
 import type { CliApp } from "../app.js";
 import { EXIT } from "../../errors.js";
 import { newestFirst } from "../../manifest/order.js";
-import { destinationOf, flagsToConfig, retentionPolicyOf } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { retentionPolicyOf } from "../../retention/policy.js";
+import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 

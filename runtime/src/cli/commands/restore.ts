@@ -12,7 +12,8 @@ import { Secret, redactUri } from "../../secret.js";
 import { findBackup } from "../../manifest/store.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { addDecryptionFlags, collect, flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 
 /** Parses the restore target: `dir://path` (mongodump directory layout). */

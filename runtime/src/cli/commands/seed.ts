@@ -9,7 +9,8 @@ import { importSeed } from "../../seed/import.js";
 import { listSeedSets, pullSeedSet, pushSeedSet, type SeedPushResult } from "../../seed/store.js";
 import { verifySeedSet } from "../../seed/verify.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, addEncryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { addDecryptionFlags, addEncryptionFlags, collect, flagsToConfig } from "../common.js";
 
 /** A scratch directory for a seed set that only passes through this host; removed afterwards. */
 async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {

@@ -22,7 +22,7 @@ export function register(program: Command, app: CliApp): void {
     .action(
       app.action(async (ctx) => {
         const flag = (name: string): string | undefined => (ctx.opts[name] === undefined ? undefined : String(ctx.opts[name]));
-        const options = resolveServerOptions({ db: flag("db"), port: flag("port"), host: flag("host"), docs: flag("docs"), readRateLimit: flag("readRateLimit") }, process.env);
+        const options = resolveServerOptions({ db: flag("db"), port: flag("port"), host: flag("host"), docs: flag("docs"), readRateLimit: flag("readRateLimit") });
         const config = ctx.config();
         const server = await createMetadataServer({ ...options, apiKey: config.cloudSync.apiKey, log: (line) => ctx.out.warn(line) });
         if (!config.cloudSync.apiKey) ctx.out.warn("serve-metadata: CLOUD_SYNC_API_KEY is not set; pushes are disabled (503)");

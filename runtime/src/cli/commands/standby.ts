@@ -5,7 +5,8 @@ import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { runStandby, type StandbyOptions } from "../../standby/standby.js";
 import { loadState, type StandbyStatus } from "../../standby/state.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { addDecryptionFlags, collect, flagsToConfig } from "../common.js";
 import { mongoUriFlag } from "./migrate.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { assessStatus, defaultStateDir, readStatus, statusPath } from "../../daemon/status.js";
+import { assessStatus, readStatus, statusPath } from "../../daemon/status.js";
 import { EXIT } from "../../errors.js";
 import type { CliApp } from "../app.js";
 import { formatBytes } from "../progress.js";
@@ -16,7 +16,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--state-dir <dir>", "the daemon's state directory (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
     .action(
       app.action(async (ctx) => {
-        const stateDir = (ctx.opts.stateDir as string | undefined) ?? defaultStateDir(process.env);
+        const { stateDir } = ctx.config({ stateDir: ctx.opts.stateDir as string | undefined }, { stateDir: "--state-dir" }).daemon;
         const status = await readStatus(stateDir);
         const health = assessStatus(status);
         ctx.out.result({ healthy: health.healthy, problems: health.problems, stateDir, status: status ?? null }, () => {

@@ -1,14 +1,8 @@
-import { homedir } from "node:os";
-import path from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
+import { defaultSyncStatePath } from "../../metadata/sync-state.js";
 import { syncMetadata } from "../../metadata/sync.js";
 import type { CliApp } from "../app.js";
-
-/** Default state file: `$XDG_STATE_HOME/cloudsync/metadata-sync.json` (or `~/.local/state/…`). */
-export function defaultSyncStatePath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_STATE_HOME || path.join(homedir(), ".local", "state"), "cloudsync", "metadata-sync.json");
-}
 
 /**
  * `cloudsync sync-metadata [--watch] [--full]`: pushes the public fields of the MongoDB model

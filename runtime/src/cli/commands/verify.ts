@@ -7,7 +7,8 @@ import { Secret, redactUri } from "../../secret.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { verifyBackup, verifyChecksum } from "../../pipeline/verify.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, destinationOf, flagsToConfig } from "../common.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { addDecryptionFlags, flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 
 /** `cloudsync verify <id|latest>`: read a backup back and check everything against its manifest. */

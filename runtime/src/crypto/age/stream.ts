@@ -6,6 +6,7 @@
  * reordered or duplicated chunks fail.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+import { InternalError } from "../../errors.js";
 
 /** Plaintext bytes per chunk; only the last chunk may be shorter. */
 export const CHUNK_SIZE = 64 * 1024;
@@ -43,7 +44,7 @@ export function createChunkCipher(key: Buffer): ChunkCipher {
   let counter = 0;
   let finished = false;
   const next = (last: boolean): Buffer => {
-    if (finished) throw new Error("age STREAM: chunk after the last chunk");
+    if (finished) throw new InternalError("age STREAM: chunk after the last chunk");
     // 6 counter bytes (2^48 chunks = 16 EiB) are plenty; the upper 5 of the 11 stay zero.
     nonce.writeUIntBE(counter, 5, 6);
     nonce[11] = last ? 1 : 0;

@@ -30,7 +30,7 @@ export type OpenPgpDecryptOptions = ({ privateKeyArmored: string; passphrase?: S
  *
  * Errors: AuthError when no secret key matches or the passphrase is wrong/missing;
  * IntegrityError when the input is not OpenPGP or fails gpg's integrity check;
- * ConfigError("gpg") when gpg is missing, ConfigError("--identity") when the key does not import.
+ * ConfigError("gpg") when gpg is missing, ConfigError("identityFiles") when the key does not import.
  */
 export function createOpenPgpDecryptStream(opts: OpenPgpDecryptOptions): Transform {
   const context = opts.source ? `openpgp decrypt ${opts.source}` : "openpgp decrypt";
@@ -46,7 +46,7 @@ export function createOpenPgpDecryptStream(opts: OpenPgpDecryptOptions): Transfo
       home = await makeGpgHome();
       const imported = await runGpg(["--import"], { home, input: opts.privateKeyArmored });
       if (imported.code !== 0 || !/^\[GNUPG:\] IMPORT_OK /m.test(imported.stderr)) {
-        throw new ConfigError("--identity", `the OpenPGP private key could not be imported (${gpgMessages(imported.stderr)})`);
+        throw new ConfigError("identityFiles", `the OpenPGP private key could not be imported (${gpgMessages(imported.stderr)})`);
       }
       // Loopback pinentry with the passphrase on fd 3: never on the command line, where ps shows it.
       const child = spawnGpg([...args, "--pinentry-mode", "loopback", "--passphrase-fd", "3", "--decrypt"], home, 1);

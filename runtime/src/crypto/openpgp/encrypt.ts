@@ -11,7 +11,7 @@
  * ConfigError("gpg") when absent.
  */
 import type { Transform } from "node:stream";
-import { ConfigError } from "../../errors.js";
+import { ConfigError, LocalIOError } from "../../errors.js";
 import { gpgMessages, gpgSpawnError, makeGpgHome, removeGpgHome, runGpg, spawnGpg, statusKeywords } from "./gpg.js";
 import { openPgpFingerprints } from "./keys.js";
 import { createProcessTransform } from "./process-transform.js";
@@ -28,27 +28,27 @@ export interface OpenPgpEncryptOptions {
  * trusted for this run only (`--trust-model always`: the caller chose them explicitly).
  * Compression is off: the archive is compressed before encryption.
  *
- * Throws ConfigError("--gpg-recipient") synchronously when the text holds no public key; emits
- * ConfigError("gpg") when gpg is missing and ConfigError("--gpg-recipient") when gpg rejects a key.
+ * Throws ConfigError("gpgRecipients") synchronously when the text holds no public key; emits
+ * ConfigError("gpg") when gpg is missing and ConfigError("gpgRecipients") when gpg rejects a key.
  */
 export function createOpenPgpEncryptStream(opts: OpenPgpEncryptOptions): Transform {
   const fingerprints = openPgpFingerprints(opts.publicKeys);
-  if (fingerprints.length === 0) throw new ConfigError("--gpg-recipient", "no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
+  if (fingerprints.length === 0) throw new ConfigError("gpgRecipients", "no OpenPGP public key found (expected an armored PUBLIC KEY BLOCK)");
   let home: string | undefined;
   return createProcessTransform({
     streamStdout: true,
     async start() {
       home = await makeGpgHome();
       const imported = await runGpg(["--import"], { home, input: opts.publicKeys });
-      if (imported.code !== 0) throw new ConfigError("--gpg-recipient", `gpg could not import the public key(s): ${gpgMessages(imported.stderr)}`);
+      if (imported.code !== 0) throw new ConfigError("gpgRecipients", `gpg could not import the public key(s): ${gpgMessages(imported.stderr)}`);
       const recipients = fingerprints.flatMap((f) => ["--recipient", f]);
       return spawnGpg(["--trust-model", "always", "--compress-algo", "none", "--output", "-", ...recipients, "--encrypt"], home);
     },
     async finish(code, stderr) {
       if (code === 0) return undefined;
       const status = statusKeywords(stderr);
-      if (status.has("INV_RECP")) throw new ConfigError("--gpg-recipient", `gpg rejected a recipient key: ${gpgMessages(stderr)}`);
-      throw new Error(`openpgp encrypt: gpg failed (exit ${code}): ${gpgMessages(stderr)}`);
+      if (status.has("INV_RECP")) throw new ConfigError("gpgRecipients", `gpg rejected a recipient key: ${gpgMessages(stderr)}`);
+      throw new LocalIOError(`openpgp encrypt: gpg failed (exit ${code}): ${gpgMessages(stderr)}`);
     },
     spawnError: gpgSpawnError,
     async cleanup() {

@@ -115,7 +115,7 @@ async function isFile(path: string): Promise<boolean> {
  * Throws ConfigError(field) naming the spec that has no key or no usable encryption key, and
  * ConfigError("gpg") when gpg is not installed. The user's keyring is only read.
  */
-export async function loadOpenPgpRecipients(specs: readonly string[], field = "--gpg-recipient"): Promise<OpenPgpRecipients> {
+export async function loadOpenPgpRecipients(specs: readonly string[], field = "gpgRecipients"): Promise<OpenPgpRecipients> {
   if (specs.length === 0) throw new ConfigError(field, "at least one OpenPGP recipient (key file, key id or email) is required");
   const home = await makeGpgHome();
   try {

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "../../errors.js";
 import { SERVER_ENTRY } from "./options.js";
 
 /** What `buildServerBundle` produced. */
@@ -52,7 +53,7 @@ export interface ServerBundle {
 export async function buildServerBundle(outDir: string, opts: { repoRoot?: string } = {}): Promise<ServerBundle> {
   const root = opts.repoRoot ?? findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
   const entryAbs = path.join(root, SERVER_ENTRY);
-  if (!existsSync(entryAbs)) throw new Error(`bundle: ${SERVER_ENTRY} is missing under ${root}; run \`npm run build\` first`);
+  if (!existsSync(entryAbs)) throw new ConfigError("bundle", `${SERVER_ENTRY} is missing under ${root}; run \`npm run build\` first`);
   const dir = path.resolve(outDir);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -64,7 +65,7 @@ export async function buildServerBundle(outDir: string, opts: { repoRoot?: strin
   const dependencies: Record<string, string> = {};
   for (const name of [...packages].sort()) {
     const range = rootPkg.dependencies?.[name];
-    if (!range) throw new Error(`bundle: the server imports ${name}, which is not a runtime dependency in package.json`);
+    if (!range) throw new ConfigError("bundle", `the server imports ${name}, which is not a runtime dependency in package.json`);
     dependencies[name] = range;
   }
   if (dependencies["better-sqlite3"]) assertAddonLoads(root);
@@ -94,7 +95,7 @@ function assertAddonLoads(root: string): void {
     const Database = createRequire(path.join(root, "package.json"))("better-sqlite3") as new (file: string) => { close(): void };
     new Database(":memory:").close();
   } catch (err) {
-    throw new Error(`bundle: better-sqlite3's native addon does not load on Node ${process.versions.node} (${(err as Error).message.split("\n")[0]}); run npm ci with this node first`, { cause: err });
+    throw new ConfigError("bundle", `better-sqlite3's native addon does not load on Node ${process.versions.node} (${(err as Error).message.split("\n")[0]}); run npm ci with this node first`, { cause: err });
   }
 }
 
@@ -102,7 +103,7 @@ function findRepoRoot(start: string): string {
   for (let d = start; ; d = path.dirname(d)) {
     const pkg = path.join(d, "package.json");
     if (existsSync(pkg) && existsSync(path.join(d, "runtime"))) return d;
-    if (path.dirname(d) === d) throw new Error(`bundle: no repository root above ${start}`);
+    if (path.dirname(d) === d) throw new ConfigError("bundle", `no repository root above ${start}`);
   }
 }
 
@@ -141,7 +142,7 @@ async function dependencyClosure(root: string, names: string[]): Promise<string[
       }
       if (d === root || path.dirname(d) === d) break;
     }
-    if (!dir) throw new Error(`bundle: dependency ${name} is not installed (run npm ci)`);
+    if (!dir) throw new ConfigError("bundle", `dependency ${name} is not installed (run npm ci)`);
     if (dirs.has(dir)) return;
     dirs.add(dir);
     const pkg = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };

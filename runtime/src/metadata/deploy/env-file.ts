@@ -1,3 +1,4 @@
+import { ConfigError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
 import { resolveHostOptions, type MetadataHostOptions } from "./options.js";
 
@@ -28,7 +29,7 @@ export function renderEnvFile(opts: MetadataHostOptions & { apiKey?: Secret } = 
   const key = opts.apiKey?.reveal() ?? API_KEY_PLACEHOLDER;
   // systemd and sh both read this file; a key of printable non-space, non-quote characters
   // means the same thing to both without quoting rules.
-  if (!/^[\x21\x23-\x26\x28-\x5b\x5d-\x7e]{16,512}$/.test(key)) throw new Error("deploy option apiKey: must be 16-512 printable characters without spaces, quotes or backslashes");
+  if (!/^[\x21\x23-\x26\x28-\x5b\x5d-\x7e]{16,512}$/.test(key)) throw new ConfigError("deploy option apiKey", "must be 16-512 printable characters without spaces, quotes or backslashes");
   return `# cloudsync metadata server environment (mode 0640, root:${o.user}); contains the push secret
 ${SERVER_ENV.apiKey}=${key}
 ${SERVER_ENV.db}=${o.dataDir}/metadata.sqlite

@@ -2,6 +2,7 @@
  * Where and how the metadata server is installed on its host. Shared by every deploy builder so
  * the unit, the env file, the proxy site and the remote steps always agree on paths and names.
  */
+import { ConfigError } from "../../errors.js";
 export interface MetadataHostOptions {
   /** systemd unit name without `.service`. Default `cloudsync-metadata`. */
   readonly serviceName?: string;
@@ -60,14 +61,14 @@ export function resolveHostOptions(opts: MetadataHostOptions = {}): ResolvedHost
   };
   for (const key of ["appDir", "dataDir", "docsDir", "envFile", "nodePath"] as const) {
     // These land unquoted in unit files and shell lines: keep them to a safe alphabet.
-    if (!/^\/[A-Za-z0-9._/@+-]*$/.test(resolved[key])) throw new Error(`deploy option ${key}: must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(resolved[key])})`);
+    if (!/^\/[A-Za-z0-9._/@+-]*$/.test(resolved[key])) throw new ConfigError(`deploy option ${key}`, `must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(resolved[key])})`);
   }
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(resolved.user)) throw new Error(`deploy option user: not a valid user name: ${JSON.stringify(resolved.user)}`);
-  if (resolved.user === "root") throw new Error("deploy option user: the server must not run as root");
-  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(resolved.serviceName)) throw new Error(`deploy option serviceName: not a valid unit name: ${JSON.stringify(resolved.serviceName)}`);
-  if (!Number.isInteger(resolved.port) || resolved.port < 1 || resolved.port > 65535) throw new Error(`deploy option port: must be 1-65535 (got ${resolved.port})`);
-  if (!/^[0-9a-fA-F.:]+$|^localhost$/.test(resolved.host)) throw new Error(`deploy option host: must be an IP address or localhost (got ${JSON.stringify(resolved.host)})`);
-  if (!Number.isInteger(resolved.memoryMaxMiB) || resolved.memoryMaxMiB < 32) throw new Error(`deploy option memoryMaxMiB: must be an integer ≥ 32 (got ${resolved.memoryMaxMiB})`);
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(resolved.user)) throw new ConfigError("deploy option user", `not a valid user name: ${JSON.stringify(resolved.user)}`);
+  if (resolved.user === "root") throw new ConfigError("deploy option user", "the server must not run as root");
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(resolved.serviceName)) throw new ConfigError("deploy option serviceName", `not a valid unit name: ${JSON.stringify(resolved.serviceName)}`);
+  if (!Number.isInteger(resolved.port) || resolved.port < 1 || resolved.port > 65535) throw new ConfigError("deploy option port", `must be 1-65535 (got ${resolved.port})`);
+  if (!/^[0-9a-fA-F.:]+$|^localhost$/.test(resolved.host)) throw new ConfigError("deploy option host", `must be an IP address or localhost (got ${JSON.stringify(resolved.host)})`);
+  if (!Number.isInteger(resolved.memoryMaxMiB) || resolved.memoryMaxMiB < 32) throw new ConfigError("deploy option memoryMaxMiB", `must be an integer ≥ 32 (got ${resolved.memoryMaxMiB})`);
   return resolved;
 }
 

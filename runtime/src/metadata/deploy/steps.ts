@@ -1,3 +1,4 @@
+import { ConfigError } from "../../errors.js";
 import { resolveHostOptions, type MetadataHostOptions } from "./options.js";
 
 /** Options of `deploySteps`. */
@@ -46,8 +47,8 @@ export interface DeployStepsOptions extends MetadataHostOptions {
  */
 export function deploySteps(opts: DeployStepsOptions): string[] {
   const o = resolveHostOptions(opts);
-  if (!/^\/[A-Za-z0-9._/@+-]*$/.test(opts.stagingDir)) throw new Error(`deploy option stagingDir: must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(opts.stagingDir)})`);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.releaseId)) throw new Error(`deploy option releaseId: must be 1-64 of letters, digits and ._- (got ${JSON.stringify(opts.releaseId)})`);
+  if (!/^\/[A-Za-z0-9._/@+-]*$/.test(opts.stagingDir)) throw new ConfigError("deploy option stagingDir", `must be an absolute path of letters, digits and ._/@+- (got ${JSON.stringify(opts.stagingDir)})`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.releaseId)) throw new ConfigError("deploy option releaseId", `must be 1-64 of letters, digits and ._- (got ${JSON.stringify(opts.releaseId)})`);
   const privileged = opts.privileged ?? true;
   const startWith = opts.startWith ?? "systemd";
   const root = (cmd: string): string => (privileged && opts.sudo ? `sudo sh -c '${cmd}'` : cmd);

@@ -53,10 +53,10 @@ const FIELDS: readonly FieldSpec[] = [
  * step `*∕n`, `a-b∕n` or `a∕n` (from a to the field's maximum), or a comma list of those; months
  * and weekdays also by three-letter English name (case-insensitive); `@hourly`, `@daily`,
  * `@midnight`, `@weekly`, `@monthly`, `@yearly`/`@annually`. Throws ConfigError naming `field`
- * (default `--schedule`) with the offending part for anything else, and for an expression that
- * never fires (e.g. `0 0 30 2 *`).
+ * (default `schedule`, the config key) with the offending part for anything else, and for an
+ * expression that never fires (e.g. `0 0 30 2 *`).
  */
-export function parseCron(expr: string, field = "--schedule"): CronSchedule {
+export function parseCron(expr: string, field = "schedule"): CronSchedule {
   const text = expr.trim();
   const expanded = MACROS[text.toLowerCase()] ?? text;
   const parts = expanded.split(/\s+/).filter((p) => p.length > 0);
@@ -167,7 +167,7 @@ export function nextRun(schedule: string | CronSchedule, after: Date): Date {
   const s = typeof schedule === "string" ? parseCron(schedule) : schedule;
   const next = search(s, after, 28);
   // parseCron proved the schedule fires within any 28-year window.
-  if (next === undefined) throw new ConfigError("--schedule", `"${s.source}" never fires (no such date)`);
+  if (next === undefined) throw new ConfigError("schedule", `"${s.source}" never fires (no such date)`);
   return next;
 }
 

@@ -1,3 +1,5 @@
+// Removing backups from a destination: deleting one whole backup (manifest first), and finding and
+// deleting orphans, the objects no readable manifest references (crash leftovers).
 import type { Destination, ObjectInfo } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
 import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, type BackupManifest } from "./manifest.js";

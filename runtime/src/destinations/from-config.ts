@@ -1,0 +1,18 @@
+import type { Config } from "../config/config.js";
+import type { Destination } from "./destination.js";
+import { openDestination } from "./open.js";
+
+/**
+ * Opens the destination `spec` (default: the configured `destination`) with the S3 settings of
+ * `config` (endpoint, region, credentials, path style). Creates no client and connects to nothing
+ * until the first call; throws ConfigError for a spec `openDestination` does not accept.
+ */
+export function destinationOf(config: Config, spec: string = config.destination): Destination {
+  return openDestination(spec, {
+    endpoint: config.s3.endpoint,
+    region: config.s3.region,
+    accessKeyId: config.s3.accessKeyId,
+    secretAccessKey: config.s3.secretAccessKey,
+    forcePathStyle: config.s3.forcePathStyle,
+  });
+}
