@@ -105,7 +105,7 @@ describe.skipIf(!uri)("measureDatabase", () => {
     expect(m.known).toBe(false);
     if (!m.known) expect(m.reason).toMatch(/listDatabases|no such (command|cmd)|not (supported|found)/i);
   });
-  it.skipIf(kind !== "real")("sums dbStats over the user databases (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async () => {
+  it.skipIf(kind !== "real")("sums the statistics of the collections a backup would dump (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async () => {
     const client = new MongoClient(uri!);
     try {
       await client.db("cloudsync_estimate_test").collection("c").insertOne({ n: 1 });
