@@ -145,13 +145,14 @@ describe.skipIf(!!privateSkip)(`the catalog paths on a private FerretDB, as proc
     expect(namespaces).toEqual(["admin.settings", "logs.events", "shop.orders", "shop.users"]);
     expect(out.totals).toMatchObject({ namespaces: 4, documents: 38 });
     // FerretDB's hello names a replica set, but it has no oplog here and ignores readConcern
-    // snapshot (its reply carries no cluster time): the dump falls back to fuzzy and says both.
+    // snapshot (its reply carries no cluster time): the dump falls back to fuzzy and says both,
+    // naming the missing collection rather than blaming the credentials.
     expect(out.consistency).toEqual({
       mode: "fuzzy",
       detail: {
         topology: "replicaSet",
         oplogIncluded: false,
-        reasons: ["the oplog (local.oplog.rs) is not readable with these credentials", "snapshot read refused: the server returned no operation time for the snapshot read"],
+        reasons: ["no oplog on this server: local.oplog.rs does not exist", "the server ignored the snapshot read: its reply carried no operation time"],
       },
     });
   });
@@ -176,11 +177,12 @@ describe.skipIf(!!privateSkip)(`the catalog paths on a private FerretDB, as proc
     await client.db("shop_copy").dropDatabase();
   });
 
-  it("estimate --uri sizes the user databases from dbStats (admin left out)", async () => {
+  it("estimate --uri sizes exactly what backup --uri dumps: admin's ordinary collections included", async () => {
     const r = await runCli(["estimate", "--uri", server.uri, "--from", join(work, "none"), "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const db = r.json<{ database: { known: boolean; documents: number; databases: number; dataBytes: number } }>().database;
-    expect(db).toMatchObject({ known: true, documents: 37, databases: 2 });
+    const db = r.json<{ database: { known: boolean; documents: number; databases: number; collections: number; dataBytes: number } }>().database;
+    // The same four namespaces and 38 documents as the discovery test's backup above.
+    expect(db).toMatchObject({ known: true, documents: 38, databases: 3, collections: 4 });
     expect(db.dataBytes).toBeGreaterThan(0);
   });
 

@@ -106,7 +106,7 @@ describe.skipIf(!uri)(`measureDatabase${uri ? "" : " (skipped: no MongoDB to mea
     expect(m.known).toBe(false);
     if (!m.known) expect(m.reason).toMatch(/listDatabases|no such (command|cmd)|not (supported|found)/i);
   });
-  it("sums dbStats over the user databases (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async (ctx) => {
+  it("sums the statistics of the collections a backup would dump (needs a real mongod: set MONGODB_URI; jongodb lacks listDatabases and dbStats)", async (ctx) => {
     ctx.skip(kind !== "real", `needs a real mongod (set MONGODB_URI); the test MongoDB is ${kind ?? "unknown"}, which lacks listDatabases and dbStats`);
     const client = new MongoClient(uri!);
     try {

@@ -2,11 +2,11 @@ import { NotFoundError } from "../errors.js";
 import { newestFirst } from "../manifest/order.js";
 import type { PriceTable } from "./prices.js";
 
-/** Sizes measured on the live database (sums over the user databases' dbStats). */
+/** Sizes measured on the live database: sums over the collections a backup would dump (their `$collStats` storage statistics). */
 export interface DatabaseSize {
-  /** Uncompressed BSON bytes of the documents (dbStats dataSize): what a backup archive holds. */
+  /** Uncompressed BSON bytes of the documents (storageStats.size): what a backup archive holds. */
   readonly dataBytes: number;
-  /** Bytes on disk for the data (dbStats storageSize, after WiredTiger compression). */
+  /** Bytes on disk for the data (storageStats.storageSize, after WiredTiger compression). */
   readonly storageBytes: number;
   readonly indexBytes: number;
   readonly documents: number;

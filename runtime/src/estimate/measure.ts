@@ -2,32 +2,34 @@ import type { Destination } from "../destinations/destination.js";
 import { CloudsyncError } from "../errors.js";
 import { listBackups } from "../manifest/store.js";
 import { connectMongo } from "../mongo/connect.js";
+import { discoverCollections } from "../mongo/discover.js";
+import { createNamespaceFilter } from "../mongo/namespaces.js";
 import { redactText, type Secret } from "../secret.js";
 import type { BackupSample, DatabaseMeasurement } from "./calculate.js";
 
-/** Databases that hold the server's own data, never the user's. */
-const SYSTEM_DATABASES = new Set(["admin", "local", "config"]);
-
 /**
- * Measures the live database: listDatabases, then dbStats of every user database, summed. Never
- * throws: any failure (unreachable server, a server without these commands, no privilege)
- * becomes `{ known: false, reason }` with the connection string redacted, because an estimate
- * can still be made from the backups.
+ * Measures the live database: exactly the collections a plain `backup --uri` would dump (the
+ * dump's own discovery, so admin's ordinary collections count and local, config and system
+ * collections do not), each sized by `$collStats` storage statistics and summed. Never throws:
+ * any failure (unreachable server, a server without these commands, no privilege) becomes
+ * `{ known: false, reason }` with the connection string redacted, because an estimate can still
+ * be made from the backups.
  */
 export async function measureDatabase(uri: Secret, opts: { serverSelectionTimeoutMS?: number } = {}): Promise<DatabaseMeasurement> {
   let client: Awaited<ReturnType<typeof connectMongo>> | undefined;
   try {
     client = await connectMongo(uri, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000 });
-    const listed = await client.db("admin").command({ listDatabases: 1, nameOnly: true });
-    const names = (listed.databases as Array<{ name: string }>).map((d) => d.name).filter((n) => !SYSTEM_DATABASES.has(n));
-    const size = { dataBytes: 0, storageBytes: 0, indexBytes: 0, documents: 0, collections: 0, databases: names.length };
-    for (const name of names) {
-      const s = await client.db(name).command({ dbStats: 1, scale: 1 });
-      size.dataBytes += Number(s.dataSize ?? 0);
+    const { plans } = await discoverCollections(client, createNamespaceFilter());
+    const size = { dataBytes: 0, storageBytes: 0, indexBytes: 0, documents: 0, collections: plans.length, databases: new Set(plans.map((p) => p.db)).size };
+    for (const plan of plans) {
+      // A view's definition is its whole backup: no data to size.
+      if (plan.dataCollection === undefined) continue;
+      const [stats] = await client.db(plan.db).collection(plan.dataCollection).aggregate([{ $collStats: { storageStats: {} } }]).toArray();
+      const s = (stats?.storageStats ?? {}) as Record<string, unknown>;
+      size.dataBytes += Number(s.size ?? 0);
       size.storageBytes += Number(s.storageSize ?? 0);
-      size.indexBytes += Number(s.indexSize ?? 0);
-      size.documents += Number(s.objects ?? 0);
-      size.collections += Number(s.collections ?? 0);
+      size.indexBytes += Number(s.totalIndexSize ?? 0);
+      size.documents += Number(s.count ?? 0);
     }
     return { known: true, size };
   } catch (err) {

@@ -10,7 +10,7 @@
  * - `fuzzy`: a standalone server (no oplog, no snapshots) or a sharded cluster through mongos;
  *   each collection is read as it is when its cursor reaches it.
  */
-import type { ClientSession, MongoClient, Timestamp } from "mongodb";
+import type { ClientSession, Document, MongoClient, Timestamp } from "mongodb";
 import { serverCode } from "./connect.js";
 
 /** The mode achieved; the manifest's `consistency.mode`. */
@@ -67,16 +67,47 @@ export function toClusterTime(ts: Timestamp): ClusterTime {
 
 /**
  * The newest oplog entry's `ts` on a replica set member, or undefined when there is no readable
- * oplog (standalone, missing privileges).
+ * oplog (standalone, missing privileges). `probeOplog` says which.
  */
 export async function newestOplogTime(client: MongoClient): Promise<Timestamp | undefined> {
-  try {
-    const [last] = await client.db("local").collection("oplog.rs").find({}, { sort: { $natural: -1 }, limit: 1, projection: { ts: 1 } }).toArray();
-    return (last?.ts as Timestamp | undefined) ?? undefined;
-  } catch {
-    return undefined;
-  }
+  const probe = await probeOplog(client);
+  return "ts" in probe ? probe.ts : undefined;
 }
+
+/** Server error codes of an authorization failure (Unauthorized, AuthenticationFailed). */
+const UNAUTHORIZED_CODES: ReadonlySet<number> = new Set([13, 18]);
+
+/**
+ * Reads the newest oplog entry's `ts`, or says why there is none, in words for the manifest's
+ * consistency reasons: no `local.oplog.rs` on this server (e.g. FerretDB, or a replica set
+ * member started without one), an authorization failure (the credentials may not read `local`),
+ * an empty oplog, or the server's own error. Never throws.
+ */
+export async function probeOplog(client: MongoClient): Promise<{ ts: Timestamp } | { reason: string }> {
+  const local = client.db("local");
+  let last: Document | undefined;
+  let failure: unknown;
+  try {
+    [last] = await local.collection("oplog.rs").find({}, { sort: { $natural: -1 }, limit: 1, projection: { ts: 1 } }).toArray();
+    if (last?.ts) return { ts: last.ts as Timestamp };
+  } catch (err) {
+    const code = serverCode(err);
+    if (code !== undefined && UNAUTHORIZED_CODES.has(code)) return { reason: "the oplog (local.oplog.rs) is not readable with these credentials" };
+    failure = err;
+  }
+  // A missing collection reads as empty on mongod and as an error on some servers (FerretDB
+  // refuses the $natural sort on it): the catalog says which it is.
+  const exists = await local
+    .listCollections({ name: "oplog.rs" }, { nameOnly: true })
+    .toArray()
+    .then((c) => c.length > 0)
+    .catch(() => undefined);
+  if (exists === false) return { reason: NO_OPLOG };
+  if (failure !== undefined) return { reason: `the oplog (local.oplog.rs) could not be read: ${(failure as Error).message}` };
+  return { reason: "the oplog (local.oplog.rs) has no entries" };
+}
+
+const NO_OPLOG = "no oplog on this server: local.oplog.rs does not exist";
 
 /** Server error codes meaning the snapshot's history is gone (SnapshotTooOld, SnapshotUnavailable). */
 export const SNAPSHOT_LOST_CODES: ReadonlySet<number> = new Set([239, 246]);
@@ -105,9 +136,12 @@ export async function openSnapshot(client: MongoClient, server: ServerInfo, prob
     // The driver pins the snapshot to the first read's atClusterTime (`snapshotTime`, not in its
     // public typings); operationTime of that read is the same point and is the fallback.
     const time = (session as unknown as { snapshotTime?: Timestamp }).snapshotTime ?? session.operationTime;
-    if (time) return { ok: true, session, clusterTime: toClusterTime(time) };
-    await session.endSession().catch(() => undefined);
-    return { ok: false, reason: "snapshot read refused: the server returned no operation time for the snapshot read" };
+    if (!time) {
+      // Not a refusal: the read succeeded, but with no time to pin, it was not a snapshot read.
+      await session.endSession().catch(() => undefined);
+      return { ok: false, reason: "the server ignored the snapshot read: its reply carried no operation time" };
+    }
+    return { ok: true, session, clusterTime: toClusterTime(time) };
   } catch (err) {
     await session.endSession().catch(() => undefined);
     return { ok: false, reason: `snapshot read refused: ${(err as Error).message}` };

@@ -10,7 +10,7 @@ import { ConfigError, InternalError, RemoteError } from "../errors.js";
 import { redactUri, type Secret } from "../secret.js";
 import { VERSION } from "../version.js";
 import { connectMongo, cursorCommand, mongoError, serverCode } from "./connect.js";
-import { describeServer, isSnapshotLost, newestOplogTime, openSnapshot, toClusterTime, type ClusterTime, type ConsistencyReport, type ServerInfo } from "./consistency.js";
+import { describeServer, isSnapshotLost, newestOplogTime, openSnapshot, probeOplog, toClusterTime, type ClusterTime, type ConsistencyReport, type ServerInfo } from "./consistency.js";
 import { discoverCollections, type CollectionPlan } from "./discover.js";
 import { createNamespaceFilter } from "./namespaces.js";
 import { idOrderOptions, rawIdOf, resumableByIdOrder } from "./resume.js";
@@ -104,10 +104,11 @@ export async function createMongoDumpSource(opts: MongoDumpOptions): Promise<Mon
     }
 
     const reasons: string[] = [];
-    const oplogStart = server.topology === "replicaSet" ? await newestOplogTime(client) : undefined;
-    if (server.topology === "replicaSet" && !oplogStart) reasons.push("the oplog (local.oplog.rs) is not readable with these credentials");
+    const oplog = server.topology === "replicaSet" ? await probeOplog(client) : undefined;
+    const oplogStart = oplog && "ts" in oplog ? oplog.ts : undefined;
+    if (oplog && "reason" in oplog) reasons.push(oplog.reason);
     if (opts.oplog && !oplogStart) {
-      throw new ConfigError("oplog", `--oplog needs a replica set with a readable oplog; this server is ${server.topology === "replicaSet" ? "a replica set whose oplog is not readable" : `a ${server.topology}`}`);
+      throw new ConfigError("oplog", `--oplog needs a replica set with a readable oplog; this server is ${oplog && "reason" in oplog ? `a replica set, but ${oplog.reason}` : `a ${server.topology}`}`);
     }
     const dataPlans = discovery.plans.filter((p) => p.dataCollection !== undefined);
     const viewPlans = discovery.plans.filter((p) => p.dataCollection === undefined);

@@ -31,7 +31,7 @@ export function register(program: Command, app: CliApp): void {
     .command("estimate")
     .description("Estimate storage and monthly cost per provider from the database's size and the recent backups' sizes and growth")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
-    .option("--uri <mongodb-uri>", "measure this database with dbStats (default MONGODB_URI when set; otherwise not measured)")
+    .option("--uri <mongodb-uri>", "measure the collections a backup of this database would dump (default MONGODB_URI when set; otherwise not measured)")
     .option("--prices <file>", "price table JSON (same shape as the built-in, dated table)")
     .option("--cloud-days <n>", "days a backup is kept in the cloud (default 30; local days come from keepWithin)")
     .option("--per-day <n>", "backups made per day (default 1)")
