@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { createMetadataServer } from "../../metadata/server.js";
-import { resolveServerOptions } from "../../metadata/server-options.js";
 import type { CliApp } from "../app.js";
 
 /**
@@ -19,19 +17,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--host <address>", "listen address (default $METADATA_HOST or 127.0.0.1)")
     .option("--docs <dir>", "directory served under /docs/ (default $METADATA_DOCS_DIR)")
     .option("--read-rate-limit <n>", 'GET requests per second per client, bursts of twice that; "off" disables (default $METADATA_READ_RATE_LIMIT or 50)')
-    .action(
-      app.action(async (ctx) => {
-        const flag = (name: string): string | undefined => (ctx.opts[name] === undefined ? undefined : String(ctx.opts[name]));
-        const options = resolveServerOptions({ db: flag("db"), port: flag("port"), host: flag("host"), docs: flag("docs"), readRateLimit: flag("readRateLimit") }, process.env);
-        const config = ctx.config();
-        const server = await createMetadataServer({ ...options, apiKey: config.cloudSync.apiKey, log: (line) => ctx.out.warn(line) });
-        if (!config.cloudSync.apiKey) ctx.out.warn("serve-metadata: CLOUD_SYNC_API_KEY is not set; pushes are disabled (503)");
-        ctx.out.info(`serve-metadata: listening on ${server.url} (database ${options.dbPath})`);
-        await new Promise<void>((resolve) => {
-          if (ctx.signal.aborted) resolve();
-          ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-        await server.close();
-      }),
-    );
+    .action(app.action(async () => (await import("./serve-metadata.run.js")).run));
 }
