@@ -2,13 +2,15 @@
 // runs with a Node `--import` hook (test/support/load-trace.ts) that records every module it
 // resolves, ES and CommonJS alike. `--version`, `--help`, every command's `--help` and `list` on
 // a local directory must not load the MongoDB driver, the AWS SDK, Fastify, better-sqlite3 or the
-// Pulumi SDK; `serve-metadata` loads Fastify and SQLite and still neither the driver nor the SDK.
+// Pulumi SDK; `serve-metadata` becomes the deployed serve-main.js (issue 13 item 6), which loads
+// Fastify and SQLite and still neither the driver nor the SDK.
 // Every `--help` stays as it was before commands became lazy: test/cli/help/ holds the text.
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
 import { CLI_SKIP, REPO, runCli, spawnCli } from "../support/cli.js";
 
 if (CLI_SKIP) console.warn(`skipping lazy-loading tests: ${CLI_SKIP}`);
@@ -75,7 +77,7 @@ describe.skipIf(!!CLI_SKIP)("the CLI loads only what a command needs", () => {
     expect(trace.loaded()).toEqual([]);
   });
 
-  it("cloudsync serve-metadata loads Fastify and better-sqlite3, and not the MongoDB driver or the AWS SDK", async () => {
+  it("cloudsync serve-metadata becomes the deployed serve-main.js with the unit's node flags, loading Fastify and better-sqlite3 but not the MongoDB driver or the AWS SDK", async () => {
     const trace = traced();
     const child: ChildProcess = spawnCli(["serve-metadata", "--db", join(work, "meta.sqlite"), "--port", "0"], { env: { ...trace.env, CLOUD_SYNC_API_KEY: undefined } });
     let output = "";
@@ -89,9 +91,12 @@ describe.skipIf(!!CLI_SKIP)("the CLI loads only what a command needs", () => {
       }
       child.once("close", () => reject(new Error(`serve-metadata exited before listening: ${output}`)));
     });
+    // The same process is now the deployed entry with the unit's flags (execve, same pid).
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    expect(cmdline).toEqual([process.execPath, ...NODE_FLAGS, join(REPO, SERVER_ENTRY), "--db", join(work, "meta.sqlite"), "--port", "0"]);
     child.kill("SIGTERM");
-    // Stopped by a signal: the CLI's documented 130 (interrupted).
-    expect(await closed, output).toBe(130);
+    // The process became serve-main.js, which stops cleanly on SIGTERM.
+    expect(await closed, output).toBe(0);
     expect(trace.loaded()).toEqual(["Fastify", "better-sqlite3"]);
   });
 });

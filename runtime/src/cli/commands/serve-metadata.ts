@@ -3,10 +3,11 @@ import type { CliApp } from "../app.js";
 
 /**
  * `cloudsync serve-metadata --db <sqlite-file> [--port <n>] [--host 127.0.0.1] [--docs <dir>]
- * [--read-rate-limit <n|off>]`: runs the public metadata API until SIGINT/SIGTERM. Settings are
- * read by `resolveServerOptions`, as the deployed `serve-main.js` reads them (flags, then the
- * METADATA_* variables); the push secret comes from the configuration's CLOUD_SYNC_API_KEY
- * (without it, pushes answer 503).
+ * [--read-rate-limit <n|off>]`: runs the public metadata API until SIGINT/SIGTERM (then exits 0).
+ * Settings are read by `resolveServerOptions` (flags, then the METADATA_* variables) and checked
+ * first; the process then becomes the deployed `serve-main.js` with the unit's node flags, so it
+ * is the same server in the same memory. The push secret comes from the configuration's
+ * CLOUD_SYNC_API_KEY (without it, pushes answer 503).
  */
 export function register(program: Command, app: CliApp): void {
   program
