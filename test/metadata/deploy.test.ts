@@ -29,7 +29,7 @@ describe("deploy builders", () => {
       "Group=cloudsync-metadata",
       "WorkingDirectory=/opt/cloudsync-metadata/current",
       "EnvironmentFile=/etc/cloudsync-metadata/env",
-      `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=48 --v8-pool-size=1 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
+      `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=24 --v8-pool-size=1 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
       "Restart=on-failure",
       "MemoryMax=80M",
       "MemoryHigh=60M",
