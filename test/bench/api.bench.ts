@@ -18,7 +18,6 @@
 // test: run it on a quiet machine.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { copyFileSync } from "node:fs";
-import { connect } from "node:net";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -26,13 +25,12 @@ import { fileURLToPath } from "node:url";
 import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { openMetadataStore } from "../../runtime/src/metadata/store.js";
-import { newIdempotencyKey, signRequest } from "../../runtime/src/metadata/signature.js";
-import { Secret } from "../../runtime/src/secret.js";
+import { floodPushes } from "../support/push-flood.js";
 
 const MODELS = 10_000;
 const PATH = "/api/models?limit=50";
 const TARGETS = { ratio: 0.6, p99Ms: 10, rssBytes: 50_000_000, anonMiB: 32 };
-const FLOOD = { pushes: 300, concurrent: 20, bytes: 1024 * 1024 };
+const FLOOD = { pushes: 300, concurrent: 20 };
 const API_KEY = "bench-api-key-0123456789abcdef";
 const MiB = 1024 * 1024;
 const ROUND_SECONDS = 5;
@@ -120,43 +118,6 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   });
 }
 
-/**
- * One push over a raw socket that writes its whole body whatever the server answers (a hostile
- * client), from `localAddress`; resolves with the status, or 0 when the connection died unanswered.
- */
-function rawPush(url: string, body: Buffer, headers: Record<string, string>, localAddress: string): Promise<number> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const sock = connect({ port: Number(port), host: hostname, localAddress });
-    let answer = "";
-    sock.on("data", (c: Buffer) => (answer += c.toString("latin1")));
-    sock.on("error", () => undefined);
-    sock.on("close", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0)));
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-    sock.write(`POST /api/sync/metadata HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extra}\r\n`);
-    sock.end(body);
-  });
-}
-
-/** FLOOD.pushes pushes, FLOOD.concurrent at a time, alternately unsigned and signed with the wrong key. */
-async function flood(url: string): Promise<Map<number, number>> {
-  const body = Buffer.alloc(FLOOD.bytes, 0x20);
-  body.write("[{}]");
-  const wrongKey = new Secret("not-the-server-key-0123456789");
-  const statuses = new Map<number, number>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < FLOOD.pushes) {
-      const i = next++;
-      const headers = i % 2 ? signRequest(wrongKey, "/api/sync/metadata", body, newIdempotencyKey()) : {};
-      const status = await rawPush(url, body, headers, `127.0.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`);
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    }
-  };
-  await Promise.all(Array.from({ length: FLOOD.concurrent }, worker));
-  return statuses;
-}
-
 /** The cgroup v2 memory.peak of `pid`'s own cgroup in MiB, or why there is none. */
 function cgroupPeak(pid: number): string {
   const line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"));
@@ -170,7 +131,7 @@ interface FormFigures {
   load: Memory;
   rps: number;
   flood: Memory;
-  statuses: Map<number, number>;
+  statuses: number[];
 }
 
 /** Idle, one load round and one flood against a server that is already listening at `url`. */
@@ -180,7 +141,7 @@ async function formFigures(pid: number, url: string): Promise<FormFigures> {
   await wrk(`${url}${PATH}`, 2);
   const round = await wrk(`${url}${PATH}`, ROUND_SECONDS);
   const load = status(pid);
-  const statuses = await flood(url);
+  const statuses = await floodPushes(url, FLOOD.pushes, FLOOD.concurrent);
   return { idle, load, rps: round.rps, flood: status(pid), statuses };
 }
 
@@ -285,7 +246,7 @@ s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.a
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
 
     // The two ways of running the server, one after the other, each on its own copy of the data.
-    console.log(`\nmemory of the two ways of running the server (MiB), idle, after a ${ROUND_SECONDS} s round of wrk -t2 -c50, and after ${FLOOD.pushes} unsigned/forged ${FLOOD.bytes / MiB} MiB pushes ${FLOOD.concurrent} at a time:`);
+    console.log(`\nmemory of the two ways of running the server (MiB), idle, after a ${ROUND_SECONDS} s round of wrk -t2 -c50, and after ${FLOOD.pushes} unsigned/forged 1 MiB pushes ${FLOOD.concurrent} at a time:`);
     const forms: [string, (db: string) => string[]][] = [
       ["deployed serve-main.js", (db) => [...NODE_FLAGS, entry, "--db", db, "--port", "0", "--read-rate-limit", "off"]],
       ["cloudsync serve-metadata", (db) => [path.join(root, "bin", "cloudsync.js"), "serve-metadata", "--db", db, "--port", "0", "--read-rate-limit", "off"]],
@@ -297,7 +258,9 @@ s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.a
       children.push(child);
       const url = await waitForLine(child, /listening on (\S+)/);
       const f = await formFigures(child.pid as number, url);
-      const codes = [...f.statuses].sort(([a], [b]) => a - b).map(([c, n]) => `${n}×${c || "no answer"}`).join(", ");
+      const counts = new Map<number, number>();
+      for (const c of f.statuses) counts.set(c, (counts.get(c) ?? 0) + 1);
+      const codes = [...counts].sort(([a], [b]) => a - b).map(([c, n]) => `${n}×${c || "no answer"}`).join(", ");
       console.log(`${name.padEnd(26)} idle   ${describeMemory(f.idle)}`);
       console.log(`${"".padEnd(26)} load   ${describeMemory(f.load)}  (${f.rps.toFixed(0)} req/s); RssAnon < ${TARGETS.anonMiB} MiB: ${f.load.anon < TARGETS.anonMiB ? "PASS" : "FAIL"}`);
       console.log(`${"".padEnd(26)} flood  ${describeMemory(f.flood)}  (${codes})`);

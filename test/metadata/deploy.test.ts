@@ -63,7 +63,7 @@ NODE_ENV=production
     const site = renderProxySite({ domain: "jeffreysanford.us", port: 9000 });
     expect(site).toContain("jeffreysanford.us {\n");
     expect(site).toContain("\treverse_proxy 127.0.0.1:9000 {\n");
-    expect(site).toContain("\t\tmax_size 2MB\n");
+    expect(site).toContain("\t\tmax_size 1MiB\n");
     expect(site.toLowerCase()).not.toContain("access-control");
     expect(() => renderProxySite({ domain: "bad domain" })).toThrow("deploy option domain");
   });

@@ -21,7 +21,13 @@ export interface MetadataHostOptions {
   readonly host?: string;
   /** Port the server binds. Default `8787`. */
   readonly port?: number;
-  /** systemd `MemoryMax` in MiB (hard cap; the server is killed and restarted above it). Default 96. */
+  /**
+   * systemd `MemoryMax` in MiB (hard cap; the server is killed and restarted above it); the unit's
+   * `MemoryHigh` is three quarters of it. Default 192, so MemoryHigh=144M: the measured peak
+   * (`npm run bench:api`, Node 24) is VmHWM 83-85 MiB under read load and 108-115 MiB after a flood
+   * of 300 unsigned or forged 1 MiB pushes, 20 at a time; a lower cap would let anyone without
+   * the key get the server throttled or killed. See docs/JEFFREYSANFORD_DEPLOY.md, "Memory".
+   */
   readonly memoryMaxMiB?: number;
 }
 
@@ -61,7 +67,7 @@ export function resolveHostOptions(opts: MetadataHostOptions = {}): ResolvedHost
     nodePath: opts.nodePath ?? "/usr/bin/node",
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 8787,
-    memoryMaxMiB: opts.memoryMaxMiB ?? 96,
+    memoryMaxMiB: opts.memoryMaxMiB ?? 192,
   };
   for (const key of ["appDir", "dataDir", "docsDir", "envFile", "nodePath"] as const) {
     // These land unquoted in unit files and shell lines: keep them to a safe alphabet.
