@@ -70,7 +70,7 @@ export const cloudSchema = {
   metadataHost: { kind: "string", pattern: /^[A-Za-z0-9.-]+$/, hint: "the SSH host name, e.g. jeffreysanford.us" },
   metadataDomain: { kind: "string", pattern: /^[a-z0-9.-]+\.[a-z]{2,}$/, hint: "the public domain, e.g. jeffreysanford.us" },
   metadataPort: { kind: "int", default: 8787, min: 1024, max: 65535 },
-  metadataMemoryMaxMiB: { kind: "int", default: 96, min: 32 },
+  metadataMemoryMaxMiB: { kind: "int", default: 192, min: 32 },
   metadataNodePath: { kind: "string", default: "/usr/bin/node", pattern: /^\/[A-Za-z0-9._/@+-]*$/, hint: "the absolute path of the host's node, e.g. /usr/bin/node" },
   metadataBundleDir: { kind: "string", default: "dist/metadata-bundle", pattern: /^[A-Za-z0-9._/-]+$/, hint: "a directory path" },
   sshUser: { kind: "string", default: "deploy", pattern: /^[a-z_][a-z0-9_-]*$/, hint: "a Unix user name" },

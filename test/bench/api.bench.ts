@@ -8,8 +8,16 @@
 // processes from /proc/<pid>/status: VmRSS idle, VmHWM (peak, the target's
 // figure), RssAnon (private memory) and RssFile (mostly the node binary's file-backed pages,
 // shared with every other node process and ~34 MiB for a bare `node -e`). PASS/FAIL against the
-// issue's targets (50 MB is 50,000,000 bytes). A benchmark, not a test: run it on a quiet machine.
+// issue's targets (50 MB is 50,000,000 bytes). Then both ways of running the server, the deployed
+// entry (`node <NODE_FLAGS> serve-main.js`, the unit's ExecStart) and the README's
+// `cloudsync serve-metadata`, each on its own copy of the database: idle, after one 5 s round of the
+// same load, and after a flood of 300 unsigned and forged 1 MiB pushes, 20 at a time, each from
+// its own loopback address (so the per-client push limit does not answer them first): VmRSS,
+// VmHWM and RssAnon, against the RssAnon target (< 32 MiB under load). The unit's cgroup
+// memory.peak is printed where cgroup v2 shows this process's own cgroup. A benchmark, not a
+// test: run it on a quiet machine.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -17,10 +25,13 @@ import { fileURLToPath } from "node:url";
 import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { openMetadataStore } from "../../runtime/src/metadata/store.js";
+import { floodPushes } from "../support/push-flood.js";
 
 const MODELS = 10_000;
 const PATH = "/api/models?limit=50";
-const TARGETS = { ratio: 0.6, p99Ms: 10, rssBytes: 50_000_000 };
+const TARGETS = { ratio: 0.6, p99Ms: 10, rssBytes: 50_000_000, anonMiB: 32 };
+const FLOOD = { pushes: 300, concurrent: 20 };
+const API_KEY = "bench-api-key-0123456789abcdef";
 const MiB = 1024 * 1024;
 const ROUND_SECONDS = 5;
 
@@ -105,6 +116,33 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
       resolve({ rps, p99Ms: toMs(p99), errors });
     });
   });
+}
+
+/** The cgroup v2 memory.peak of `pid`'s own cgroup in MiB, or why there is none. */
+function cgroupPeak(pid: number): string {
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"));
+  const file = line ? `/sys/fs/cgroup${line.slice(3)}/memory.peak` : undefined;
+  if (!file || !existsSync(file)) return "cgroup memory.peak: not available here (needs cgroup v2; under systemd it is the unit's: systemctl show -p MemoryPeak)";
+  return `cgroup memory.peak ${(Number(readFileSync(file, "utf8")) / MiB).toFixed(1)} MiB (the whole cgroup: everything else in it too)`;
+}
+
+interface FormFigures {
+  idle: Memory;
+  load: Memory;
+  rps: number;
+  flood: Memory;
+  statuses: number[];
+}
+
+/** Idle, one load round and one flood against a server that is already listening at `url`. */
+async function formFigures(pid: number, url: string): Promise<FormFigures> {
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = status(pid);
+  await wrk(`${url}${PATH}`, 2);
+  const round = await wrk(`${url}${PATH}`, ROUND_SECONDS);
+  const load = status(pid);
+  const statuses = await floodPushes(url, FLOOD.pushes, FLOOD.concurrent);
+  return { idle, load, rps: round.rps, flood: status(pid), statuses };
 }
 
 async function main(): Promise<void> {
@@ -205,6 +243,30 @@ s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.a
     console.log(`p99 ${worstP99(oursRounds).toFixed(2)} ms worst round (ceiling ${worstP99(bareRounds).toFixed(2)} ms, same flags ${worstP99(sameFlagsRounds).toFixed(2)} ms; target < ${TARGETS.p99Ms} ms): ${verdict(worstP99(oursRounds) < TARGETS.p99Ms)}`);
     const peakBytes = after.hwm * MiB;
     console.log(`RSS peak VmHWM ${after.hwm.toFixed(1)} MiB = ${(peakBytes / 1e6).toFixed(1)} MB (target < ${TARGETS.rssBytes / 1e6} MB; bare node:http's own VmHWM is ${((sameFlagsAfter.hwm * MiB) / 1e6).toFixed(1)} MB on the same flags, ${((bareAfter.hwm * MiB) / 1e6).toFixed(1)} MB on defaults): ${verdict(peakBytes < TARGETS.rssBytes)}`);
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+
+    // The two ways of running the server, one after the other, each on its own copy of the data.
+    console.log(`\nmemory of the two ways of running the server (MiB), idle, after a ${ROUND_SECONDS} s round of wrk -t2 -c50, and after ${FLOOD.pushes} unsigned/forged 1 MiB pushes ${FLOOD.concurrent} at a time:`);
+    const forms: [string, (db: string) => string[]][] = [
+      ["deployed serve-main.js", (db) => [...NODE_FLAGS, entry, "--db", db, "--port", "0", "--read-rate-limit", "off"]],
+      ["cloudsync serve-metadata", (db) => [path.join(root, "bin", "cloudsync.js"), "serve-metadata", "--db", db, "--port", "0", "--read-rate-limit", "off"]],
+    ];
+    for (const [name, args] of forms) {
+      const copy = path.join(dir, `${name.replace(/\W+/g, "-")}.sqlite`);
+      copyFileSync(dbPath, copy);
+      const child = spawn(process.execPath, args(copy), { stdio: ["ignore", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", CLOUD_SYNC_API_KEY: API_KEY } });
+      children.push(child);
+      const url = await waitForLine(child, /listening on (\S+)/);
+      const f = await formFigures(child.pid as number, url);
+      const counts = new Map<number, number>();
+      for (const c of f.statuses) counts.set(c, (counts.get(c) ?? 0) + 1);
+      const codes = [...counts].sort(([a], [b]) => a - b).map(([c, n]) => `${n}×${c || "no answer"}`).join(", ");
+      console.log(`${name.padEnd(26)} idle   ${describeMemory(f.idle)}`);
+      console.log(`${"".padEnd(26)} load   ${describeMemory(f.load)}  (${f.rps.toFixed(0)} req/s); RssAnon < ${TARGETS.anonMiB} MiB: ${f.load.anon < TARGETS.anonMiB ? "PASS" : "FAIL"}`);
+      console.log(`${"".padEnd(26)} flood  ${describeMemory(f.flood)}  (${codes})`);
+      console.log(`${"".padEnd(26)} ${cgroupPeak(child.pid as number)}`);
+      child.kill("SIGTERM");
+    }
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");

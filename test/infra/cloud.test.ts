@@ -33,7 +33,8 @@ function metadataChecks(run: MockedRun): void {
     expect(env.secretInputs).toContain("stdin");
     expect(env.inputs.stdin).toContain(`CLOUD_SYNC_API_KEY=${SECRETS["cloudsync:metadataApiKey"]}`);
     const unit = one(run, "command:remote:Command", "metadata-unit").inputs.stdin as string;
-    expect(unit).toMatch(/^MemoryMax=96M$/m);
+    expect(unit).toMatch(/^MemoryMax=192M$/m);
+    expect(unit).toMatch(/^MemoryHigh=144M$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^User=cloudsync-metadata$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/cloudsync-metadata\/env$/m);

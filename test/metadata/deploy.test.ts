@@ -31,7 +31,7 @@ describe("deploy builders", () => {
       "Group=cloudsync-metadata",
       "WorkingDirectory=/opt/cloudsync-metadata/current",
       "EnvironmentFile=/etc/cloudsync-metadata/env",
-      `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=48 --v8-pool-size=1 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
+      `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=24 --v8-pool-size=1 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
       "Restart=on-failure",
       "MemoryMax=80M",
       "MemoryHigh=60M",
@@ -86,7 +86,7 @@ NODE_ENV=production
     const site = renderProxySite({ domain: "jeffreysanford.us", port: 9000 });
     expect(site).toContain("jeffreysanford.us {\n");
     expect(site).toContain("\treverse_proxy 127.0.0.1:9000 {\n");
-    expect(site).toContain("\t\tmax_size 2MB\n");
+    expect(site).toContain("\t\tmax_size 1MiB\n");
     expect(site.toLowerCase()).not.toContain("access-control");
     expect(() => renderProxySite({ domain: "bad domain" })).toThrow("deploy option domain");
   });

@@ -18,16 +18,32 @@ export interface CommandContext {
   progress(label: string): Progress;
   /** Aborted on SIGINT/SIGTERM so long work stops cleanly and leaves nothing half-written. */
   readonly signal: AbortSignal;
+  /** Reports a non-error failure outcome (e.g. verification found problems) as the exit code. */
+  setExitCode(code: number): void;
 }
 
 /**
- * Shared plumbing for command modules. A command module exports
- * `register(program: Command, app: CliApp): void` and wraps its action with `app.action`, which
- * builds the context, runs the action, and turns any thrown error into the documented exit code
- * (the action itself never calls process.exit).
+ * A command's implementation: its positional arguments after the context. Each lives in its
+ * command's `<name>.run.ts`, which only the action imports (see `CliApp.action`).
+ */
+export type Run = (ctx: CommandContext, ...args: string[]) => Promise<void>;
+
+/**
+ * Shared plumbing for command modules. A command is two modules: `commands/<name>.ts` exports
+ * `register(program: Command, app: CliApp): void`, which declares the command's name, flags and
+ * help and nothing heavier (every command is registered on every run, for `--help`), and
+ * `commands/<name>.run.ts` exports its `Run`, with the dependencies it needs (MongoDB driver, AWS
+ * SDK, Fastify, SQLite). The action is `app.action(async () => (await import("./<name>.run.js")).run)`:
+ * the implementation is imported only when that command runs, so `--version`, `--help` and every
+ * other command never load it (test/cli/lazy-load.test.ts checks this).
  */
 export interface CliApp {
-  action(fn: (ctx: CommandContext, ...args: string[]) => Promise<void>): (...args: unknown[]) => Promise<void>;
+  /**
+   * The commander action for the `Run` that `load` imports: builds the context, imports and runs
+   * it, and turns any thrown error (an import failure too) into the documented exit code; the
+   * action itself never calls process.exit.
+   */
+  action(load: () => Promise<Run>): (...args: unknown[]) => Promise<void>;
   /** The exit code the invocation ends with. */
   readonly exitCode: number;
   /** Lets an action report a non-error failure outcome (e.g. verification found problems). */
@@ -44,7 +60,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
     setExitCode(code) {
       exitCode = code;
     },
-    action(fn) {
+    action(load) {
       return async (...raw: unknown[]) => {
         // commander passes (...positional, options, command).
         const command = raw[raw.length - 1] as Command;
@@ -79,9 +95,13 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
           progress(label) {
             return createProgress(label, !opts.json && !opts.quiet);
           },
+          setExitCode(code) {
+            exitCode = code;
+          },
         };
         try {
-          await fn(ctx, ...positional);
+          const run = await load();
+          await run(ctx, ...positional);
         } catch (err) {
           // Whatever a stopped operation threw (an AbortError, a closed stream), the user pressed
           // Ctrl-C: report the interruption, not a crash.

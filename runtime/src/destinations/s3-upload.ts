@@ -1,14 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import type { Readable } from "node:stream";
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import type { CompletedPart, S3Client } from "@aws-sdk/client-s3";
 import { RemoteError } from "../errors.js";
 import { bodyChunks } from "./body.js";
 import { partSizeAt } from "./part-size.js";
@@ -42,6 +34,8 @@ export interface UploadTarget {
  * Returns the size and SHA-256 of the bytes read from `body`.
  */
 export async function uploadObject(target: UploadTarget, body: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+  // The SDK is imported where it is used (see s3.ts): loaded already by the client that `target` holds.
+  const { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand } = await import("@aws-sdk/client-s3");
   // Aborted by the caller, or by us when one part fails, so the others and the reader stop too.
   const failed = new AbortController();
   const combined = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
@@ -118,6 +112,7 @@ export async function uploadObject(target: UploadTarget, body: Readable | AsyncI
 }
 
 async function uploadPart(target: UploadTarget, uploadId: string, partNumber: number, data: Buffer, signal: AbortSignal): Promise<string> {
+  const { UploadPartCommand } = await import("@aws-sdk/client-s3");
   const checksum = md5(data);
   const out = await target.call(
     (abortSignal) =>

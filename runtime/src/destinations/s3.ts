@@ -1,5 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { PassThrough, type Readable } from "node:stream";
 import { ConfigError } from "../errors.js";
 import type { Secret } from "../secret.js";
@@ -41,7 +40,8 @@ export interface S3DestinationOptions {
 /**
  * A Destination in an S3-compatible bucket: key "a/b" is the object `<prefix>/a/b`.
  *
- * The client is created on first use. Every request is retried with jittered exponential back-off
+ * The client is created on first use, and the AWS SDK is imported then too: opening a destination
+ * (every command does, to validate its settings) costs none of the SDK's start-up. Every request is retried with jittered exponential back-off
  * on 5xx, throttling, timeouts and connection resets (our one retry layer; the SDK's own is
  * off). Request checksums are sent only when an operation requires them, because B2 rejects
  * the SDK's default CRC32 headers; instead each PutObject/UploadPart carries Content-MD5 and the
@@ -57,8 +57,8 @@ export function createS3Destination(opts: S3DestinationOptions): Destination {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts, baseDelayMs: options.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
   const secrets = [options.secretAccessKey, options.sessionToken];
   const url = `s3://${options.bucket}/${prefix}`;
-  let client: S3Client | undefined;
-  const s3 = () => (client ??= makeClient(options));
+  let client: Promise<Connection> | undefined;
+  const s3 = (): Promise<Connection> => (client ??= connect(options));
   const fullKey = (key: string) => prefix + validateKey(key);
 
   /** One request with retries; errors mapped for `operation`, except an abort, which is rethrown as is. */
@@ -77,9 +77,10 @@ export function createS3Destination(opts: S3DestinationOptions): Destination {
   async function put(key: string, body: Readable | AsyncIterable<Uint8Array>, putOptions: PutOptions = {}): Promise<PutResult> {
     const objectKey = fullKey(key);
     const base = basePartSize(options.partSize ?? DEFAULT_PART_SIZE, putOptions.sizeHint);
+    const { client } = await s3();
     const { size, sha256 } = await uploadObject(
       {
-        client: s3(),
+        client,
         bucket: options.bucket,
         key: objectKey,
         basePartSize: base,
@@ -98,7 +99,8 @@ export function createS3Destination(opts: S3DestinationOptions): Destination {
   async function get(key: string): Promise<Readable> {
     const objectKey = fullKey(key);
     const operation = `s3 get ${objectKey}`;
-    const out = await callFor(operation)((abortSignal) => s3().send(new GetObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
+    const { client, sdk } = await s3();
+    const out = await callFor(operation)((abortSignal) => client.send(new sdk.GetObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
     const source = out.Body as Readable | undefined;
     if (!source) throw mapS3Error(new Error("the server returned no body"), operation, secrets);
     // Only the request is retried; a failure mid-body reaches the reader as a mapped stream error.
@@ -111,17 +113,19 @@ export function createS3Destination(opts: S3DestinationOptions): Destination {
 
   async function head(key: string): Promise<ObjectInfo> {
     const objectKey = fullKey(key);
-    const out = await callFor(`s3 head ${objectKey}`)((abortSignal) => s3().send(new HeadObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
+    const { client, sdk } = await s3();
+    const out = await callFor(`s3 head ${objectKey}`)((abortSignal) => client.send(new sdk.HeadObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
     return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
   }
 
   async function* list(listPrefix: string): AsyncIterable<ObjectInfo> {
     const full = prefix + validatePrefix(listPrefix);
     const call = callFor(`s3 list ${full || "/"}`);
+    const { client, sdk } = await s3();
     let token: string | undefined;
     do {
       const page = await call(
-        (abortSignal) => s3().send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: full, ContinuationToken: token }), { abortSignal }),
+        (abortSignal) => client.send(new sdk.ListObjectsV2Command({ Bucket: options.bucket, Prefix: full, ContinuationToken: token }), { abortSignal }),
         never,
       );
       for (const item of page.Contents ?? []) {
@@ -134,13 +138,21 @@ export function createS3Destination(opts: S3DestinationOptions): Destination {
 
   async function del(key: string): Promise<void> {
     const objectKey = fullKey(key);
-    await callFor(`s3 delete ${objectKey}`)((abortSignal) => s3().send(new DeleteObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
+    const { client, sdk } = await s3();
+    await callFor(`s3 delete ${objectKey}`)((abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: options.bucket, Key: objectKey }), { abortSignal }), never);
   }
 
   return { url, put, get, head, list, delete: del } satisfies Destination;
 }
 
-function makeClient(options: S3DestinationOptions): S3Client {
+/** A client and the SDK module its commands come from. */
+interface Connection {
+  readonly client: S3Client;
+  readonly sdk: typeof import("@aws-sdk/client-s3");
+}
+
+async function connect(options: S3DestinationOptions): Promise<Connection> {
+  const [sdk, { NodeHttpHandler }] = await Promise.all([import("@aws-sdk/client-s3"), import("@smithy/node-http-handler")]);
   const config: S3ClientConfig = {
     region: options.region ?? "us-east-1",
     endpoint: options.endpoint,
@@ -163,7 +175,7 @@ function makeClient(options: S3DestinationOptions): S3Client {
       sessionToken: options.sessionToken?.reveal(),
     };
   }
-  return new S3Client(config);
+  return { client: new sdk.S3Client(config), sdk };
 }
 
 function checkOptions(opts: S3DestinationOptions): S3DestinationOptions {

@@ -1,17 +1,8 @@
 import type { Command } from "commander";
-import { DEFAULTS, settingName, type Config } from "../../config/config.js";
-import { parseCron, scheduleIntervalSeconds } from "../../config/cron.js";
+import { DEFAULTS } from "../../config/config.js";
 import { DURATION_DOC } from "../../config/duration.js";
-import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../daemon/daemon.js";
-import type { RunPlan } from "../../daemon/jobs.js";
-import { createDaemonMetrics, serveMetrics, type MetricsServer } from "../../daemon/metrics.js";
-import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
-import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
-import type { CliApp, CommandContext } from "../app.js";
-import { destinationOf } from "../../destinations/from-config.js";
-import { retentionPolicyOf } from "../../retention/policy.js";
-import { addEncryptionFlags, collect, flagsToConfig } from "../common.js";
-import { formatBytes } from "../progress.js";
+import type { CliApp } from "../app.js";
+import { addEncryptionFlags, collect } from "../common.js";
 
 /**
  * `cloudsync daemon`: scheduled backup → verify → prune → cloud upload → metadata sync, one run
@@ -43,90 +34,5 @@ export function register(program: Command, app: CliApp): void {
     .option("-i, --identity <file>", "age identity for a full read-back verify (repeatable; default CLOUDSYNC_IDENTITY_FILE); without one, verify checks size and SHA-256 only", collect, [])
     .option("--compress <gzip|zstd|none>", "compression (default gzip)")
     .option("--gzip-level <1-9>", "gzip level (default 1)");
-  addEncryptionFlags(cmd).action(
-    app.action(async (ctx) => {
-      const o = ctx.opts;
-      const { flags, names } = flagsToConfig(o, "to");
-      const daemonFlags = { schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl } as const;
-      const config = ctx.config(
-        { ...flags, ...(daemonFlags as Record<keyof typeof daemonFlags, string | undefined>) },
-        { ...names, schedule: "--schedule", jitter: "--jitter", stateDir: "--state-dir", metricsPort: "--metrics-port", metricsHost: "--metrics-host", heartbeatUrl: "--heartbeat-url" },
-      );
-      const d = config.daemon;
-      const schedule = parseCron(d.schedule);
-      const stateDir = d.stateDir;
-      ctx.out.addSecrets(d.heartbeatUrl);
-      if (o.once && o.runNow) throw new ConfigError("--run-now", "cannot be combined with --once");
-
-      const plan = await buildPlan(ctx, config, o);
-      const metrics = createDaemonMetrics();
-      const options: DaemonOptions = { plan, stateDir, schedule, intervalSeconds: scheduleIntervalSeconds(schedule, new Date()), jitterMs: d.jitterMs, heartbeatUrl: d.heartbeatUrl, metrics, signal: ctx.signal };
-
-      if (o.once) {
-        const outcome = await runOnce(options);
-        report(ctx, outcome);
-        if (outcome.error !== undefined && !ctx.signal.aborted) app.setExitCode(exitCodeFor(outcome.error));
-        return;
-      }
-      let server: MetricsServer | undefined;
-      if (o.metrics !== false) {
-        const { metricsHost: host, metricsPort: port } = d;
-        server = await serveMetrics(metrics, { host, port }).catch((err: NodeJS.ErrnoException) => {
-          throw new ConfigError(settingName(config, "metricsPort"), `cannot serve metrics on ${host}:${port}: ${err.code ?? err.message}`);
-        });
-        plan.log(`metrics at ${server.url}/metrics`);
-      }
-      plan.log(`daemon started: schedule "${schedule.source}" (UTC), jitter ${d.jitter}, state ${stateDir}`);
-      try {
-        await runDaemon({ ...options, runNow: Boolean(o.runNow), onRun: (r) => report(ctx, r) });
-      } finally {
-        await server?.close();
-      }
-      // A signal is how a daemon is meant to stop: after a clean shutdown the exit is 0.
-      app.setExitCode(EXIT.ok);
-      plan.log("daemon stopped");
-    }),
-  );
-}
-
-/** Resolves sources, destinations, keys and policies once, so a bad setting fails at start-up. */
-async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, unknown>): Promise<RunPlan> {
-  const from = o.fromArchive as string | undefined;
-  if (from && o.uri) throw new ConfigError("--from-archive", "give one source: --uri (a live MongoDB) or --from-archive, not both");
-  const encryption = await planEncryption(config);
-  const keys = await loadDecryptionKeys(config);
-  const { policy: retention } = retentionPolicyOf(config, { explicit: false, field: "CLOUDSYNC_KEEP_WITHIN" });
-  const cs = config.cloudSync;
-  let cloudSpec = o.cloudTo as string | undefined;
-  if (!cloudSpec && cs.enabled && cs.bucket) cloudSpec = `s3://${cs.bucket}/${config.daemon.cloudPrefix}`.replace(/\/+$/, "");
-  let metadata: RunPlan["metadata"];
-  if (cs.enabled) {
-    metadata =
-      cs.endpoint && cs.apiKey
-        ? { endpoint: cs.endpoint, apiKey: cs.apiKey, source: { uri: config.mongodbUri, database: "models", collection: "models" }, statePath: `${config.daemon.stateDir}/metadata-sync.json` }
-        : { skip: "CLOUD_SYNC_ENABLED=true but CLOUD_SYNC_ENDPOINT or CLOUD_SYNC_API_KEY is not set" };
-  }
-  const log = (line: string): void => ctx.out.warn(`${new Date().toISOString()} ${line}`);
-  return {
-    source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include as string[], exclude: o.exclude as string[] },
-    destination: destinationOf(config),
-    compression: { algorithm: config.compression, level: config.gzipLevel },
-    encryption,
-    ...(keys.ageIdentities.length || keys.passphrase || keys.openPgpPrivateKey ? { decryption: keys } : {}),
-    retention,
-    ...(cloudSpec ? { cloud: destinationOf(config, cloudSpec) } : {}),
-    ...(metadata ? { metadata } : {}),
-    log,
-  };
-}
-
-/** Prints one run's record (JSON with --json, one line per stage otherwise). */
-function report(ctx: CommandContext, outcome: RunOutcome): void {
-  const r = outcome.record;
-  ctx.out.result(r, () =>
-    [
-      `run ${r.ok ? "succeeded" : r.interrupted ? "was interrupted" : "FAILED"} in ${r.seconds.toFixed(1)} s${r.backup ? `: backup ${r.backup.id}, ${formatBytes(r.backup.bytes)}, ${r.backup.documents.toLocaleString("en-US")} documents` : ""}`,
-      ...r.stages.map((s) => `  ${s.stage.padEnd(14)} ${s.outcome.padEnd(8)} ${s.seconds.toFixed(1).padStart(6)} s${s.message ? `  ${s.message}` : ""}`),
-    ].join("\n"),
-  );
+  addEncryptionFlags(cmd).action(app.action(async () => (await import("./daemon.run.js")).run));
 }

@@ -1,9 +1,5 @@
 import type { Command } from "commander";
-import { listBackups, type VerificationRecord, type VerificationState } from "../../manifest/store.js";
 import type { CliApp } from "../app.js";
-import { destinationOf } from "../../destinations/from-config.js";
-import { flagsToConfig } from "../common.js";
-import { formatBytes } from "../progress.js";
 
 /** `cloudsync list`: complete backups only, newest first. */
 export function register(program: Command, app: CliApp): void {
@@ -11,47 +7,7 @@ export function register(program: Command, app: CliApp): void {
     .command("list")
     .description("List complete backups (those with a manifest), newest first, with each one's last verification: passed or FAILED, its level and when")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
-    .action(
-      app.action(async (ctx) => {
-        const { flags, names } = flagsToConfig(ctx.opts, "from");
-        const config = ctx.config(flags, names);
-        const dest = destinationOf(config);
-        const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${(err as Error).message}`) });
-        ctx.out.result(
-          entries.map((e) => ({
-            id: e.manifest.id,
-            key: e.manifest.object.key,
-            manifestKey: e.manifestKey,
-            createdAt: e.manifest.createdAt,
-            size: e.manifest.object.size,
-            sha256: e.manifest.object.sha256,
-            documents: e.manifest.totals.documents,
-            namespaces: e.manifest.totals.namespaces,
-            encryption: e.manifest.encryption.scheme,
-            consistency: e.manifest.consistency.mode,
-            lastVerifiedAt: e.lastVerified?.verifiedAt ?? null,
-            lastVerification: e.verification ? { at: e.verification.last.verifiedAt, ok: e.verification.last.ok, level: e.verification.last.level } : null,
-            verified: e.lastVerified !== undefined,
-          })),
-          () => {
-            if (entries.length === 0) return `no complete backups in ${dest.url}`;
-            const rows = entries.map((e) => [e.manifest.id, e.manifest.createdAt.replace(/\.\d{3}Z$/, "Z"), formatBytes(e.manifest.object.size), String(e.manifest.totals.documents), e.manifest.encryption.scheme, verificationCell(e.verification)]);
-            return table(["ID", "CREATED", "SIZE", "DOCS", "ENCRYPTION", "LAST VERIFIED"], rows) + `\n${entries.length} backup${entries.length === 1 ? "" : "s"} in ${dest.url}`;
-          },
-        );
-      }),
-    );
-}
-
-/**
- * The last verification's outcome, level and time (`ok read 2026-11-24T03:00:00Z`, `FAILED …`), or
- * "never"; a checksum-only pass after a failed full read says so, since it does not clear it.
- */
-function verificationCell(state: VerificationState | undefined): string {
-  if (!state) return "never";
-  const at = (r: VerificationRecord): string => `${r.level} ${r.verifiedAt.replace(/\.\d{3}Z$/, "Z")}`;
-  const cell = `${state.last.ok ? "ok" : "FAILED"} ${at(state.last)}`;
-  return state.last.ok && state.lastFull && !state.lastFull.ok ? `${cell} (after FAILED ${at(state.lastFull)})` : cell;
+    .action(app.action(async () => (await import("./list.run.js")).run));
 }
 
 /** Left-aligned text table with two spaces between columns. */

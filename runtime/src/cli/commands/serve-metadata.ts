@@ -1,14 +1,13 @@
 import type { Command } from "commander";
-import { createMetadataServer } from "../../metadata/server.js";
-import { resolveServerOptions } from "../../metadata/server-options.js";
 import type { CliApp } from "../app.js";
 
 /**
  * `cloudsync serve-metadata --db <sqlite-file> [--port <n>] [--host 127.0.0.1] [--docs <dir>]
- * [--read-rate-limit <n|off>]`: runs the public metadata API until SIGINT/SIGTERM. Settings are
- * read by `resolveServerOptions`, as the deployed `serve-main.js` reads them (flags, then the
- * METADATA_* variables); the push secret comes from the configuration's CLOUD_SYNC_API_KEY
- * (without it, pushes answer 503).
+ * [--read-rate-limit <n|off>]`: runs the public metadata API until SIGINT/SIGTERM (then exits 0).
+ * Settings are read by `resolveServerOptions` (flags, then the METADATA_* variables) and checked
+ * first; the process then becomes the deployed `serve-main.js` with the unit's node flags, so it
+ * is the same server in the same memory. The push secret comes from the configuration's
+ * CLOUD_SYNC_API_KEY (without it, pushes answer 503).
  */
 export function register(program: Command, app: CliApp): void {
   program
@@ -19,19 +18,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--host <address>", "listen address (default $METADATA_HOST or 127.0.0.1)")
     .option("--docs <dir>", "directory served under /docs/ (default $METADATA_DOCS_DIR)")
     .option("--read-rate-limit <n>", 'GET requests per second per client, bursts of twice that; "off" disables (default $METADATA_READ_RATE_LIMIT or 50)')
-    .action(
-      app.action(async (ctx) => {
-        const flag = (name: string): string | undefined => (ctx.opts[name] === undefined ? undefined : String(ctx.opts[name]));
-        const options = resolveServerOptions({ db: flag("db"), port: flag("port"), host: flag("host"), docs: flag("docs"), readRateLimit: flag("readRateLimit") });
-        const config = ctx.config();
-        const server = await createMetadataServer({ ...options, apiKey: config.cloudSync.apiKey, log: (line) => ctx.out.warn(line) });
-        if (!config.cloudSync.apiKey) ctx.out.warn("serve-metadata: CLOUD_SYNC_API_KEY is not set; pushes are disabled (503)");
-        ctx.out.info(`serve-metadata: listening on ${server.url} (database ${options.dbPath})`);
-        await new Promise<void>((resolve) => {
-          if (ctx.signal.aborted) resolve();
-          ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-        await server.close();
-      }),
-    );
+    .action(app.action(async () => (await import("./serve-metadata.run.js")).run));
 }

@@ -1,13 +1,8 @@
 import type { Command } from "commander";
 import { DAY, DURATION_DOC, parseDuration, SECOND } from "../../config/duration.js";
-import { ConfigError } from "../../errors.js";
-import { loadDecryptionKeys } from "../../pipeline/encryption.js";
-import { runStandby, type StandbyOptions } from "../../standby/standby.js";
-import { loadState, type StandbyStatus } from "../../standby/state.js";
+import { type StandbyStatus } from "../../standby/state.js";
 import type { CliApp } from "../app.js";
-import { destinationOf } from "../../destinations/from-config.js";
-import { addDecryptionFlags, collect, flagsToConfig } from "../common.js";
-import { mongoUriFlag } from "./migrate.js";
+import { addDecryptionFlags, collect } from "../common.js";
 
 /**
  * Parses `--interval`, a duration (config/duration.ts) from 1 s to 24 d (the longest a Node timer
@@ -40,42 +35,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--interval <duration>", `time between passes and between status reports, e.g. 30s, 5m (minutes), 1h; ${DURATION_DOC}`, "60s")
     .option("--from-backups <destination>", "restore the latest backup from this destination instead of reading the primary")
     .option("--status", "print the last status saved in the state file and exit, connecting to nothing");
-  addDecryptionFlags(cmd).action(
-    app.action(async (ctx) => {
-      const statePath = ctx.opts.state as string;
-      if (ctx.opts.status) {
-        const state = await loadState(statePath);
-        if (!state.last) throw new ConfigError("--state", `${statePath} holds no status yet; run cloudsync standby first`);
-        ctx.out.result(state.last, () => `${statusLine(state.last!)}\nmode reason: ${state.last!.reason}`);
-        return;
-      }
-      if (typeof ctx.opts.standby !== "string") throw new ConfigError("--standby", "is required: the connection string of the server to keep warm");
-      const standby = mongoUriFlag(ctx.opts.standby, "--standby");
-      const primary = ctx.opts.primary === undefined ? undefined : mongoUriFlag(ctx.opts.primary, "--primary");
-      ctx.out.addSecrets(standby, primary);
-      if (!primary && !ctx.opts.fromBackups) throw new ConfigError("--primary", "is required (or --from-backups <destination>)");
-      if (primary && ctx.opts.fromBackups) throw new ConfigError("--from-backups", "reads backups instead of the primary; give --primary or --from-backups, not both");
-      const intervalMs = parseInterval(ctx.opts.interval as string);
-      let backups: StandbyOptions["backups"];
-      if (ctx.opts.fromBackups) {
-        const { flags, names } = flagsToConfig(ctx.opts);
-        const config = ctx.config({ ...flags, destination: ctx.opts.fromBackups as string }, { ...names, destination: "--from-backups" });
-        backups = { dest: destinationOf(config), keys: await loadDecryptionKeys(config) };
-      }
-      const run = await runStandby({
-        standby,
-        ...(primary ? { primary } : {}),
-        ...(backups ? { backups } : {}),
-        statePath,
-        include: ctx.opts.include as string[],
-        exclude: ctx.opts.exclude as string[],
-        once: Boolean(ctx.opts.once),
-        intervalMs,
-        signal: ctx.signal,
-        onMode: (mode, reason) => ctx.out.info(`standby mode: ${mode} (${reason})`),
-        onStatus: (s) => ctx.out.info(statusLine(s)),
-      });
-      ctx.out.result({ mode: run.mode, reason: run.reason, ticks: run.ticks, status: run.last ?? null, state: statePath }, () => (ctx.signal.aborted ? "standby stopped; state saved" : ""));
-    }),
-  );
+  addDecryptionFlags(cmd).action(app.action(async () => (await import("./standby.run.js")).run));
 }

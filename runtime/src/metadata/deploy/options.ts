@@ -22,7 +22,13 @@ export interface MetadataHostOptions {
   readonly host?: string;
   /** Port the server binds. Default `8787`. */
   readonly port?: number;
-  /** systemd `MemoryMax` in MiB (hard cap; the server is killed and restarted above it). Default 96. */
+  /**
+   * systemd `MemoryMax` in MiB (hard cap; the server is killed and restarted above it); the unit's
+   * `MemoryHigh` is three quarters of it. Default 192, so MemoryHigh=144M: the measured peak
+   * (`npm run bench:api`, Node 24) is VmHWM 83-85 MiB under read load and 108-115 MiB after a flood
+   * of 300 unsigned or forged 1 MiB pushes, 20 at a time; a lower cap would let anyone without
+   * the key get the server throttled or killed. See docs/JEFFREYSANFORD_DEPLOY.md, "Memory".
+   */
   readonly memoryMaxMiB?: number;
 }
 
@@ -33,12 +39,17 @@ export type ResolvedHostOptions = Required<MetadataHostOptions>;
 export const SERVER_ENTRY = "dist/runtime/src/metadata/serve-main.js";
 
 /**
- * V8 flags that keep the resident set small: the server's working set is a few pages of JSON.
- * A 1 MiB semi-space and a 48 MiB old-space cap bound the heap; `--v8-pool-size=1` keeps one V8
- * helper thread instead of one per core (each idle helper costs ~1.5 MiB of malloc arena and
- * stack; measured −4 to −5 MiB VmRSS, no loss in requests/s on the bench).
+ * V8 flags that keep the resident set small: the server's working set is a few pages of JSON
+ * (the models live in SQLite; the response cache is 1 MiB). A 1 MiB semi-space and a 24 MiB
+ * old-space cap bound the heap: V8 grows the old space towards its cap before collecting, so under
+ * `bench:api` load a 48 MiB cap let RssAnon reach 54-67 MiB and 24 MiB keeps it at 27-30 MiB
+ * (16 MiB: 30-32, no better), with no loss in requests/s; the largest push (1 MiB of `[{},…]`,
+ * ~10 MiB of heap once parsed) still fits. `--v8-pool-size=1` keeps one V8 helper thread instead
+ * of one per core (each idle helper costs ~1.5 MiB of malloc arena and stack; measured −4 to
+ * −5 MiB VmRSS). `--jitless` or `--lite-mode` would save another ~18 MiB of VmRSS under load, at
+ * 40-60 % of the requests/s: not taken (issue 13, item 6).
  */
-export const NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=48", "--v8-pool-size=1"] as const;
+export const NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=24", "--v8-pool-size=1"] as const;
 
 /**
  * Applies defaults and rejects values that would produce a broken or unsafe unit (relative
@@ -57,7 +68,7 @@ export function resolveHostOptions(opts: MetadataHostOptions = {}): ResolvedHost
     nodePath: opts.nodePath ?? "/usr/bin/node",
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 8787,
-    memoryMaxMiB: opts.memoryMaxMiB ?? 96,
+    memoryMaxMiB: opts.memoryMaxMiB ?? 192,
   };
   for (const key of ["appDir", "dataDir", "docsDir", "envFile", "nodePath"] as const) {
     // These land unquoted in unit files and shell lines: keep them to a safe alphabet.

@@ -1,0 +1,46 @@
+// The implementation of `cloudsync serve-metadata`, imported by ./serve-metadata.ts only when the
+// command runs, so that its dependencies load only then.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { NODE_FLAGS } from "../../metadata/deploy/options.js";
+import { resolveServerOptions, type ServerFlags } from "../../metadata/server-options.js";
+import type { Run } from "../app.js";
+
+// The deployed entry, beside this module in dist/ (SERVER_ENTRY, relative to a release).
+const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.meta.url));
+
+/**
+ * Runs `cloudsync serve-metadata`: checks the settings as the server reads them (a bad flag or
+ * variable fails here, exit 2), then replaces this process with the deployed entry,
+ * `node <NODE_FLAGS> serve-main.js <flags>`, the systemd unit's ExecStart: the same code, heap
+ * flags and memory as the deployed server, none of the CLI's modules left resident (V8's heap
+ * flags cannot change once it runs). The push secret is the configuration's
+ * CLOUD_SYNC_API_KEY (file or environment), passed in the environment. Where the platform cannot
+ * replace a process (Windows), the entry runs as a child with this terminal, stopped by the same
+ * signals.
+ */
+export const run: Run = async (ctx) => {
+  const given: ServerFlags = { db: flag(ctx.opts.db), port: flag(ctx.opts.port), host: flag(ctx.opts.host), docs: flag(ctx.opts.docs), readRateLimit: flag(ctx.opts.readRateLimit) };
+  resolveServerOptions(given);
+  const apiKey = ctx.config().cloudSync.apiKey;
+  const args = [...NODE_FLAGS, SERVE_MAIN];
+  for (const [name, value] of [["--db", given.db], ["--port", given.port], ["--host", given.host], ["--docs", given.docs], ["--read-rate-limit", given.readRateLimit]] as const) {
+    if (value !== undefined) args.push(name, value);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (apiKey) env.CLOUD_SYNC_API_KEY = apiKey.reveal();
+  else delete env.CLOUD_SYNC_API_KEY;
+  // bin/cloudsync.js sizes libuv's pool for compression; the unit runs the server on the default.
+  delete env.UV_THREADPOOL_SIZE;
+  if (typeof process.execve === "function") return process.execve(process.execPath, [process.execPath, ...args], env);
+  const child = spawn(process.execPath, args, { env, stdio: "inherit" });
+  const stop = (): void => void child.kill("SIGTERM");
+  ctx.signal.addEventListener("abort", stop, { once: true });
+  const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+  ctx.signal.removeEventListener("abort", stop);
+  ctx.setExitCode(code);
+};
+
+function flag(value: unknown): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
