@@ -5,7 +5,7 @@
  */
 import { defaultSyncStatePath } from "./cli/commands/sync-metadata.js";
 import { destinationOf } from "./cli/common.js";
-import { ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
+import { compressionOf, ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
 import type { Destination } from "./destinations/destination.js";
 import { ConfigError, describeLocalIO } from "./errors.js";
 import type { PublicModel } from "./metadata/public-schema.js";
@@ -150,7 +150,7 @@ export function createCloudSync(config: SyncConfig, options: CloudSyncOptions = 
         source: archive.stream as never,
         sourceInfo: archive.info,
         destination: dest,
-        compression: { algorithm: loaded.compression, level: loaded.gzipLevel },
+        compression: compressionOf(loaded),
         encryption,
         signal: opts.signal,
       }).catch((err: unknown) => {

@@ -1,9 +1,13 @@
 import { PassThrough, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
+import { createGzipStream } from "./gzip.js";
+import type { ParallelCompressionOptions } from "./parallel.js";
+import { createZstdStream } from "./zstd.js";
 
-export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
+export { createGzipStream, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
+export { activeCompressionJobs, defaultCompressionWorkers, DEFAULT_BLOCK_SIZE, type ParallelCompressionOptions } from "./parallel.js";
+export { createZstdStream, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, type ZstdStreamOptions } from "./zstd.js";
 
 /** How a backup artifact's archive bytes are compressed before encryption. */
 export type Compression = "gzip" | "zstd" | "none";
@@ -11,16 +15,18 @@ export type Compression = "gzip" | "zstd" | "none";
 /** Every accepted value of `Compression`, for validating flags and config. */
 export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
 
-/** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
-export type CompressorOptions = GzipStreamOptions;
+/** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–19), default 1 for both. */
+export interface CompressorOptions extends ParallelCompressionOptions {
+  readonly level?: number;
+}
 
 /**
  * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
- * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" one zstd frame from
- * node:zlib (in every supported Node, 22.15+; zstd's own default level 3 unless `level`).
+ * of `createGzipStream`, "zstd" the parallel multi-frame zstd of `createZstdStream` (node:zlib,
+ * in every supported Node, 22.15+), both level 1 by default; "none" a pass-through.
  *
  * Throws ConfigError("compress", …) when `kind` is not a known compression; ConfigError for an
- * invalid gzip option.
+ * invalid option.
  */
 export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform {
   switch (kind) {
@@ -29,7 +35,7 @@ export function createCompressor(kind: Compression, options: CompressorOptions =
     case "none":
       return new PassThrough();
     case "zstd":
-      return zlib.createZstdCompress(options.level === undefined ? {} : { params: { [zlib.constants.ZSTD_c_compressionLevel]: options.level } });
+      return createZstdStream(options);
     default:
       throw unknownCompression(kind);
   }

@@ -18,6 +18,8 @@ export interface Config {
   readonly compression: CompressionKind;
   /** gzip level 1–9; 1 by default because compression sets the pipeline's speed limit. */
   readonly gzipLevel: number;
+  /** zstd level 1–19; 1 by default, for the same reason. */
+  readonly zstdLevel: number;
   /** age X25519 recipients (age1…) the backup is encrypted to. */
   readonly recipients: readonly string[];
   /** Files holding age identities (AGE-SECRET-KEY-1…), for decryption. */
@@ -62,6 +64,7 @@ export interface RawConfig {
   destination?: string;
   compression?: string;
   gzipLevel?: string | number;
+  zstdLevel?: string | number;
   recipients?: string[] | string;
   identityFiles?: string[] | string;
   passphraseFile?: string;
@@ -99,6 +102,7 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_DESTINATION: { key: "destination", readBy: "config" },
   CLOUDSYNC_COMPRESSION: { key: "compression", readBy: "config" },
   CLOUDSYNC_GZIP_LEVEL: { key: "gzipLevel", readBy: "config" },
+  CLOUDSYNC_ZSTD_LEVEL: { key: "zstdLevel", readBy: "config" },
   CLOUDSYNC_RECIPIENTS: { key: "recipients", readBy: "config" },
   CLOUDSYNC_IDENTITY_FILE: { key: "identityFiles", readBy: "config" },
   CLOUDSYNC_PASSPHRASE_FILE: { key: "passphraseFile", readBy: "config" },
@@ -178,6 +182,7 @@ export const DEFAULTS: Readonly<RawConfig> = {
   destination: "./backups",
   compression: "gzip",
   gzipLevel: 1,
+  zstdLevel: 1,
   allowUnencrypted: false,
   s3Region: "us-east-1",
   s3ForcePathStyle: true,
@@ -328,6 +333,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     destination: str("destination") ?? "./backups",
     compression: oneOf("compression", ["gzip", "zstd", "none"] as const),
     gzipLevel: int("gzipLevel", 1, 9) ?? 1,
+    zstdLevel: int("zstdLevel", 1, 19) ?? 1,
     recipients,
     identityFiles: list("identityFiles"),
     passphraseFile: str("passphraseFile"),
@@ -399,4 +405,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The compression of a backup as the configuration sets it: the algorithm and the level of that algorithm. */
+export function compressionOf(config: Config): { readonly algorithm: CompressionKind; readonly level?: number } {
+  if (config.compression === "none") return { algorithm: "none" };
+  return { algorithm: config.compression, level: config.compression === "zstd" ? config.zstdLevel : config.gzipLevel };
 }

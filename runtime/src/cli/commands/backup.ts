@@ -8,6 +8,7 @@ import type { BackupManifest } from "../../manifest/manifest.js";
 import type { BackupResult } from "../../pipeline/backup.js";
 import { backupFromMongo } from "../../pipeline/mongo-backup.js";
 import { addEncryptionFlags, collect, destinationOf, flagsToConfig } from "../common.js";
+import { compressionOf } from "../../config/config.js";
 import { formatDuration, SECOND } from "../../config/duration.js";
 import { formatBytes } from "../progress.js";
 
@@ -24,8 +25,9 @@ export function register(program: Command, app: CliApp): void {
     .option("--concurrency <n>", "collections read and interleaved at once (default 4)")
     .option("--from-archive <path|->", "back up an existing mongodump archive instead; - reads stdin (mongodump --archive | cloudsync backup --from-archive - …)")
     .option("-t, --to <destination>", "where to store it: a path, file:///path or s3://bucket/prefix (default ./backups or CLOUDSYNC_DESTINATION)")
-    .option("--compress <gzip|zstd|none>", "compression (default gzip)")
-    .option("--gzip-level <1-9>", "gzip level (default 1: compression sets the speed limit)");
+    .option("--compress <gzip|zstd|none>", "compression (default gzip: `age -d | mongorestore --gzip` restores it; zstd is faster and smaller)")
+    .option("--gzip-level <1-9>", "gzip level (default 1: compression sets the speed limit)")
+    .option("--zstd-level <1-19>", "zstd level (default 1)");
   addEncryptionFlags(cmd).addHelpText(
     "after",
     `
@@ -58,7 +60,7 @@ Examples:
           oplog: Boolean(o.oplog),
           concurrency,
           destination: dest,
-          compression: { algorithm: config.compression, level: config.gzipLevel },
+          compression: compressionOf(config),
           encryption,
           signal: ctx.signal,
           onEstimate: (total) => total && progress.update({ total }),
@@ -87,7 +89,7 @@ Examples:
         source: archive.stream as never,
         sourceInfo: archive.info,
         destination: dest,
-        compression: { algorithm: config.compression, level: config.gzipLevel },
+        compression: compressionOf(config),
         encryption,
         signal: ctx.signal,
         onProgress: (n) => progress.update({ bytes: n }),

@@ -5,7 +5,7 @@ import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../d
 import type { RunPlan } from "../../daemon/jobs.js";
 import { createDaemonMetrics, serveMetrics, type MetricsServer } from "../../daemon/metrics.js";
 import { defaultStateDir } from "../../daemon/status.js";
-import type { Config } from "../../config/config.js";
+import { compressionOf, type Config } from "../../config/config.js";
 import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
 import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
 import { Secret } from "../../secret.js";
@@ -115,7 +115,7 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
   return {
     source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include as string[], exclude: o.exclude as string[] },
     destination: destinationOf(config),
-    compression: { algorithm: config.compression, level: config.gzipLevel },
+    compression: compressionOf(config),
     encryption,
     ...(keys.ageIdentities.length || keys.passphrase || keys.openPgpPrivateKey ? { decryption: keys } : {}),
     retention,
