@@ -103,7 +103,11 @@ async function benchSize(dir: string, bytes: number, rounds: number, keys: Keys)
   for (const [peer, ok] of Object.entries(ready)) if (!ok) console.log(`${peer} peer skipped: ${peer} or age is not installed (apt-get install ${peer} age)`);
 
   const runs: Record<string, Outcome[]> = {};
-  const add = (name: string, o: Outcome): void => void (runs[name] ??= []).push(o);
+  // Each run as it ends (a long run shows progress), then the summary.
+  const add = (name: string, o: Outcome): void => {
+    console.log(`  run  ${row(name, mib, o)}  (load ${loadAverage()})`);
+    (runs[name] ??= []).push(o);
+  };
   let gzipArtifact = "";
   let zstdArtifact = "";
   for (let round = 0; round < rounds; round += 1) {

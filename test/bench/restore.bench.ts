@@ -49,7 +49,11 @@ async function main(): Promise<void> {
       }
       await rm(input, { force: true });
       const runs: Record<string, Outcome[]> = {};
-      const add = (name: string, o: Outcome): void => void (runs[name] ??= []).push(o);
+      // Each run as it ends (a long run shows progress), then the summary.
+      const add = (name: string, o: Outcome): void => {
+        console.log(`  run  ${row(name, mib, o)}  (load ${loadAverage()})`);
+        (runs[name] ??= []).push(o);
+      };
       for (let round = 0; round < rounds; round += 1) {
         for (const compress of ["gzip", "zstd"] as const) {
           const b = backups[compress]!;

@@ -201,6 +201,17 @@ describe.skipIf(!!CLI_SKIP)("cloudsync backup --compress zstd, as processes", ()
     expect(filesUnder(out).length).toBeGreaterThan(0);
   });
 
+  it("cloudsync demo --compress zstd closes with the stock-tools line age -d | zstd -d | mongorestore --archive, which decrypts and decompresses its backup", async () => {
+    const dir = join(work, "demo");
+    const d = await runCli(["demo", "--size", "256KiB", "--dir", dir, "--compress", "zstd"]);
+    expect(d.code, d.stderr).toBe(0);
+    const line = d.stdout.split("\n").find((l) => l.includes("| zstd -d | mongorestore --archive"));
+    expect(line, d.stdout).toMatch(/^ {2}age -d -i \S+demo-identity\.txt \S+\.archive\.zst\.age \| zstd -d \| mongorestore --archive$/);
+    // Everything before mongorestore, run as printed: the output is a mongodump archive (magic 0x8199e26d).
+    const head = execFileSync("sh", ["-c", `${line!.trim().replace(/ \| mongorestore --archive$/, "")} | head -c 4`]);
+    expect(head.readUInt32LE(0)).toBe(0x8199e26d);
+  });
+
   it("an out-of-range --zstd-level fails before any data moves (exit 2), naming the flag", async () => {
     const dest = join(work, "badlevel");
     const b = await runCli(["backup", "--from-archive", archive, "--to", dest, "--compress", "zstd", "--zstd-level", "23", "-r", recipient]);

@@ -70,6 +70,23 @@ export function detectCompression(first: Uint8Array): Compression {
   return "none";
 }
 
+/**
+ * What follows `age -d -i KEY FILE |` to restore an artifact of `kind` with stock tools alone:
+ * mongorestore reads gzip itself (`--gzip`); zstd needs the `zstd` CLI in front of it.
+ */
+export function stockRestorePipe(kind: Compression): string {
+  switch (kind) {
+    case "gzip":
+      return "mongorestore --archive --gzip";
+    case "zstd":
+      return "zstd -d | mongorestore --archive";
+    case "none":
+      return "mongorestore --archive";
+    default:
+      throw unknownCompression(kind);
+  }
+}
+
 function unknownCompression(kind: unknown): ConfigError {
   return new ConfigError("compress", `unknown compression ${JSON.stringify(kind)}; use gzip, zstd or none`);
 }

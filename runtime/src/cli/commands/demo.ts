@@ -2,6 +2,7 @@ import { access } from "node:fs/promises";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { COMPRESSIONS, stockRestorePipe, type Compression } from "../../compression/index.js";
 import { ConfigError } from "../../errors.js";
 import { ageRecipientOf, generateAgeIdentity, parseAgeIdentities, writeIdentityFile } from "../../crypto/index.js";
 import { generateDemoArchive } from "../../demo/dataset.js";
@@ -33,10 +34,13 @@ export function register(program: Command, app: CliApp): void {
     .description("Run the main job on generated data: back up encrypted to ./backups, list, verify, restore to a mongodump directory")
     .option("--size <bytes>", "size of the generated data set (e.g. 32MiB, 1GiB)", "32MiB")
     .option("--dir <path>", "working directory (backups/, restored/ and the demo identity go here)", ".")
+    .option("--compress <gzip|zstd|none>", "compression of the demo backup", "gzip")
     .action(
       app.action(async (ctx) => {
         const size = parseSize(ctx.opts.size as string, "--size");
         if (size < 1024) throw new ConfigError("--size", "must be at least 1KiB");
+        const compression = ctx.opts.compress as Compression;
+        if (!COMPRESSIONS.includes(compression)) throw new ConfigError("--compress", `must be gzip, zstd or none, got "${String(compression)}"`);
         const root = resolve(ctx.opts.dir as string);
         const identityPath = join(root, ".cloudsync", "demo-identity.txt");
         let identity;
@@ -62,7 +66,7 @@ export function register(program: Command, app: CliApp): void {
           source: generateDemoArchive({ targetBytes: size, seed: 42 }),
           sourceInfo: { kind: "demo", description: `generated demo data set, ${formatBytes(size)}` },
           destination: dest,
-          compression: { algorithm: "gzip", level: 1 },
+          compression: compression === "none" ? { algorithm: "none" } : { algorithm: compression, level: 1 },
           encryption: { manifest: { scheme: "age-x25519", recipients: [recipientFingerprint(recipient)] }, create: () => createAgeEncryptStream({ recipients: [recipient] }) },
           signal: ctx.signal,
           onProgress: (n) => progress.update({ bytes: n }),
@@ -88,7 +92,7 @@ export function register(program: Command, app: CliApp): void {
               table(["NAMESPACE", "EXPECTED", "RESTORED", "OK"], restored.checks.map((c) => [c.ns, String(c.expected), String(c.found), c.ok ? "yes" : "NO"])),
               "",
               `done. Restore it yourself with stock tools:`,
-              `  age -d -i ${identityPath} ${join(dest.url, backup.manifest.object.key)} | mongorestore --archive --gzip`,
+              `  age -d -i ${identityPath} ${join(dest.url, backup.manifest.object.key)} | ${stockRestorePipe(compression)}`,
               `or with cloudsync: cloudsync restore latest --from ${dest.url} --to dir://./somewhere -i ${identityPath}`,
             ].join("\n"),
         );
