@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { zstdDecompressSync } from "node:zlib";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDecompressor, detectCompression } from "../../runtime/src/compression/index.js";
 import { createZstdStream, type ZstdStreamOptions } from "../../runtime/src/compression/zstd.js";
 import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
@@ -57,6 +57,9 @@ describe("createZstdStream: independent frames in order, read by the real zstd C
   let work: string;
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), "cloudsync-zstd-frames-"));
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it("writes one frame per block, in input order, each with its content size and checksum", async () => {
@@ -147,6 +150,9 @@ describe.skipIf(!!CLI_SKIP)("cloudsync backup --compress zstd, as processes", ()
     const made = await runCli(["keys", "new", "--out", identity, "--json"]);
     expect(made.code, made.stderr).toBe(0);
     recipient = made.json<{ recipient: string }>().recipient;
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it("stores .archive.zst.age that age -d | zstd -d turns back into the archive; inspect and verify read it", async () => {
