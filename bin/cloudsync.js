@@ -3,6 +3,7 @@
 // through the package's prepare script, or `npm run build`), imported only after the environment
 // below is set.
 import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
 
 // The AWS SDK prints a notice on a Node line nearing its end of life; the runtimes supported here
 // are package.json's engines (Node 24 LTS, 22.15+), and the notice would clutter every S3 command.
@@ -10,6 +11,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // gzip blocks are compressed on libuv's thread pool and one pool thread stays free for file I/O;
 // the default pool of 4 would cap compression at 3 cores. Must be set before the pool starts.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
+
+// Keep V8's young generation at its initial size instead of letting it grow to 16 MiB and more.
+// The data commands stream Buffers whose memory lives outside the JS heap: a large young
+// generation is collected rarely, and every collection it skips keeps tens of MiB of spent
+// chunks allocated. Measured on a 256 MiB `backup --from-archive` (none, gzip): peak RSS 175–190
+// MiB without this flag, 115–130 with it, at the same speed. (--max-semi-space-size cannot be
+// changed once the heap exists; the growth factor can.)
+setFlagsFromString("--semi-space-growth-factor=1");
 
 const { main } = await import("../dist/runtime/src/cli/main.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cloudsync's tests and benchmarks use: the Ceph RADOS Gateway (a real
-# S3 server on 127.0.0.1), the age, gpg and zstd CLIs for interop tests, restic as a benchmark peer,
+# S3 server on 127.0.0.1), the age, gpg and zstd CLIs for interop tests, restic and pigz as benchmark peers,
 # openssh-server for the deploy test, Chromium for the inventory page test.
 set -euo pipefail
 
@@ -8,7 +8,7 @@ usage() {
   cat <<'USAGE'
 usage: scripts/install-system-deps.sh [--test | --bench | --all]
   --test   packages the test suite needs (default)
-  --bench  also the benchmark peers and load generator (restic, wrk, hyperfine)
+  --bench  also the benchmark peers and load generator (pigz, wrk, hyperfine)
   --all    both
 Runs apt-get as root (through sudo when not root). Debian/Ubuntu only.
 USAGE
@@ -33,7 +33,7 @@ packages=(
   jq sqlite3 curl openssl awscli
 )
 if [ "$mode" = "all" ]; then
-  packages+=(wrk hyperfine time gzip)
+  packages+=(wrk hyperfine time gzip pigz)
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -3,7 +3,7 @@
  * push public model metadata, upload a mongodump archive as an encrypted backup, and ask whether
  * cloud sync is on. Same validation, pipeline, destinations and sync client as the CLI.
  */
-import { ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
+import { compressionOf, ENVIRONMENT, loadConfig, type Config, type LoadOptions, type RawConfig } from "./config/config.js";
 import type { Destination } from "./destinations/destination.js";
 import { destinationOf } from "./destinations/from-config.js";
 import { ConfigError, describeLocalIO } from "./errors.js";
@@ -150,7 +150,7 @@ export function createCloudSync(config: SyncConfig, options: CloudSyncOptions = 
         source: archive.stream as never,
         sourceInfo: archive.info,
         destination: dest,
-        compression: { algorithm: loaded.compression, level: loaded.gzipLevel },
+        compression: compressionOf(loaded),
         encryption,
         signal: opts.signal,
       }).catch((err: unknown) => {

@@ -1,251 +1,177 @@
 /**
- * The pipeline benchmark of issue 2 §9 — a benchmark, not a timed test.
+ * The backup benchmark of issue 13 item 4: it times what ships, the `cloudsync` process.
  *
- *   npm run build && npm run bench:pipeline          (BENCH_BYTES=… to choose the size; default 1 GiB)
+ *   npm run build && npm run bench:pipeline                       (1 GiB and 4 GiB)
+ *   npm run bench:pipeline -- --size 256M --rounds 2              (a quick run)
  *
- * Generates a demo mongodump archive of realistic ~1 KB documents into a temporary file once,
- * then runs on that same file, one after the other:
- *   ours   — the product's code path, runBackupPipeline: verify archive → parallel gzip level 1 →
- *            age (X25519 recipient) → SHA-256 → local destination, in a fresh Node process;
- *   shell  — `gzip -1 | age -r … | tee file | sha256sum`, what mgob-style tools do;
- *   restic — `restic backup --stdin` into a fresh repository.
- * A peer whose program is not installed is skipped, saying so. Throughput is input MiB over wall
- * time of the whole process; peak RSS is getrusage's maximum resident set (the kernel's own
- * high-water mark, so no spike is missed), summed over the processes of the shell pipeline.
- * Finally our output is decrypted with the `age` CLI and gunzipped, and must equal the input.
- * Exits 0 even when a target is missed (set BENCH_STRICT=1 to exit 1 then).
+ * For each size, generates a demo mongodump archive of realistic ~1 KB documents once, then
+ * runs, alternating, `--rounds` times (default 1):
+ *   cloudsync gzip / zstd  `node bin/cloudsync.js backup --from-archive F --to DIR -r age1… --compress …`;
+ *   gzip -1 | age          `gzip -1 | age -r … | tee file | sha256sum` (what mgob-style tools do);
+ *   pigz -1 | age          the same with pigz, the best a shell user does with gzip on every core;
+ *   zstd -1 -T0 | age      the same with zstd on every core;
+ *   restic                 `restic backup --stdin` into a fresh repository.
+ * Then, once each, the memory of the other modes: none + age, gzip + passphrase (age scrypt),
+ * gzip + OpenPGP (gpg). Every figure comes from GNU time (`/usr/bin/time -f "%M %U %S"`): wall
+ * time of the whole process, peak RSS from the kernel (summed over the processes of a shell
+ * pipeline), user + system CPU. A peer whose program is missing is skipped, saying so. Finally our
+ * artifacts are decrypted with the age CLI and decompressed with gunzip / zstd -d, and must equal
+ * the input. Prints PASS/FAIL against the issue's targets; exits 0 unless BENCH_STRICT=1.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
-import { createAgeEncryptStream, generateAgeIdentity, recipientFingerprint, writeIdentityFile } from "../../runtime/src/crypto/index.js";
-import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
-import { createLocalDestination } from "../../runtime/src/destinations/local.js";
-import { runBackupPipeline } from "../../runtime/src/pipeline/backup.js";
+import { generateAgeIdentity, writeIdentityFile } from "../../runtime/src/crypto/index.js";
+import { best, check, CLI, generateInput, has, loadAverage, MiB, parseArgs, printHeader, row, timedScript, type Outcome } from "./harness.js";
 
-const MiB = 1024 * 1024;
-const TARGET_RATIO = 2.5;
-const TARGET_RSS_MIB = 128;
+const TARGETS = { gzipVsGzip: 2.0, gzipVsPigz: 0.9, zstdVsGzip: 4, zstdVsRestic: 2, zstdVsZstd: 0.8, rssMiB: 128 };
 
-/** One contestant's outcome. */
-interface Outcome {
-  readonly seconds: number;
-  readonly peakRssMiB: number;
-  readonly outputBytes: number;
-  /** User + system CPU seconds of every process involved (every thread of ours). */
-  readonly cpuSeconds: number;
+interface Keys {
+  readonly recipient: string;
+  readonly identityFile: string;
+  readonly passphraseFile: string;
+  readonly gpgPublicKey?: string;
 }
 
-const loadAverage = (): string => spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.split(" ").slice(0, 3).join(" ");
-
-const has = (program: string): boolean => spawnSync("bash", ["-c", `command -v "$1"`, "bash", program]).status === 0;
-
-function sizeFromEnv(): number {
-  const text = process.env.BENCH_BYTES ?? String(1024 * MiB);
-  const bytes = Number(text);
-  if (!Number.isFinite(bytes) || bytes < MiB) throw new Error(`BENCH_BYTES must be a number of bytes ≥ ${MiB}, got ${JSON.stringify(text)}`);
-  return Math.floor(bytes);
+/** One `cloudsync backup` process; returns the outcome and the path of the artifact it stored. */
+async function ours(dir: string, input: string, name: string, flags: string[]): Promise<Outcome & { artifact: string }> {
+  const dest = join(dir, `dest-${name}`);
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest);
+  const o = await timedScript(dir, name, `@T1 "${process.execPath}" "${CLI}" backup --from-archive "$1" --to "$2" --json "\${@:3}" > "$2.json"`, [input, dest, ...flags]);
+  const data = join(dest, "data");
+  const [file] = await readdir(data);
+  return { ...o, artifact: join(data, file as string) };
 }
 
-/** Runs a command, returning wall seconds; throws with its stderr when it fails. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      if (code === 0) resolve({ seconds, stdout });
-      else reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${stderr.trim()}`));
-    });
-  });
+/** `<compressor> | age -r … | tee file | sha256sum`. */
+function shellPeer(dir: string, input: string, name: string, compressor: string, recipient: string): Promise<Outcome> {
+  return timedScript(dir, name, `@T1 ${compressor} < "$1" | @T2 age -r "$2" | @T3 tee "$3" | @T4 sha256sum > "$3.sha256"`, [input, recipient, join(dir, `${name}.out`)]);
 }
 
-const TIME_FORMAT = "%M %U %S";
-
-/** Peak RSS (MiB) and CPU seconds from `/usr/bin/time -f "%M %U %S"` output files, each summed. */
-async function usage(files: string[]): Promise<{ rssMiB: number; cpu: number }> {
-  let kib = 0;
-  let cpu = 0;
-  for (const f of files) {
-    const [rss = 0, user = 0, sys = 0] = ((await readFile(f, "utf8")).trim().split("\n").at(-1) ?? "").split(" ").map(Number);
-    kib += rss;
-    cpu += user + sys;
-  }
-  return { rssMiB: kib / 1024, cpu };
-}
-
-async function totalSize(dir: string): Promise<number> {
-  let bytes = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) bytes += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return bytes;
-}
-
-/**
- * The child side of "ours": one backup with the product's pipeline, then a JSON line with the
- * process's own peak RSS (getrusage, KiB) and the sampled RSS maximum as a cross-check.
- */
-async function runOursChild(input: string, destDir: string, recipient: string): Promise<void> {
-  let sampled = 0;
-  const sampler = setInterval(() => (sampled = Math.max(sampled, process.memoryUsage().rss)), 50);
-  const result = await runBackupPipeline({
-    // Node's default 64 KiB reads: measured at 1 GiB, 1 MiB reads raise peak RSS from ≈106 to ≈135 MiB,
-    // because freed buffers that large fragment glibc's heap instead of returning to the system.
-    source: createReadStream(input),
-    sourceInfo: { kind: "archive-file", description: "benchmark input" },
-    destination: createLocalDestination(destDir),
-    compression: { algorithm: "gzip", level: 1 },
-    encryption: {
-      manifest: { scheme: "age-x25519", recipients: [recipientFingerprint(recipient)] },
-      create: () => createAgeEncryptStream({ recipients: [recipient] }),
-    },
-  });
-  clearInterval(sampler);
-  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
-  process.stdout.write(
-    `${JSON.stringify({ maxRssKiB: maxRSS, cpuMicros: userCPUTime + systemCPUTime, sampledRss: sampled, key: result.manifest.object.key, size: result.manifest.object.size })}\n`,
-  );
-}
-
-async function ours(input: string, dir: string, recipient: string): Promise<Outcome & { key: string; sampledMiB: number }> {
-  const destDir = join(dir, "ours");
-  await rm(destDir, { recursive: true, force: true });
-  await mkdir(destDir);
-  const self = fileURLToPath(import.meta.url);
-  const { seconds, stdout } = await timed(process.execPath, [self, "--ours-child", input, destDir, recipient]);
-  const line = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { maxRssKiB: number; cpuMicros: number; sampledRss: number; key: string; size: number };
-  return {
-    seconds,
-    peakRssMiB: line.maxRssKiB / 1024,
-    cpuSeconds: line.cpuMicros / 1e6,
-    sampledMiB: line.sampledRss / MiB,
-    outputBytes: line.size,
-    key: join(destDir, line.key),
-  };
-}
-
-async function shell(input: string, dir: string, recipient: string): Promise<Outcome> {
-  const out = join(dir, "shell.age");
-  const rss = [1, 2, 3, 4].map((i) => join(dir, `shell-rss-${i}`));
-  const t = (i: number): string => `/usr/bin/time -f "${TIME_FORMAT}" -o ${rss[i - 1]}`;
-  const script = `set -o pipefail; ${t(1)} gzip -1 -c "$1" | ${t(2)} age -r "$2" | ${t(3)} tee "$3" | ${t(4)} sha256sum > "$3.sha256"`;
-  const { seconds } = await timed("bash", ["-c", script, "bash", input, recipient, out]);
-  const used = await usage(rss);
-  return { seconds, peakRssMiB: used.rssMiB, cpuSeconds: used.cpu, outputBytes: (await stat(out)).size };
-}
-
-async function restic(input: string, dir: string): Promise<Outcome> {
+async function restic(dir: string, input: string): Promise<Outcome> {
   const repo = join(dir, "restic-repo");
   await rm(repo, { recursive: true, force: true });
   const env = { ...process.env, RESTIC_PASSWORD: "benchmark-only", RESTIC_CACHE_DIR: join(dir, "restic-cache") };
-  await timed("restic", ["-r", repo, "init", "--quiet"], env);
-  const rss = join(dir, "restic-rss");
-  const script = `/usr/bin/time -f "${TIME_FORMAT}" -o "$2" restic -r "$3" backup --quiet --stdin --stdin-filename archive < "$1"`;
-  const { seconds } = await timed("bash", ["-c", script, "bash", input, rss, repo], env);
-  const used = await usage([rss]);
-  return { seconds, peakRssMiB: used.rssMiB, cpuSeconds: used.cpu, outputBytes: await totalSize(repo) };
+  execFileSync("restic", ["-r", repo, "init", "--quiet"], { env, stdio: "ignore" });
+  return timedScript(dir, "restic", `@T1 restic -r "$2" backup --quiet --stdin --stdin-filename archive < "$1"`, [input, repo], env);
 }
 
-/** Decrypts our artifact with the age CLI, gunzips it, and compares the SHA-256 with the input's. */
-async function restoresExactly(artifact: string, identityFile: string, input: string): Promise<boolean> {
-  const script = `set -o pipefail; age -d -i "$2" "$1" | gunzip | sha256sum`;
-  const { stdout } = await timed("bash", ["-c", script, "bash", artifact, identityFile]);
+async function sha256(file: string): Promise<string> {
   const hash = createHash("sha256");
-  await pipeline(createReadStream(input), hash);
-  return stdout.split(" ")[0] === hash.digest("hex");
+  await pipeline(createReadStream(file), hash);
+  return hash.digest("hex");
+}
+
+/** Decrypts `artifact` with the age CLI and decompresses it with `decompress`; true when it equals the input. */
+function restoresExactly(artifact: string, identityFile: string, decompress: string, inputSha: string): boolean {
+  const out = execFileSync("bash", ["-c", `set -o pipefail; age -d -i "$2" "$1" | ${decompress} | sha256sum`, "bash", artifact, identityFile], { encoding: "utf8" });
+  return out.split(" ")[0] === inputSha;
+}
+
+async function makeKeys(dir: string): Promise<Keys> {
+  const { identity, recipient } = generateAgeIdentity();
+  const identityFile = join(dir, "identity.txt");
+  await writeIdentityFile(identityFile, identity, recipient);
+  const passphraseFile = join(dir, "passphrase.txt");
+  await writeFile(passphraseFile, "benchmark passphrase, not a secret\n", { mode: 0o600 });
+  let gpgPublicKey: string | undefined;
+  if (has("gpg")) {
+    const home = join(dir, "gnupg");
+    await mkdir(home, { mode: 0o700 });
+    const gpg = (args: string[]): string =>
+      execFileSync("gpg", ["--homedir", home, "--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", "", ...args], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+    gpg(["--quick-gen-key", "Cloudsync bench <bench@cloudsync.test>", "future-default", "default", "never"]);
+    gpgPublicKey = join(dir, "bench.pub.asc");
+    await writeFile(gpgPublicKey, gpg(["--armor", "--export", "bench@cloudsync.test"]));
+    execFileSync("gpgconf", ["--homedir", home, "--kill", "all"], { stdio: "ignore" });
+  }
+  return { recipient, identityFile, passphraseFile, gpgPublicKey };
+}
+
+async function benchSize(dir: string, bytes: number, rounds: number, keys: Keys): Promise<boolean> {
+  const input = join(dir, "input.archive");
+  const size = await generateInput(input, bytes);
+  const mib = size / MiB;
+  const inputSha = await sha256(input);
+  const age = ["-r", keys.recipient];
+  const ready = { gzip: has("gzip") && has("age"), pigz: has("pigz") && has("age"), zstd: has("zstd") && has("age"), restic: has("restic") };
+  for (const [peer, ok] of Object.entries(ready)) if (!ok) console.log(`${peer} peer skipped: ${peer} or age is not installed (apt-get install ${peer} age)`);
+
+  const runs: Record<string, Outcome[]> = {};
+  // Each run as it ends (a long run shows progress), then the summary.
+  const add = (name: string, o: Outcome): void => {
+    console.log(`  run  ${row(name, mib, o)}  (load ${loadAverage()})`);
+    (runs[name] ??= []).push(o);
+  };
+  let gzipArtifact = "";
+  let zstdArtifact = "";
+  for (let round = 0; round < rounds; round += 1) {
+    const g = await ours(dir, input, "cloudsync-gzip", ["--compress", "gzip", ...age]);
+    gzipArtifact = g.artifact;
+    add("cloudsync gzip", g);
+    if (ready.gzip) add("gzip -1 | age", await shellPeer(dir, input, "gzip", "gzip -1 -c", keys.recipient));
+    const z = await ours(dir, input, "cloudsync-zstd", ["--compress", "zstd", ...age]);
+    zstdArtifact = z.artifact;
+    add("cloudsync zstd", z);
+    if (ready.pigz) add("pigz -1 | age", await shellPeer(dir, input, "pigz", "pigz -1 -c", keys.recipient));
+    if (ready.zstd) add("zstd -1 -T0 | age", await shellPeer(dir, input, "zstd", "zstd -1 -T0 -q -c", keys.recipient));
+    if (ready.restic) add("restic backup --stdin", await restic(dir, input));
+  }
+  // Memory in the other modes: once each, after the timed rounds.
+  add("cloudsync none", await ours(dir, input, "cloudsync-none", ["--compress", "none", ...age]));
+  add("cloudsync gzip+scrypt", await ours(dir, input, "cloudsync-scrypt", ["--compress", "gzip", "--passphrase-file", keys.passphraseFile]));
+  add("cloudsync zstd+scrypt", await ours(dir, input, "cloudsync-zscrypt", ["--compress", "zstd", "--passphrase-file", keys.passphraseFile]));
+  if (keys.gpgPublicKey) add("cloudsync gzip+openpgp", await ours(dir, input, "cloudsync-openpgp", ["--compress", "gzip", "--gpg-recipient", keys.gpgPublicKey]));
+  else console.log("openpgp mode skipped: gpg is not installed");
+
+  const outcome = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, best(v)]));
+  for (const [name, o] of Object.entries(outcome)) console.log(row(name, mib, o));
+  if (rounds > 1) console.log(`best of ${rounds} alternating rounds (peak RSS: the highest of the rounds)`);
+  const sizes = { gzip: (await stat(gzipArtifact)).size, zstd: (await stat(zstdArtifact)).size };
+  console.log(`output: gzip ${(sizes.gzip / MiB).toFixed(1)} MiB (ratio ${(size / sizes.gzip).toFixed(2)}), zstd ${(sizes.zstd / MiB).toFixed(1)} MiB (ratio ${(size / sizes.zstd).toFixed(2)})`);
+
+  let ok = true;
+  const ratio = (a: string, b: string): number | undefined => (outcome[a] && outcome[b] ? outcome[b].seconds / outcome[a].seconds : undefined);
+  const target = (a: string, b: string, t: number): void => {
+    const r = ratio(a, b);
+    if (r === undefined) console.log(`SKIP ${a} / ${b}: ${b} did not run`);
+    else ok = check(`speed ${a} / ${b}`, r, t) && ok;
+  };
+  target("cloudsync gzip", "gzip -1 | age", TARGETS.gzipVsGzip);
+  target("cloudsync gzip", "pigz -1 | age", TARGETS.gzipVsPigz);
+  target("cloudsync zstd", "gzip -1 | age", TARGETS.zstdVsGzip);
+  target("cloudsync zstd", "restic backup --stdin", TARGETS.zstdVsRestic);
+  target("cloudsync zstd", "zstd -1 -T0 | age", TARGETS.zstdVsZstd);
+  for (const [name, o] of Object.entries(outcome)) if (name.startsWith("cloudsync")) ok = check(`peak RSS ${name}`, o.peakRssMiB, TARGETS.rssMiB, " MiB", true) && ok;
+  if (has("age")) {
+    const exact = restoresExactly(gzipArtifact, keys.identityFile, "gunzip", inputSha) && restoresExactly(zstdArtifact, keys.identityFile, "zstd -d -q", inputSha);
+    ok = exact && ok;
+    console.log(`${exact ? "PASS" : "FAIL"} our artifacts restore byte-exact with stock tools (age -d | gunzip, age -d | zstd -d)`);
+  }
+  await rm(input, { force: true });
+  return ok;
 }
 
 async function main(): Promise<void> {
-  const bytes = sizeFromEnv();
+  const { sizes, rounds } = parseArgs(process.argv.slice(2), "1G,4G");
+  if (!existsSync(CLI)) throw new Error(`${CLI} not found`);
+  if (!has("/usr/bin/time")) throw new Error("GNU time (/usr/bin/time, Debian package \"time\") is required: it reports each process's peak RSS");
+  printHeader(`npm run bench:pipeline -- ${process.argv.slice(2).join(" ")}`);
   const dir = await mkdtemp(join(tmpdir(), "cloudsync-bench-"));
-  let failed = false;
+  let ok = true;
   try {
-    const input = join(dir, "input.archive");
-    const genStart = process.hrtime.bigint();
-    await pipeline(generateDemoArchive({ targetBytes: bytes, seed: 2026 }), createWriteStream(input));
-    const genSeconds = Number(process.hrtime.bigint() - genStart) / 1e9;
-    const size = (await stat(input)).size;
-    const mib = size / MiB;
-    console.log(`input: ${mib.toFixed(1)} MiB demo mongodump archive, generated in ${genSeconds.toFixed(1)} s (${(mib / genSeconds).toFixed(0)} MiB/s)`);
-    console.log(`machine: ${availableParallelism()} CPUs, node ${process.versions.node}; load average ${loadAverage()}`);
-    // Every contestant reads the input from the page cache, not the disk.
-    spawnSync("cat", [input], { stdio: ["ignore", "ignore", "ignore"] });
-
-    const { identity, recipient } = generateAgeIdentity();
-    const identityFile = join(dir, "identity.txt");
-    await writeIdentityFile(identityFile, identity, recipient);
-
-    const row = (name: string, o: Outcome, note = ""): void =>
-      console.log(
-        `${name.padEnd(7)} ${(mib / o.seconds).toFixed(1).padStart(7)} MiB/s  ${o.seconds.toFixed(2).padStart(7)} s  ${((o.cpuSeconds * 1000) / mib).toFixed(1).padStart(5)} CPU ms/MiB  peak RSS ${o.peakRssMiB.toFixed(1).padStart(6)} MiB  output ${(o.outputBytes / MiB).toFixed(1)} MiB${note}`,
-      );
-    // BENCH_ROUNDS > 1 repeats the contestants interleaved and keeps each one's fastest run (other
-    // load only ever slows a run) and its highest peak RSS (memory must hold in every run).
-    const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
-    const fastest = <T extends Outcome>(runs: T[]): T => {
-      const quick = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      return { ...quick, peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)) };
-    };
-    // Peers' peak RSS and CPU come from GNU time (Debian package "time").
-    const gnuTime = has("/usr/bin/time");
-    const shellReady = gnuTime && has("gzip") && has("age") && has("sha256sum") && has("tee");
-    const resticReady = gnuTime && has("restic");
-    const oursRuns: Awaited<ReturnType<typeof ours>>[] = [];
-    const shellRuns: Outcome[] = [];
-    const resticRuns: Outcome[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      oursRuns.push(await ours(input, dir, recipient));
-      if (shellReady) shellRuns.push(await shell(input, dir, recipient));
-      if (resticReady) resticRuns.push(await restic(input, dir));
-    }
-    const our = fastest(oursRuns);
-    row("ours", our, `  (sampled RSS max ${our.sampledMiB.toFixed(1)} MiB)`);
-    const shellOutcome = shellReady ? fastest(shellRuns) : undefined;
-    if (shellOutcome) row("shell", shellOutcome, "  (gzip -1 | age | tee | sha256sum; RSS and CPU summed over the 4 processes)");
-    else console.log("shell   skipped: gzip, age, tee, sha256sum or /usr/bin/time is not installed");
-    if (resticReady) row("restic", fastest(resticRuns), "  (backup --stdin, fresh repository, output = repository size)");
-    else console.log("restic  skipped: restic or /usr/bin/time is not installed");
-    if (rounds > 1) console.log(`best of ${rounds} interleaved rounds (peak RSS: highest of the rounds)`);
-
-    if (shellOutcome) {
-      const ratio = shellOutcome.seconds / our.seconds;
-      const pass = ratio >= TARGET_RATIO;
-      failed ||= !pass;
-      console.log(`${pass ? "PASS" : "FAIL"} throughput ours/shell = ${ratio.toFixed(2)}× (target ≥ ${TARGET_RATIO}×)`);
-    } else {
-      console.log(`SKIP throughput ratio: no shell pipeline to compare with`);
-    }
-    const rssPass = our.peakRssMiB <= TARGET_RSS_MIB;
-    failed ||= !rssPass;
-    console.log(`${rssPass ? "PASS" : "FAIL"} peak RSS ours = ${our.peakRssMiB.toFixed(1)} MiB (target ≤ ${TARGET_RSS_MIB} MiB)`);
-    if (has("age") && has("gunzip")) {
-      // The last run's artifact is the one still on disk (each round replaces the previous).
-      const exact = await restoresExactly(oursRuns.at(-1)?.key ?? our.key, identityFile, input);
-      failed ||= !exact;
-      console.log(`${exact ? "PASS" : "FAIL"} our artifact restores byte-exact with stock tools (age -d | gunzip)`);
-    }
-    console.log(`load average at the end ${loadAverage()}`);
+    const keys = await makeKeys(dir);
+    for (const bytes of sizes) ok = (await benchSize(dir, bytes, rounds, keys)) && ok;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  if (failed && process.env.BENCH_STRICT === "1") process.exitCode = 1;
+  console.log(`load average at the end ${loadAverage()}`);
+  if (!ok && process.env.BENCH_STRICT === "1") process.exitCode = 1;
 }
 
-if (process.argv[2] === "--ours-child") {
-  const [input, destDir, recipient] = process.argv.slice(3);
-  if (!input || !destDir || !recipient || !existsSync(input)) throw new Error("usage: pipeline.bench.js --ours-child <input> <dir> <recipient>");
-  await runOursChild(input, destDir, recipient);
-} else {
-  await main();
-}
+await main();

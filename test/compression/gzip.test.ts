@@ -7,49 +7,17 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { activeGzipJobs, createGzipStream, defaultGzipWorkers, GZIP_MEM_LEVEL, type GzipStreamOptions } from "../../runtime/src/compression/gzip.js";
+import { createGzipStream, GZIP_MEM_LEVEL, type GzipStreamOptions } from "../../runtime/src/compression/gzip.js";
+import { activeCompressionJobs, defaultCompressionWorkers } from "../../runtime/src/compression/parallel.js";
 import { ConfigError } from "../../runtime/src/errors.js";
+import { sample, throughUneven } from "./blocks.js";
 
 const run = promisify(execFile);
 const BLOCK = 64 * 1024;
 
-/** Compressible but not trivial: random words so zlib does real work and members differ. */
-function sample(size: number, seed = 1): Buffer {
-  const words = ["mongo", "backup", "archive", "cloud", "sync", "model", "event", "licence", "{", "}", ":", "\n"];
-  const out = Buffer.alloc(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; ) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const w = (x >>> 0) % 16 < 12 ? (words[(x >>> 0) % words.length] as string) : String.fromCharCode(33 + ((x >>> 8) % 90));
-    i += out.write(w, i, "latin1");
-  }
-  return out;
-}
-
-/** Feeds `input` in uneven chunks so block boundaries fall inside writes. */
-async function gzip(input: Buffer, options: GzipStreamOptions = {}): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const sizes = [1, 7000, 65_535, 100_000, 3];
-  async function* source(): AsyncGenerator<Buffer> {
-    for (let off = 0, i = 0; off < input.length; i += 1) {
-      const n = sizes[i % sizes.length] as number;
-      yield input.subarray(off, off + n);
-      off += n;
-    }
-  }
-  await pipeline(
-    source(),
-    createGzipStream({ blockSize: BLOCK, workers: 2, ...options }),
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        chunks.push(chunk);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(chunks);
+/** Gzips `input` with the parallel stream, fed in uneven chunks. */
+function gzip(input: Buffer, options: GzipStreamOptions = {}): Promise<Buffer> {
+  return throughUneven(input, createGzipStream({ blockSize: BLOCK, workers: 2, ...options }));
 }
 
 /** Offsets of every gzip member header (1f 8b 08) that starts a member, found by walking the members. */
@@ -158,7 +126,7 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     }
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
     await expect(pipeline(source(), createGzipStream({ blockSize: BLOCK, workers: 2 }), sink)).rejects.toBe(boom);
-    await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
+    await vi.waitFor(() => expect(activeCompressionJobs()).toBe(0), { timeout: 5000 });
   });
 
   it("stops compressing when destroyed mid-stream", async () => {
@@ -167,16 +135,16 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     gz.on("error", (err) => errors.push(err));
     gz.resume();
     for (let i = 0; i < 4; i += 1) gz.write(sample(BLOCK, i));
-    await vi.waitFor(() => expect(activeGzipJobs()).toBeGreaterThan(0), { interval: 1 });
+    await vi.waitFor(() => expect(activeCompressionJobs()).toBeGreaterThan(0), { interval: 1 });
     gz.destroy(new Error("cancelled"));
-    await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
+    await vi.waitFor(() => expect(activeCompressionJobs()).toBe(0), { timeout: 5000 });
     expect(gz.destroyed).toBe(true);
     await vi.waitFor(() => expect(errors.map((e) => e.message)).toEqual(["cancelled"]));
   });
 
   it("stops compressing after a normal end", async () => {
     await gzip(sample(4 * BLOCK, 3));
-    await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
+    await vi.waitFor(() => expect(activeCompressionJobs()).toBe(0), { timeout: 5000 });
   });
 
   it.each([1, 2])("never compresses more than workers=%i blocks at once", async (workers) => {
@@ -186,12 +154,12 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     const chunks: Buffer[] = [];
     gz.on("data", (c: Buffer) => {
       chunks.push(c);
-      peak = Math.max(peak, activeGzipJobs());
+      peak = Math.max(peak, activeCompressionJobs());
     });
     const done = new Promise((resolve) => gz.on("end", resolve));
     for (let off = 0; off < input.length; off += 10_000) {
       if (!gz.write(input.subarray(off, off + 10_000))) await new Promise((r) => gz.once("drain", r));
-      peak = Math.max(peak, activeGzipJobs());
+      peak = Math.max(peak, activeCompressionJobs());
     }
     gz.end();
     await done;
@@ -219,22 +187,22 @@ describe("createGzipStream errors, back-pressure and threads", () => {
     expect(pulled).toBeGreaterThan(4 * BLOCK);
     source.destroy();
     gz.destroy();
-    await vi.waitFor(() => expect(activeGzipJobs()).toBe(0), { timeout: 5000 });
+    await vi.waitFor(() => expect(activeCompressionJobs()).toBe(0), { timeout: 5000 });
   });
 });
 
-describe("defaultGzipWorkers", () => {
+describe("defaultCompressionWorkers", () => {
   it("uses every CPU but leaves one libuv pool thread for file I/O", () => {
     const saved = process.env.UV_THREADPOOL_SIZE;
     try {
       process.env.UV_THREADPOOL_SIZE = "2";
-      expect(defaultGzipWorkers()).toBe(1);
+      expect(defaultCompressionWorkers()).toBe(1);
       process.env.UV_THREADPOOL_SIZE = "1";
-      expect(defaultGzipWorkers()).toBe(1);
+      expect(defaultCompressionWorkers()).toBe(1);
       process.env.UV_THREADPOOL_SIZE = "128";
-      expect(defaultGzipWorkers()).toBe(availableParallelism());
+      expect(defaultCompressionWorkers()).toBe(availableParallelism());
       delete process.env.UV_THREADPOOL_SIZE;
-      expect(defaultGzipWorkers()).toBe(Math.min(availableParallelism(), 3));
+      expect(defaultCompressionWorkers()).toBe(Math.min(availableParallelism(), 3));
     } finally {
       if (saved === undefined) delete process.env.UV_THREADPOOL_SIZE;
       else process.env.UV_THREADPOOL_SIZE = saved;

@@ -32,6 +32,7 @@ export function flagsToConfig(opts: Record<string, unknown>, destinationFlag?: "
     allowUnencrypted: opts.allowUnencrypted as boolean | undefined,
     compression: opts.compress as string | undefined,
     gzipLevel: opts.gzipLevel as string | undefined,
+    zstdLevel: opts.zstdLevel as string | undefined,
     mongodbUri: opts.uri as string | undefined,
   };
   if (destinationFlag) flags.destination = opts[destinationFlag] as string | undefined;
@@ -43,6 +44,7 @@ export function flagsToConfig(opts: Record<string, unknown>, destinationFlag?: "
     allowUnencrypted: "--allow-unencrypted",
     compression: "--compress",
     gzipLevel: "--gzip-level",
+    zstdLevel: "--zstd-level",
     mongodbUri: "--uri",
     destination: destinationFlag ? `--${destinationFlag}` : "CLOUDSYNC_DESTINATION",
   };

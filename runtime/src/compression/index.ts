@@ -1,24 +1,29 @@
 import { PassThrough, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { createGzipStream, type GzipStreamOptions } from "./gzip.js";
+import { createGzipStream } from "./gzip.js";
 import type { Compression } from "./kinds.js";
+import type { ParallelCompressionOptions } from "./parallel.js";
+import { createZstdStream } from "./zstd.js";
 
-export { activeGzipJobs, createGzipStream, defaultGzipWorkers, DEFAULT_GZIP_BLOCK_SIZE, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
+export { createGzipStream, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
+export { activeCompressionJobs, defaultCompressionWorkers, DEFAULT_BLOCK_SIZE, type ParallelCompressionOptions } from "./parallel.js";
+export { createZstdStream, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, type ZstdStreamOptions } from "./zstd.js";
 
 export { COMPRESSIONS, type Compression, type CompressionChoice } from "./kinds.js";
 
-/** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–22). */
-export type CompressorOptions = GzipStreamOptions;
+/** Options of `createCompressor`; `level` applies to gzip (0–9) and zstd (1–19), default 1 for both. */
+export interface CompressorOptions extends ParallelCompressionOptions {
+  readonly level?: number;
+}
 
 /**
  * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
- * of `createGzipStream` (default level 1), "none" a pass-through, "zstd" one zstd frame from
- * node:zlib with its content checksum (in every supported Node, 22.15+; zstd's own default level 3
- * unless `level`).
+ * of `createGzipStream`, "zstd" the parallel multi-frame zstd of `createZstdStream` (node:zlib,
+ * in every supported Node, 22.15+), both level 1 by default; "none" a pass-through.
  *
  * Throws ConfigError("compress", …) when `kind` is not a known compression; ConfigError for an
- * invalid gzip option.
+ * invalid option.
  */
 export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform {
   switch (kind) {
@@ -27,9 +32,7 @@ export function createCompressor(kind: Compression, options: CompressorOptions =
     case "none":
       return new PassThrough();
     case "zstd":
-      // The frame checksum (XXH64) makes a damaged frame fail to decompress, as gzip's CRC-32 does;
-      // without it a flipped byte in a raw block decodes silently (test/codecs).
-      return zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_checksumFlag]: 1, ...(options.level === undefined ? {} : { [zlib.constants.ZSTD_c_compressionLevel]: options.level }) } });
+      return createZstdStream(options);
     default:
       throw unknownCompression(kind);
   }
@@ -62,6 +65,23 @@ export function detectCompression(first: Uint8Array): Compression {
   if (first[0] === 0x1f && first[1] === 0x8b) return "gzip";
   if (first[0] === 0x28 && first[1] === 0xb5 && first[2] === 0x2f && first[3] === 0xfd) return "zstd";
   return "none";
+}
+
+/**
+ * What follows `age -d -i KEY FILE |` to restore an artifact of `kind` with stock tools alone:
+ * mongorestore reads gzip itself (`--gzip`); zstd needs the `zstd` CLI in front of it.
+ */
+export function stockRestorePipe(kind: Compression): string {
+  switch (kind) {
+    case "gzip":
+      return "mongorestore --archive --gzip";
+    case "zstd":
+      return "zstd -d | mongorestore --archive";
+    case "none":
+      return "mongorestore --archive";
+    default:
+      throw unknownCompression(kind);
+  }
 }
 
 function unknownCompression(kind: unknown): ConfigError {

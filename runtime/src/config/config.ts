@@ -20,6 +20,8 @@ export interface Config {
   readonly compression: Compression;
   /** gzip level 1–9; 1 by default because compression sets the pipeline's speed limit. */
   readonly gzipLevel: number;
+  /** zstd level 1–19; 1 by default, for the same reason. */
+  readonly zstdLevel: number;
   /** age X25519 recipients (age1…) the backup is encrypted to. */
   readonly recipients: readonly string[];
   /** Files holding age identities (AGE-SECRET-KEY-1…), for decryption. */
@@ -81,6 +83,7 @@ export interface RawConfig {
   destination?: string;
   compression?: string;
   gzipLevel?: string | number;
+  zstdLevel?: string | number;
   recipients?: string[] | string;
   identityFiles?: string[] | string;
   passphraseFile?: string;
@@ -125,6 +128,7 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_DESTINATION: { key: "destination", readBy: "config" },
   CLOUDSYNC_COMPRESSION: { key: "compression", readBy: "config" },
   CLOUDSYNC_GZIP_LEVEL: { key: "gzipLevel", readBy: "config" },
+  CLOUDSYNC_ZSTD_LEVEL: { key: "zstdLevel", readBy: "config" },
   CLOUDSYNC_RECIPIENTS: { key: "recipients", readBy: "config" },
   CLOUDSYNC_IDENTITY_FILE: { key: "identityFiles", readBy: "config" },
   CLOUDSYNC_PASSPHRASE_FILE: { key: "passphraseFile", readBy: "config" },
@@ -212,6 +216,7 @@ export const DEFAULTS = {
   destination: "./backups",
   compression: "gzip",
   gzipLevel: 1,
+  zstdLevel: 1,
   allowUnencrypted: false,
   s3Region: "us-east-1",
   s3ForcePathStyle: true,
@@ -394,6 +399,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     destination: str("destination") ?? DEFAULTS.destination,
     compression: oneOf("compression", COMPRESSIONS),
     gzipLevel: int("gzipLevel", 1, 9) ?? DEFAULTS.gzipLevel,
+    zstdLevel: int("zstdLevel", 1, 19) ?? DEFAULTS.zstdLevel,
     recipients,
     identityFiles: list("identityFiles"),
     passphraseFile: str("passphraseFile"),
@@ -503,4 +509,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The compression of a backup as the configuration sets it: the algorithm and the level of that algorithm. */
+export function compressionOf(config: Config): { readonly algorithm: Compression; readonly level?: number } {
+  if (config.compression === "none") return { algorithm: "none" };
+  return { algorithm: config.compression, level: config.compression === "zstd" ? config.zstdLevel : config.gzipLevel };
 }

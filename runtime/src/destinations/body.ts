@@ -8,18 +8,28 @@ import { Readable } from "node:stream";
 export async function* bodyChunks(body: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Buffer> {
   signal?.throwIfAborted();
   const iterator = body[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  // One promise for the whole iteration: a listener per chunk would pile up on long streams.
-  const aborted = new Promise<never>((_, reject) => {
-    if (!signal) return;
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
+  // The wait for the next chunk in progress, rejected by an abort. A fresh promise per chunk,
+  // settled and dropped once the chunk arrives: racing each next() against one long-lived abort
+  // promise would attach a reaction to it per chunk, and each reaction keeps its chunk alive until
+  // the stream ends (memory growing with the size of the upload).
+  let rejectWait: ((reason: unknown) => void) | undefined;
+  const onAbort = (): void => rejectWait?.(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const nextChunk = (): Promise<IteratorResult<unknown>> => {
+    if (!signal) return iterator.next();
+    // An abort while the consumer held the previous chunk found no wait to reject.
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<IteratorResult<unknown>>((resolve, reject) => {
+      rejectWait = reject;
+      iterator.next().then(resolve, reject);
+    }).finally(() => {
+      rejectWait = undefined;
+    });
+  };
   let finished = false;
   try {
     while (true) {
-      const next = await (signal ? Promise.race([iterator.next(), aborted]) : iterator.next());
+      const next = await nextChunk();
       if (next.done) {
         finished = true;
         return;
@@ -30,7 +40,7 @@ export async function* bodyChunks(body: Readable | AsyncIterable<Uint8Array>, si
       else throw new TypeError("put body must yield Uint8Array chunks");
     }
   } finally {
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
     if (!finished) {
       if (body instanceof Readable) body.destroy(signal?.aborted ? (signal.reason as Error) : undefined);
       else void iterator.return?.()?.catch(() => undefined);

@@ -40,7 +40,10 @@ export async function openArchiveSource(pathOrDash: string, key = "archive"): Pr
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(key, `cannot read ${pathOrDash}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return open(createReadStream(pathOrDash, { highWaterMark: 1 << 20 }), size, { kind: "archive-file", description: pathOrDash });
+  // Node's default 64 KiB reads: measured on the 256 MiB CLI backup, 1 MiB reads raised peak RSS by
+  // 20–25 MiB (each stage holds a chunk or two, and V8 promotes the long-lived ones to its old
+  // generation, freed only by a full collection) for no gain in speed.
+  return open(createReadStream(pathOrDash), size, { kind: "archive-file", description: pathOrDash });
 }
 
 async function open(input: AsyncIterable<Uint8Array>, storedBytes: number | undefined, info: ArchiveSource["info"]): Promise<ArchiveSource> {

@@ -1,5 +1,6 @@
 // The implementation of `cloudsync backup`, imported by ./backup.ts only when the command runs, so that
 // its dependencies load only then.
+import { compressionOf } from "../../config/config.js";
 import { ConfigError, UsageError, describeLocalIO } from "../../errors.js";
 import { planEncryption } from "../../pipeline/encryption.js";
 import { runBackupPipeline } from "../../pipeline/backup.js";
@@ -58,7 +59,7 @@ export const run: Run = async (ctx) => {
       oplog: Boolean(o.oplog),
       concurrency,
       destination: dest,
-      compression: { algorithm: config.compression, level: config.gzipLevel },
+      compression: compressionOf(config),
       encryption,
       signal: ctx.signal,
       onEstimate: (total) => total && progress.update({ total }),
@@ -87,7 +88,7 @@ export const run: Run = async (ctx) => {
     source: archive.stream as never,
     sourceInfo: archive.info,
     destination: dest,
-    compression: { algorithm: config.compression, level: config.gzipLevel },
+    compression: compressionOf(config),
     encryption,
     signal: ctx.signal,
     onProgress: (n) => progress.update({ bytes: n }),

@@ -15,8 +15,9 @@ export function register(program: Command, app: CliApp): void {
     .option("--concurrency <n>", "collections read and interleaved at once (default 4)")
     .option("--from-archive <path|->", "back up an existing mongodump archive instead; - reads stdin (mongodump --archive | cloudsync backup --from-archive - …)")
     .option("-t, --to <destination>", "where to store it: a path, file:///path or s3://bucket/prefix (default ./backups or CLOUDSYNC_DESTINATION)")
-    .option("--compress <gzip|zstd|none>", "compression (default gzip)")
-    .option("--gzip-level <1-9>", "gzip level (default 1: compression sets the speed limit)");
+    .option("--compress <gzip|zstd|none>", "compression (default gzip: `age -d | mongorestore --gzip` restores it; zstd is faster and smaller)")
+    .option("--gzip-level <1-9>", "gzip level (default 1: compression sets the speed limit)")
+    .option("--zstd-level <1-19>", "zstd level (default 1)");
   addEncryptionFlags(cmd).addHelpText(
     "after",
     `

@@ -1,6 +1,6 @@
 // The implementation of `cloudsync daemon`, imported by ./daemon.ts only when the command runs, so that
 // its dependencies load only then.
-import { settingName, type Config } from "../../config/config.js";
+import { compressionOf, settingName, type Config } from "../../config/config.js";
 import { parseCron, scheduleIntervalSeconds } from "../../config/cron.js";
 import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../daemon/daemon.js";
 import type { RunPlan } from "../../daemon/jobs.js";
@@ -78,7 +78,7 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
   return {
     source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include as string[], exclude: o.exclude as string[] },
     destination: destinationOf(config),
-    compression: { algorithm: config.compression, level: config.gzipLevel },
+    compression: compressionOf(config),
     encryption,
     ...(keys.ageIdentities.length || keys.passphrase || keys.openPgpPrivateKey ? { decryption: keys } : {}),
     retention,

@@ -1,5 +1,6 @@
 // The implementation of `cloudsync demo`, imported by ./demo.ts only when the command runs, so that
 // its dependencies load only then.
+import { COMPRESSIONS, stockRestorePipe, type Compression } from "../../compression/index.js";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError, IntegrityError } from "../../errors.js";
@@ -65,6 +66,8 @@ export const run: Run = async (ctx) => {
     return size;
   };
   sizeOf("4MiB");
+  const compression = ctx.opts.compress as Compression;
+  if (!COMPRESSIONS.includes(compression)) throw new ConfigError("--compress", `must be gzip, zstd or none, got "${String(compression)}"`);
   const root = resolve(ctx.opts.dir as string);
   const identityPath = join(root, ".cloudsync", "demo-identity.txt");
   const identity = await demoIdentity(ctx, root, identityPath);
@@ -86,14 +89,14 @@ export const run: Run = async (ctx) => {
   if (server) {
     try {
       ctx.out.info(`started jongodb (pid ${server.pid}) at ${server.uri}, an embedded MongoDB-compatible server`);
-      run = await liveDemo(ctx, server, { size: sizeOf("4MiB"), dest, encryption, keys });
+      run = await liveDemo(ctx, server, { size: sizeOf("4MiB"), compression, dest, encryption, keys });
     } finally {
       await server.stop();
       ctx.out.info(`stopped jongodb (pid ${server.pid})`);
     }
   } else {
     ctx.out.info(`no embedded server: ${fallback}; running the archive demo instead (a generated mongodump archive, restored to a directory)`);
-    run = await archiveDemo(ctx, { size: sizeOf("32MiB"), dest, encryption, keys, root });
+    run = await archiveDemo(ctx, { size: sizeOf("32MiB"), compression, dest, encryption, keys, root });
   }
   const id = run.backup.id;
   ctx.out.result(
@@ -118,7 +121,7 @@ export const run: Run = async (ctx) => {
         ),
         "",
         `done. Restore it yourself with stock tools:`,
-        `  age -d -i ${identityPath} ${join(dest.url, run.backup.object.key)} | mongorestore --archive --gzip`,
+        `  age -d -i ${identityPath} ${join(dest.url, run.backup.object.key)} | ${stockRestorePipe(compression)}`,
         `or with cloudsync: cloudsync restore latest --from ${dest.url} --to dir://./somewhere -i ${identityPath}`,
       ].join("\n"),
   );
@@ -141,6 +144,7 @@ async function demoIdentity(ctx: CommandContext, root: string, path: string): Pr
 
 interface DemoSetup {
   readonly size: number;
+  readonly compression: Compression;
   readonly dest: Destination;
   readonly encryption: EncryptionPlan;
   readonly keys: DecryptionKeys;
@@ -174,7 +178,7 @@ async function liveDemo(ctx: CommandContext, server: EmbeddedServer, setup: Demo
     uri,
     include: DEMO_NAMESPACES,
     destination: setup.dest,
-    compression: { algorithm: "gzip", level: 1 },
+    compression: setup.compression === "none" ? { algorithm: "none" } : { algorithm: setup.compression, level: 1 },
     encryption: setup.encryption,
     signal: ctx.signal,
     onEstimate: (total) => total && progress.update({ total }),
@@ -216,7 +220,7 @@ async function archiveDemo(ctx: CommandContext, setup: DemoSetup & { readonly ro
     source: generateDemoArchive({ targetBytes: setup.size, seed: 42 }),
     sourceInfo: { kind: "demo", description: `generated demo data set, ${formatBytes(setup.size)}` },
     destination: setup.dest,
-    compression: { algorithm: "gzip", level: 1 },
+    compression: setup.compression === "none" ? { algorithm: "none" } : { algorithm: setup.compression, level: 1 },
     encryption: setup.encryption,
     signal: ctx.signal,
     onProgress: (n) => progress.update({ bytes: n }),

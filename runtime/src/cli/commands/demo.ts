@@ -15,6 +15,7 @@ export function register(program: Command, app: CliApp): void {
     .description("Run the main job on generated data in an embedded MongoDB (jongodb): back up encrypted to ./backups, list, verify, restore into a second database and compare")
     .option("--size <bytes>", "size of the generated data set, e.g. 16MiB or 1GiB (default 4MiB on the embedded server, whose inserts are slow; 32MiB for the archive demo)")
     .option("--dir <path>", "working directory (backups/, restored/ and the demo identity go here)", ".")
+    .option("--compress <gzip|zstd|none>", "compression of the demo backup", "gzip")
     .option("--archive-only", "skip the embedded server: back up a generated mongodump archive and restore it to a directory")
     .option("--jongodb <path>", "the jongodb binary to run (default: the one in the optional npm package @jongodb/memory-server-bin-linux-x64-gnu)")
     .action(app.action(async () => (await import("./demo.run.js")).run));
