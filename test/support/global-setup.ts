@@ -4,12 +4,14 @@
 import type { TestProject } from "vitest/node";
 import { startS3ForTests } from "./s3-service.js";
 import { startMongoForTests } from "./mongo-service.js";
+import { startAzuriteForTests } from "./azurite-service.js";
+import { startFakeGcsForTests } from "./fake-gcs-service.js";
 
 type Stop = () => Promise<void>;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: Stop[] = [];
-  for (const start of [startS3ForTests, startMongoForTests]) {
+  for (const start of [startS3ForTests, startMongoForTests, startAzuriteForTests, startFakeGcsForTests]) {
     const started = await start();
     for (const [k, v] of Object.entries(started.env)) project.provide(k as never, v as never);
     for (const [k, v] of Object.entries(started.env)) process.env[k] = v;
