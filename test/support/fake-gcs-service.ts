@@ -76,7 +76,7 @@ export async function startFakeGcsForTests(): Promise<StartedService> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { env: { GCS_TEST_ENDPOINT: endpoint }, stop, note: `gcs: fake-gcs-server ${FAKE_GCS_VERSION} at ${endpoint} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)` };
+  return { env: { GCS_TEST_ENDPOINT: endpoint, GCS_TEST_ROOT: dir }, stop, note: `gcs: fake-gcs-server ${FAKE_GCS_VERSION} at ${endpoint} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)` };
 }
 
 /** Why GCS tests must skip in this run, or undefined when a service is available. */

@@ -53,20 +53,24 @@ export function flagsToConfig(opts: Record<string, unknown>, destinationFlag?: "
   return { flags, names };
 }
 
-/** Opens the configured destination (S3 settings from the configuration). */
+/** Opens the configured destination (S3, Azure and GCS settings from the configuration). */
 export function destinationOf(config: Config, spec: string = config.destination): Destination {
-  return openDestination(spec, {
-    endpoint: config.s3.endpoint,
-    region: config.s3.region,
-    accessKeyId: config.s3.accessKeyId,
-    secretAccessKey: config.s3.secretAccessKey,
-    forcePathStyle: config.s3.forcePathStyle,
-  });
+  return openDestination(
+    spec,
+    {
+      endpoint: config.s3.endpoint,
+      region: config.s3.region,
+      accessKeyId: config.s3.accessKeyId,
+      secretAccessKey: config.s3.secretAccessKey,
+      forcePathStyle: config.s3.forcePathStyle,
+    },
+    { azure: config.azure, gcs: config.gcs },
+  );
 }
 
 /**
  * The retention policy from the configuration, with the seed's default for keep-within: 7 days
- * for a local directory, 30 days for S3, unless the user chose a value. The configuration fills
+ * for a local directory, 30 days for S3, Azure Blob and GCS, unless the user chose a value. The configuration fills
  * keepWithin with "7d" by default, so an explicit 7d from a file or the environment cannot be
  * told from the default; `explicit` (a flag was given) always wins. `field` names the setting in
  * errors.
@@ -74,7 +78,7 @@ export function destinationOf(config: Config, spec: string = config.destination)
 export function retentionPolicyOf(config: Config, opts: { explicit: boolean; field: string }): { policy: RetentionPolicy & { keepWithin: number }; keepWithin: string } {
   const r = config.retention;
   const chosen = opts.explicit || r.keepWithin !== "7d";
-  const keepWithin = chosen ? r.keepWithin : config.destination.startsWith("s3://") ? "30d" : "7d";
+  const keepWithin = chosen ? r.keepWithin : /^(s3|azblob|gs):\/\//.test(config.destination) ? "30d" : "7d";
   const policy = {
     ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
     ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),
