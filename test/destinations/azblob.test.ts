@@ -13,7 +13,7 @@ import { blockSizeAt, MAX_BLOCK_SIZE, MAX_BLOCKS, maxBlobSize } from "../../runt
 import type { Destination } from "../../runtime/src/destinations/destination.js";
 import { basePartSize, MiB } from "../../runtime/src/destinations/part-size.js";
 import { AuthError, ConfigError, IntegrityError, NotFoundError, RemoteError } from "../../runtime/src/errors.js";
-import { Secret } from "../../runtime/src/secret.js";
+import { redactText, Secret } from "../../runtime/src/secret.js";
 import { azureSkipReason, azureTestOptions, azuriteConnectionString } from "../support/azurite-service.js";
 import { uniqueStoreName } from "../support/service.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/fault-proxy.js";
@@ -43,6 +43,16 @@ function dest(container: string, extra: Partial<AzureBlobDestinationOptions> = {
   return createAzureBlobDestination({ ...azureTestOptions(container), blockSize: BLOCK, ...extra });
 }
 const raw = (container: string): ContainerClient => service().getContainerClient(container);
+
+describe("Azure secrets in text", () => {
+  it("the account key and SAS of a connection string are blanked, alone or inside it, registered or not", () => {
+    const key = "c2VjcmV0LWFjY291bnQta2V5LXZhbHVlLTAxMjM0NTY3ODk=";
+    const cs = `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${key};EndpointSuffix=core.windows.net`;
+    expect(redactText(`failed with ${cs}`, [])).toBe("failed with DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=**redacted**;EndpointSuffix=core.windows.net");
+    expect(redactText(`signing with ${key} failed`, [new Secret(cs)])).toBe("signing with **redacted** failed");
+    expect(redactText("BlobEndpoint=https://a;SharedAccessSignature=sv=2024&sig=abc123", [])).toBe("BlobEndpoint=https://a;SharedAccessSignature=**redacted**");
+  });
+});
 
 describe("Azure block sizing", () => {
   it("grows blocks so 50,000 of them hold more than any backup: ≈160 TiB without a size hint", () => {
