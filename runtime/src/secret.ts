@@ -14,6 +14,8 @@ export const REDACTED = "**redacted**";
  * case-insensitively because bech32 may be written in either case.
  */
 const AGE_SECRET_KEY = /AGE-SECRET-KEY-1[0-9A-Z]+/gi;
+// The secret fields of an Azure Storage connection string (`…;AccountKey=…;` or `SharedAccessSignature=…`).
+const AZURE_CONNECTION_SECRET = /((?:AccountKey|SharedAccessSignature)=)[^;\s"'<>]+/gi;
 const PGP_PRIVATE_BLOCK = /-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]*?(?:-----END PGP PRIVATE KEY BLOCK-----|$)/g;
 
 /**
@@ -148,7 +150,8 @@ const URI_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
  * Makes a text safe to print: every URI in it goes through `redactUri`, every age secret key and
  * OpenPGP private key block is replaced by `**redacted**`, and so is every occurrence of each
  * given secret. A secret that is a MongoDB connection string stands for its secret parts only
- * (password, secret parameters), so hosts stay visible; any other secret is removed whole.
+ * (password, secret parameters), so hosts stay visible; any other secret is removed whole. The
+ * account key and SAS of an Azure Storage connection string are blanked wherever they appear.
  * Used on everything the CLI prints and on third-party error messages, which may echo inputs.
  */
 export function redactText(text: string, secrets: Iterable<Secret | string | undefined>): string {
@@ -156,9 +159,9 @@ export function redactText(text: string, secrets: Iterable<Secret | string | und
   for (const s of secrets) {
     const v = s instanceof Secret ? s.reveal() : s;
     if (!v) continue;
-    const parts = MONGODB_SCHEME.test(v) ? secretPartsOfUri(v) : [v];
+    const parts = MONGODB_SCHEME.test(v) ? secretPartsOfUri(v) : [v, ...[...v.matchAll(AZURE_CONNECTION_SECRET)].map((m) => m[0].slice(m[1]!.length))];
     // Longest first, so a value containing another is removed whole.
     for (const p of parts.sort((a, b) => b.length - a.length)) if (p.length >= 4) out = out.split(p).join(REDACTED);
   }
-  return out.replace(URI_IN_TEXT, (uri) => redactUri(uri)).replace(AGE_SECRET_KEY, REDACTED).replace(PGP_PRIVATE_BLOCK, REDACTED);
+  return out.replace(URI_IN_TEXT, (uri) => redactUri(uri)).replace(AZURE_CONNECTION_SECRET, `$1${REDACTED}`).replace(AGE_SECRET_KEY, REDACTED).replace(PGP_PRIVATE_BLOCK, REDACTED);
 }

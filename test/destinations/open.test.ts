@@ -22,9 +22,23 @@ describe("openDestination", () => {
     expect(JSON.stringify(dest)).not.toContain(secret);
   });
 
+  it("opens azblob://container/prefix and gs://bucket/prefix with the given settings and no credentials in the url", () => {
+    const key = "account-key-value-1234";
+    const az = openDestination("azblob://backups/team/db", {}, { azure: { account: "myaccount", accountKey: new Secret(key), connectionString: undefined } });
+    expect(az.url).toBe("azblob://backups/team/db/");
+    expect(JSON.stringify(az)).not.toContain(key);
+    expect(() => openDestination("azblob://backups")).toThrow(
+      "azure: no credentials; set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN",
+    );
+    expect(openDestination("gs://my-bucket/team/db", {}, { gcs: { keyFile: "/etc/key.json" } }).url).toBe("gs://my-bucket/team/db/");
+    expect(openDestination("gs://my-bucket").url).toBe("gs://my-bucket/");
+  });
+
   it("refuses other schemes, empty specs and bad buckets with ConfigError on destination or bucket", () => {
-    const hint = "use a path, file:///path or s3://bucket/prefix";
-    expect(() => openDestination("gs://bucket/x")).toThrow(`destination: unknown scheme "gs://"; ${hint}`);
+    const hint = "use a path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix";
+    expect(() => openDestination("ftp://host/x")).toThrow(`destination: unknown scheme "ftp://"; ${hint}`);
+    expect(() => openDestination("azblob://")).toThrow(`destination: "azblob://" names no container; ${hint}`);
+    expect(() => openDestination("gs:///x")).toThrow(`destination: "gs:///x" names no bucket; ${hint}`);
     expect(() => openDestination("")).toThrow(`destination: is empty; ${hint}`);
     expect(() => openDestination("s3://")).toThrow(`destination: "s3://" names no bucket; ${hint}`);
     expect(() => openDestination("file://host/x")).toThrow(ConfigError);

@@ -88,7 +88,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
           signal: controller.signal,
           config(flags, flagNames) {
             const config = loadConfig({ configFile: opts.config as string | undefined, env: io.env, flags, flagNames });
-            out.addSecrets(config.mongodbUri, config.s3.secretAccessKey, config.cloudSync.apiKey, config.daemon.heartbeatUrl);
+            out.addSecrets(config.mongodbUri, config.s3.secretAccessKey, config.cloudSync.apiKey, config.daemon.heartbeatUrl, config.azure.connectionString, config.azure.accountKey, config.azure.sasToken);
             loaded = config;
             return config;
           },

@@ -39,6 +39,22 @@ export interface Config {
     readonly secretAccessKey?: Secret;
     readonly forcePathStyle: boolean;
   };
+  /** Azure Blob Storage credentials for azblob:// destinations: a connection string, or an account with a key or a SAS token. */
+  readonly azure: {
+    readonly connectionString?: Secret;
+    readonly account?: string;
+    readonly accountKey?: Secret;
+    readonly sasToken?: Secret;
+    /** Blob service URL; default https://<account>.blob.core.windows.net. */
+    readonly endpoint?: string;
+  };
+  /** Google Cloud Storage settings for gs:// destinations. */
+  readonly gcs: {
+    /** Service-account key file; when absent, Application Default Credentials. */
+    readonly keyFile?: string;
+    /** JSON API endpoint of an emulator; default Google's. */
+    readonly endpoint?: string;
+  };
   /** MongoDB connection string (may hold a password: a Secret). */
   readonly mongodbUri: Secret;
   readonly retention: {
@@ -94,6 +110,13 @@ export interface RawConfig {
   s3AccessKeyId?: string;
   s3SecretAccessKey?: string;
   s3ForcePathStyle?: boolean | string;
+  azureConnectionString?: string;
+  azureAccount?: string;
+  azureAccountKey?: string;
+  azureSasToken?: string;
+  azureEndpoint?: string;
+  gcsKeyFile?: string;
+  gcsEndpoint?: string;
   mongodbUri?: string;
   keepLast?: string | number;
   keepDaily?: string | number;
@@ -139,6 +162,13 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   AWS_ACCESS_KEY_ID: { key: "s3AccessKeyId", readBy: "config" },
   AWS_SECRET_ACCESS_KEY: { key: "s3SecretAccessKey", readBy: "config" },
   CLOUDSYNC_S3_FORCE_PATH_STYLE: { key: "s3ForcePathStyle", readBy: "config" },
+  AZURE_STORAGE_CONNECTION_STRING: { key: "azureConnectionString", readBy: "config" },
+  AZURE_STORAGE_ACCOUNT: { key: "azureAccount", readBy: "config" },
+  AZURE_STORAGE_KEY: { key: "azureAccountKey", readBy: "config" },
+  AZURE_STORAGE_SAS_TOKEN: { key: "azureSasToken", readBy: "config" },
+  CLOUDSYNC_AZURE_ENDPOINT: { key: "azureEndpoint", readBy: "config" },
+  GOOGLE_APPLICATION_CREDENTIALS: { key: "gcsKeyFile", readBy: "config" },
+  CLOUDSYNC_GCS_ENDPOINT: { key: "gcsEndpoint", readBy: "config" },
   MONGODB_URI: { key: "mongodbUri", readBy: "config" },
   CLOUDSYNC_KEEP_LAST: { key: "keepLast", readBy: "config" },
   CLOUDSYNC_KEEP_DAILY: { key: "keepDaily", readBy: "config" },
@@ -168,6 +198,8 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_S3_TIMEOUT: { readBy: "scripts" },
   CLOUDSYNC_PEERS_DIR: { readBy: "scripts" },
   CLOUDSYNC_TEST_S3: { readBy: "tests" },
+  CLOUDSYNC_TEST_AZURE: { readBy: "tests" },
+  CLOUDSYNC_TEST_GCS: { readBy: "tests" },
   CLOUDSYNC_DIST: { readBy: "tests" },
   CLOUDSYNC_TEST_MATRIX_LOG: { readBy: "tests" },
 };
@@ -411,6 +443,17 @@ export function loadConfig(options: LoadOptions = {}): Config {
       accessKeyId: str("s3AccessKeyId"),
       secretAccessKey: secret("s3SecretAccessKey"),
       forcePathStyle: bool("s3ForcePathStyle"),
+    },
+    azure: {
+      connectionString: secret("azureConnectionString"),
+      account: str("azureAccount"),
+      accountKey: secret("azureAccountKey"),
+      sasToken: secret("azureSasToken"),
+      endpoint: url("azureEndpoint"),
+    },
+    gcs: {
+      keyFile: str("gcsKeyFile"),
+      endpoint: url("gcsEndpoint"),
     },
     mongodbUri: new Secret(mongodbUri),
     retention: {

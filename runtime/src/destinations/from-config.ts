@@ -3,8 +3,8 @@ import type { Destination } from "./destination.js";
 import { openDestination } from "./open.js";
 
 /**
- * Opens the destination `spec` (default: the configured `destination`) with the S3 settings of
- * `config` (endpoint, region, credentials, path style). Creates no client and connects to nothing
+ * Opens the destination `spec` (default: the configured `destination`) with the S3, Azure and GCS
+ * settings of `config`. Creates no client and connects to nothing
  * until the first call; throws ConfigError for a spec `openDestination` does not accept.
  */
 export function destinationOf(config: Config, spec: string = config.destination): Destination {
@@ -14,5 +14,5 @@ export function destinationOf(config: Config, spec: string = config.destination)
     accessKeyId: config.s3.accessKeyId,
     secretAccessKey: config.s3.secretAccessKey,
     forcePathStyle: config.s3.forcePathStyle,
-  });
+  }, { azure: config.azure, gcs: config.gcs });
 }

@@ -5,16 +5,26 @@ import { ConfigError } from "../errors.js";
 import type { Destination } from "./destination.js";
 import { createLocalDestination } from "./local.js";
 import { createS3Destination, type S3DestinationOptions } from "./s3.js";
+import { createAzureBlobDestination, type AzureBlobDestinationOptions } from "./azblob.js";
+import { createGcsDestination, type GcsDestinationOptions } from "./gcs.js";
+
+/** Credentials and endpoints of the non-S3 object stores, from the configuration. */
+export interface RemoteSettings {
+  readonly azure?: Partial<AzureBlobDestinationOptions>;
+  readonly gcs?: Partial<GcsDestinationOptions>;
+}
 
 /**
  * Opens a destination from its spec: `s3://bucket[/prefix]` (endpoint, region and credentials
- * from `s3`; the spec's bucket and prefix win over `s3.bucket`/`s3.prefix`), `file:///abs/path`,
- * or a plain path (relative paths resolve against the current directory). Nothing is contacted
- * or created here. An empty spec, a bucket-less s3 URL, another scheme, or a local path that is
- * (or lies under) a regular file → ConfigError("destination", …).
+ * from `s3`; the spec's bucket and prefix win over `s3.bucket`/`s3.prefix`),
+ * `azblob://container[/prefix]` (credentials from `remotes.azure`), `gs://bucket[/prefix]`
+ * (credentials from `remotes.gcs`), `file:///abs/path`, or a plain path (relative paths resolve
+ * against the current directory). Nothing is contacted or created here. An empty spec, a
+ * bucket-less URL, another scheme, or a local path that is (or lies under) a regular file →
+ * ConfigError("destination", …); missing cloud credentials → ConfigError naming them.
  */
-export function openDestination(spec: string, s3: Partial<S3DestinationOptions> = {}): Destination {
-  const hint = "use a path, file:///path or s3://bucket/prefix";
+export function openDestination(spec: string, s3: Partial<S3DestinationOptions> = {}, remotes: RemoteSettings = {}): Destination {
+  const hint = "use a path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix";
   if (!spec) throw new ConfigError("destination", `is empty; ${hint}`);
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(spec)?.[1]?.toLowerCase();
   if (scheme === undefined) return openLocal(path.resolve(spec));
@@ -27,12 +37,14 @@ export function openDestination(spec: string, s3: Partial<S3DestinationOptions> 
     }
     return openLocal(dir);
   }
-  if (scheme === "s3") {
-    const rest = spec.slice("s3://".length);
+  if (scheme === "s3" || scheme === "azblob" || scheme === "gs") {
+    const rest = spec.slice(scheme.length + "://".length);
     const slash = rest.indexOf("/");
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const prefix = slash < 0 ? "" : rest.slice(slash + 1);
-    if (!bucket) throw new ConfigError("destination", `${JSON.stringify(spec)} names no bucket; ${hint}`);
+    if (!bucket) throw new ConfigError("destination", `${JSON.stringify(spec)} names no ${scheme === "azblob" ? "container" : "bucket"}; ${hint}`);
+    if (scheme === "azblob") return createAzureBlobDestination({ ...withoutUndefined(remotes.azure ?? {}), container: bucket, prefix });
+    if (scheme === "gs") return createGcsDestination({ ...withoutUndefined(remotes.gcs ?? {}), bucket, prefix });
     return createS3Destination({ ...withoutUndefined(s3), bucket, prefix });
   }
   throw new ConfigError("destination", `unknown scheme "${scheme}://"; ${hint}`);

@@ -25,7 +25,8 @@ const RETRYABLE_NAMES = new Set([
   "XAmzContentSHA256Mismatch",
 ]);
 
-const RETRYABLE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "ERR_STREAM_PREMATURE_CLOSE"]);
+/** Socket-level failure codes (Node and the SDKs copy them to `code`) worth another try, for every remote destination. */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "ERR_STREAM_PREMATURE_CLOSE"]);
 
 /** HTTP status of an SDK error, when the request got that far. */
 export function statusOf(err: unknown): number | undefined {

@@ -65,31 +65,11 @@ export async function uploadObject(target: UploadTarget, body: Readable | AsyncI
   if (!uploadId) throw new RemoteError(`s3 put ${target.key}`, "the server returned no upload id");
 
   const done: CompletedPart[] = [];
-  const inflight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  let size = 0;
-  const start = (partNumber: number, data: Buffer) => {
-    size += data.length;
-    const task = uploadPart(target, uploadId, partNumber, data, combined)
-      .then((etag) => void done.push({ PartNumber: partNumber, ETag: etag }))
-      .catch((error: unknown) => {
-        failure ??= { error };
-        failed.abort(error);
-      })
-      .finally(() => inflight.delete(task));
-    inflight.add(task);
-  };
-
   try {
-    start(1, firstData);
-    let partNumber = 2;
-    for (let next: IteratorResult<Buffer> = second; !next.done; next = await parts.next()) {
-      start(partNumber++, next.value);
-      while (inflight.size >= target.queueSize && !failure) await Promise.race(inflight);
-      if (failure) break;
-    }
-    await Promise.all(inflight);
-    if (failure) throw failure.error;
+    const size = await sendBounded(firstData, second, parts, target.queueSize, failed, async (index, data) => {
+      const etag = await uploadPart(target, uploadId, index + 1, data, combined);
+      done.push({ PartNumber: index + 1, ETag: etag });
+    });
     done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await target.call(
       (abortSignal) =>
@@ -99,7 +79,6 @@ export async function uploadObject(target: UploadTarget, body: Readable | AsyncI
     return { size, sha256: hash.digest("hex") };
   } catch (err) {
     if (!failed.signal.aborted) failed.abort(err);
-    await Promise.allSettled(inflight);
     // A fresh signal: the upload's own signal is aborted by now, and the cleanup must still run.
     await target
       .abortCall(
@@ -107,8 +86,54 @@ export async function uploadObject(target: UploadTarget, body: Readable | AsyncI
         new AbortController().signal,
       )
       .catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Sends `first` and then each part of `rest` (`second` being its first) through
+ * `send(index, data)`, index 0-based, with at most `queueSize` sends in flight: the source is
+ * not read while the queue is full, so memory stays at (queueSize + 1) parts. The first failure
+ * aborts `failed` (so the other sends and the reader stop), the others are let settle, and that
+ * failure is thrown. Returns the bytes sent.
+ */
+export async function sendBounded(
+  first: Buffer,
+  second: IteratorResult<Buffer>,
+  rest: AsyncIterator<Buffer>,
+  queueSize: number,
+  failed: AbortController,
+  send: (index: number, data: Buffer) => Promise<void>,
+): Promise<number> {
+  const inflight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let size = 0;
+  const start = (index: number, data: Buffer) => {
+    size += data.length;
+    const task = send(index, data)
+      .catch((error: unknown) => {
+        failure ??= { error };
+        failed.abort(error);
+      })
+      .finally(() => inflight.delete(task));
+    inflight.add(task);
+  };
+  try {
+    start(0, first);
+    let index = 1;
+    for (let next = second; !next.done; next = await rest.next()) {
+      start(index++, next.value);
+      while (inflight.size >= queueSize && !failure) await Promise.race(inflight);
+      if (failure) break;
+    }
+    await Promise.all(inflight);
+  } catch (err) {
+    if (!failed.signal.aborted) failed.abort(err);
+    await Promise.allSettled(inflight);
     throw failure ? failure.error : err;
   }
+  if (failure) throw failure.error;
+  return size;
 }
 
 async function uploadPart(target: UploadTarget, uploadId: string, partNumber: number, data: Buffer, signal: AbortSignal): Promise<string> {
@@ -127,25 +152,32 @@ async function uploadPart(target: UploadTarget, uploadId: string, partNumber: nu
 }
 
 /**
- * Cuts a stream of chunks into parts of `partSizeAt(i, base)` bytes (the last one shorter),
- * feeding every byte to `hash` in order. Yields nothing for an empty stream.
+ * Cuts a stream of chunks into parts of `sizeAt(i, base)` bytes (S3's `partSizeAt` unless given;
+ * the last part shorter), feeding every byte to each of `hashes` in order. Yields nothing for an
+ * empty stream.
  */
-export async function* partsOf(chunks: AsyncIterable<Buffer>, base: number, hash?: Hash): AsyncGenerator<Buffer> {
+export async function* partsOf(
+  chunks: AsyncIterable<Buffer>,
+  base: number,
+  hashes: Hash | readonly Hash[] = [],
+  sizeAt: (index: number, base: number) => number = partSizeAt,
+): AsyncGenerator<Buffer> {
+  const all = Array.isArray(hashes) ? hashes : [hashes as Hash];
   let index = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const chunk of chunks) {
-    hash?.update(chunk);
+    for (const hash of all) hash.update(chunk);
     pending.push(chunk);
     pendingBytes += chunk.length;
-    let want = partSizeAt(index, base);
+    let want = sizeAt(index, base);
     while (pendingBytes >= want) {
       const joined = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
       yield joined.subarray(0, want);
       const rest = joined.subarray(want);
       pending = rest.length > 0 ? [rest] : [];
       pendingBytes = rest.length;
-      want = partSizeAt(++index, base);
+      want = sizeAt(++index, base);
     }
   }
   if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);

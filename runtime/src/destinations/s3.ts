@@ -190,13 +190,18 @@ function checkOptions(opts: S3DestinationOptions): S3DestinationOptions {
   if (opts.partSize !== undefined && (!Number.isInteger(opts.partSize) || opts.partSize < MIN_PART_SIZE || opts.partSize > MAX_PART_SIZE)) {
     throw new ConfigError("partSize", `must be an integer between ${MIN_PART_SIZE} (5 MiB) and ${MAX_PART_SIZE} (5 GiB) bytes`);
   }
+  checkTransferOptions(opts);
+  return opts;
+}
+
+/** The retry, timeout and concurrency settings every remote destination shares; ConfigError naming the field. */
+export function checkTransferOptions(opts: Pick<S3DestinationOptions, "queueSize" | "maxAttempts" | "requestTimeoutMs" | "retryBaseDelayMs">): void {
   positive(opts.queueSize, "queueSize", 64);
   positive(opts.maxAttempts, "maxAttempts", 100);
   positive(opts.requestTimeoutMs, "requestTimeoutMs", 24 * 3600 * 1000);
   if (opts.retryBaseDelayMs !== undefined && !(Number.isInteger(opts.retryBaseDelayMs) && opts.retryBaseDelayMs >= 0)) {
     throw new ConfigError("retryBaseDelayMs", "must be a non-negative integer");
   }
-  return opts;
 }
 
 function positive(value: number | undefined, field: string, max: number): void {
@@ -205,8 +210,8 @@ function positive(value: number | undefined, field: string, max: number): void {
   }
 }
 
-/** "backups", "/backups/" → "backups/"; "" or undefined → "". */
-function normalizePrefix(prefix: string | undefined): string {
+/** "backups", "/backups/" → "backups/"; "" or undefined → "". ConfigError("prefix") for a prefix that is not a valid key. */
+export function normalizePrefix(prefix: string | undefined): string {
   const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
   if (trimmed === "") return "";
   try {

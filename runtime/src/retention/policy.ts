@@ -2,8 +2,8 @@ import { DEFAULTS, type Config } from "../config/config.js";
 import { parseDuration, RETENTION } from "../config/duration.js";
 import type { RetentionPolicy } from "./plan.js";
 
-/** keep-within when the user chose none: a week for a local directory, a month for S3 (the seed's defaults). */
-export const DEFAULT_KEEP_WITHIN = { local: DEFAULTS.keepWithin ?? "7d", s3: "30d" } as const;
+/** keep-within when the user chose none: a week for a local directory, a month for cloud storage (S3, Azure Blob, GCS; the seed's defaults). */
+export const DEFAULT_KEEP_WITHIN = { local: DEFAULTS.keepWithin ?? "7d", cloud: "30d" } as const;
 
 /**
  * The retention policy of `config`, with the default keep-within of {@link DEFAULT_KEEP_WITHIN}
@@ -15,7 +15,7 @@ export const DEFAULT_KEEP_WITHIN = { local: DEFAULTS.keepWithin ?? "7d", s3: "30
 export function retentionPolicyOf(config: Config, opts: { explicit: boolean; field: string }): { policy: RetentionPolicy & { keepWithin: number }; keepWithin: string } {
   const r = config.retention;
   const chosen = opts.explicit || r.keepWithin !== DEFAULT_KEEP_WITHIN.local;
-  const keepWithin = chosen ? r.keepWithin : config.destination.startsWith("s3://") ? DEFAULT_KEEP_WITHIN.s3 : DEFAULT_KEEP_WITHIN.local;
+  const keepWithin = chosen ? r.keepWithin : /^(s3|azblob|gs):\/\//.test(config.destination) ? DEFAULT_KEEP_WITHIN.cloud : DEFAULT_KEEP_WITHIN.local;
   const policy = {
     ...(r.keepLast !== undefined ? { keepLast: r.keepLast } : {}),
     ...(r.keepDaily !== undefined ? { keepDaily: r.keepDaily } : {}),

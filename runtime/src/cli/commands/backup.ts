@@ -14,7 +14,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--oplog", "add the oplog written during the dump (.oplog) for mongorestore --oplogReplay; needs a replica set")
     .option("--concurrency <n>", "collections read and interleaved at once (default 4)")
     .option("--from-archive <path|->", "back up an existing mongodump archive instead; - reads stdin (mongodump --archive | cloudsync backup --from-archive - …)")
-    .option("-t, --to <destination>", "where to store it: a path, file:///path or s3://bucket/prefix (default ./backups or CLOUDSYNC_DESTINATION)")
+    .option("-t, --to <destination>", "where to store it: a path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix (default ./backups or CLOUDSYNC_DESTINATION)")
     .option("--compress <gzip|zstd|none>", "compression (default gzip: `age -d | mongorestore --gzip` restores it; zstd is faster and smaller)")
     .option("--gzip-level <1-9>", "gzip level (default 1: compression sets the speed limit)")
     .option("--zstd-level <1-19>", "zstd level (default 1)");

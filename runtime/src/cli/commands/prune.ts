@@ -15,7 +15,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one (UTC)")
     .option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one")
     .option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one (UTC)")
-    .option("--keep-within <duration>", `keep everything younger than this: 12h, 7d, 2w, 6mo (months), 1y, or 0 for no time rule; at least 1h and never in m (minutes); ${DURATION_DOC}; default 7d for a local directory, 30d for S3`)
+    .option("--keep-within <duration>", `keep everything younger than this: 12h, 7d, 2w, 6mo (months), 1y, or 0 for no time rule; at least 1h and never in m (minutes); ${DURATION_DOC}; default 7d for a local directory, 30d for S3, Azure Blob and GCS`)
     .option("--dry-run", "print the plan and delete nothing")
     .addHelpText(
       "after",

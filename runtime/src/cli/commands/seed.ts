@@ -14,7 +14,7 @@ export function register(program: Command, app: CliApp): void {
     .description("Write collections as a seed set (one canonical Extended JSON document per line, ordered by _id, plus indexes, options and SHA256SUMS)")
     .option("--uri <mongodb-uri>", "server to read (default MONGODB_URI)")
     .option("--to <dir>", "directory to create (must not exist or be empty)")
-    .option("--to-destination <destination>", "also store the set encrypted in a destination (path, file:// or s3://) under seeds/<id>/")
+    .option("--to-destination <destination>", "also store the set encrypted in a destination (path, file://, s3://, azblob:// or gs://) under seeds/<id>/")
     .option("--id <id>", "seed set id in the destination (default: UTC time and a digest prefix)")
     .option("--include <pattern>", "only namespaces matching db.coll (* wildcards); a list of exact db.coll also works on servers without listCollections (repeatable)", collect, [])
     .option("--exclude <pattern>", "skip namespaces matching db.coll (* wildcards) (repeatable)", collect, []);
@@ -53,6 +53,6 @@ Examples:
   seed
     .command("list")
     .description("List the complete seed sets stored in a destination")
-    .requiredOption("--from-destination <destination>", "destination (path, file:// or s3://)")
+    .requiredOption("--from-destination <destination>", "destination (path, file://, s3://, azblob:// or gs://)")
     .action(app.action(async () => (await import("./seed.run.js")).listSets));
 }
