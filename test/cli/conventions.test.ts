@@ -144,7 +144,7 @@ describe.skipIf(!!CLI_SKIP)("CLI output conventions", () => {
     it("with no unknown variable there is no warnings key and nothing on stderr", async () => {
       const e = await runCli(["list", "--from", "ftp://x", "--json"]);
       expect(e.json<Record<string, unknown>>()).not.toHaveProperty("warnings");
-      expect(e.stderr).toBe(`cloudsync: --from: unknown scheme "ftp://"; use a path, file:///path or s3://bucket/prefix\n`);
+      expect(e.stderr).toBe(`cloudsync: --from: unknown scheme "ftp://"; use a path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix\n`);
     });
   });
 

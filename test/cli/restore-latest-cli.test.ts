@@ -25,10 +25,21 @@ describe.skipIf(!!CLI_SKIP)("restore latest never silently restores an older bac
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+  /**
+   * Waits for the next wall-clock second. Backup ids have one-second resolution, and an object
+   * whose manifest is missing or unreadable is dated by its id (as late in that second as it could
+   * be), so only a backup from a later second is provably newer than it.
+   */
+  async function nextSecond(): Promise<void> {
+    const second = Math.floor(Date.now() / 1000);
+    while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 20));
+  }
+
   async function twoBackups(name: string): Promise<{ dest: string; older: string; newer: string; newerKey: string }> {
     const dest = join(work, name);
     const ids: Array<{ id: string; key: string }> = [];
     for (let i = 0; i < 2; i++) {
+      if (i > 0) await nextSecond();
       const b = await runCli(["backup", "--from-archive", archive, "--to", dest, "-r", recipient, "--json"]);
       expect(b.code, b.stderr).toBe(0);
       ids.push(b.json<{ id: string; key: string }>());
@@ -74,6 +85,7 @@ describe.skipIf(!!CLI_SKIP)("restore latest never silently restores an older bac
     expect(existsSync(target)).toBe(false);
 
     // A manifest-less object older than the newest complete backup is not a candidate for latest.
+    await nextSecond();
     const third = await runCli(["backup", "--from-archive", archive, "--to", dest, "-r", recipient, "--json"]);
     const newest = third.json<{ id: string }>().id;
     const ok = await runCli(["restore", "latest", "--from", dest, "--to", `dir://${target}`, "-i", identity]);

@@ -270,27 +270,33 @@ describe.skipIf(!!stockSkip)(`the README's and docs/CLOUD_BACKUP.md's stock-tool
     await server?.stop();
   });
 
-  it("README 'Restoring with stock tools only': age -d | mongorestore --archive --gzip, and age -d | gunzip > dump.archive", async () => {
+  it("README 'Restoring with stock tools only': age -d | mongorestore --archive --gzip, the zstd line, and age -d | gunzip > dump.archive", async () => {
     const { work, env } = sandbox();
     const runEnv = { ...env, MONGODB_URI: server.uri };
     const made = await runScript(
-      `set -euo pipefail\ncloudsync keys new --out identity.txt\ncloudsync backup --uri "$MONGODB_URI" --include '${SOURCE_DB}.*' --to ./backups -r "$(age-keygen -y identity.txt)" --json > backup.json\n`,
+      `set -euo pipefail\ncloudsync keys new --out identity.txt\ncloudsync backup --uri "$MONGODB_URI" --include '${SOURCE_DB}.*' --to ./backups -r "$(age-keygen -y identity.txt)" --json > backup.json\ncloudsync backup --uri "$MONGODB_URI" --include '${SOURCE_DB}.*' --compress zstd --to ./backups -r "$(age-keygen -y identity.txt)" --json > backup-zstd.json\n`,
       work,
       runEnv,
     );
     expect(made.code, made.stderr).toBe(0);
-    const id = (JSON.parse(readFileSync(join(work, "backup.json"), "utf8")) as { id: string }).id;
+    const idOf = (file: string): string => (JSON.parse(readFileSync(join(work, file), "utf8")) as { id: string }).id;
+    const id = idOf("backup.json");
+    const zstdId = idOf("backup-zstd.json");
     const lines = sectionCommands(readFileSync(join(REPO, "README.md"), "utf8"), "## Restoring with stock tools only");
     expect(lines).toEqual([
       "age -d -i identity.txt data/<id>.archive.gz.age | mongorestore --archive --gzip",
-      "# or, to a directory",
+      "# a zstd backup (--compress zstd) needs the zstd CLI in between",
+      "age -d -i identity.txt data/<id>.archive.zst.age | zstd -d | mongorestore --archive",
+      "# or, to a file",
       "age -d -i identity.txt data/<id>.archive.gz.age | gunzip > dump.archive",
     ]);
-    // The README's lines run in the destination's directory, where data/<id>… is.
-    const script = ["set -euo pipefail", "cp identity.txt backups/", "cd backups", ...lines.map((l) => l.replaceAll("<id>", id))].join("\n");
+    // The README's lines run in the destination's directory, where data/<id>… is; the zstd line
+    // restores the zstd backup.
+    const script = ["set -euo pipefail", "cp identity.txt backups/", "cd backups", ...lines.map((l) => l.replaceAll("<id>", l.includes(".zst.") ? zstdId : id))].join("\n");
     const r = await runScript(script, work, runEnv);
     expect(r.code, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
     await expectRestoredBeside(server.uri, work, 1);
+    await expectRestoredBeside(server.uri, work, 2);
     const inspected = await runScript("cloudsync inspect backups/dump.archive --json", work, runEnv);
     expect(inspected.code, inspected.stderr).toBe(0);
     expect(inspected.stdout).toContain(`"${SOURCE_DB}.orders"`);
