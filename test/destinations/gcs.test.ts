@@ -1,5 +1,5 @@
 // The GCS destination against a real JSON API: fake-gcs-server, which the global setup starts
-// (scripts/build-fake-gcs.sh builds it), or Google's service in GCS_TEST_PROJECT.
+// (scripts/build-peers.sh builds it), or Google's service in GCS_TEST_PROJECT.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";

@@ -1,6 +1,6 @@
 // The Google Cloud Storage server for the test suite: a user's own project when GCS_TEST_PROJECT
 // is set (credentials from GOOGLE_APPLICATION_CREDENTIALS or the environment), otherwise
-// fake-gcs-server built by scripts/build-fake-gcs.sh into .cache/peers/, started on 127.0.0.1,
+// fake-gcs-server built by scripts/build-peers.sh into .cache/peers/, started on 127.0.0.1,
 // otherwise a skip reason every GCS test prints.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,22 +8,9 @@ import { mkdtemp } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { GcsDestinationOptions } from "../../runtime/src/destinations/gcs.js";
+import { fakeGcsBin, FAKE_GCS_VERSION } from "./peers.js";
 import { superviseChild, type StartedService } from "./service.js";
-
-/** The version scripts/build-fake-gcs.sh builds. */
-const FAKE_GCS_VERSION = "v1.56.1";
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "scripts", "build-fake-gcs.sh"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("scripts/build-fake-gcs.sh not found above " + path.dirname(fileURLToPath(import.meta.url)));
-    dir = up;
-  }
-  return dir;
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -43,10 +30,9 @@ async function freePort(): Promise<number> {
 export async function startFakeGcsForTests(): Promise<StartedService> {
   if (process.env.GCS_TEST_PROJECT) return { env: { GCS_TEST_PROJECT: process.env.GCS_TEST_PROJECT }, note: `gcs: using project ${process.env.GCS_TEST_PROJECT}` };
   if (process.env.CLOUDSYNC_TEST_GCS === "off") return { env: { GCS_TEST_SKIP: "CLOUDSYNC_TEST_GCS=off" }, note: "gcs: CLOUDSYNC_TEST_GCS=off; GCS tests skip" };
-  const peers = process.env.CLOUDSYNC_PEERS_DIR ?? path.join(repoRoot(), ".cache", "peers");
-  const bin = path.join(peers, `fake-gcs-server-${FAKE_GCS_VERSION}`, "bin", "fake-gcs-server");
+  const bin = fakeGcsBin();
   if (!existsSync(bin)) {
-    const reason = `fake-gcs-server ${FAKE_GCS_VERSION} is not built (run scripts/build-fake-gcs.sh) and GCS_TEST_PROJECT is not set`;
+    const reason = `fake-gcs-server ${FAKE_GCS_VERSION} is not built (run scripts/build-peers.sh) and GCS_TEST_PROJECT is not set`;
     return { env: { GCS_TEST_SKIP: reason }, note: `gcs: ${reason}; GCS tests skip` };
   }
   const dir = await mkdtemp(path.join(tmpdir(), "cloudsync-fake-gcs-"));

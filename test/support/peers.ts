@@ -1,4 +1,5 @@
-// Where scripts/build-peers.sh leaves the suite's peers (FerretDB and the MongoDB Database Tools),
+// Where scripts/build-peers.sh leaves the suite's peers (FerretDB, the MongoDB Database Tools and
+// fake-gcs-server),
 // and the global-setup entry that hands the tools' paths to the test workers. The versions are
 // read from the script itself, so the script stays the one place that names them.
 import { accessSync, constants, readFileSync } from "node:fs";
@@ -19,6 +20,9 @@ export const FERRETDB_VERSION = pinned("FERRETDB_VERSION");
 /** The MongoDB Database Tools version the script fetches, e.g. `100.7.0`. */
 export const MONGO_TOOLS_VERSION = pinned("MONGO_TOOLS_VERSION");
 
+/** The fake-gcs-server version the script builds, e.g. `v1.56.1`. */
+export const FAKE_GCS_VERSION = pinned("FAKE_GCS_VERSION");
+
 /** The peers' cache: CLOUDSYNC_PEERS_DIR, else `.cache/peers` in the repository (as in the script). */
 export function peersDir(): string {
   return process.env.CLOUDSYNC_PEERS_DIR || path.join(repoRoot(), ".cache", "peers");
@@ -27,6 +31,11 @@ export function peersDir(): string {
 /** Path of the FerretDB binary the script builds. */
 export function ferretdbBin(): string {
   return path.join(peersDir(), `ferretdb-${FERRETDB_VERSION}`, "bin", "ferretdb");
+}
+
+/** Path of the fake-gcs-server binary the script builds. */
+export function fakeGcsBin(): string {
+  return path.join(peersDir(), `fake-gcs-server-${FAKE_GCS_VERSION}`, "bin", "fake-gcs-server");
 }
 
 /** The stock tools the script provides (the npm repack has no bsondump). */
