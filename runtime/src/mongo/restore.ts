@@ -270,15 +270,18 @@ async function create(client: MongoClient, db: string, collection: string, optio
   }
 }
 
+/** An index spec as createIndexes takes it, from listIndexes or an oplog entry. */
+export function indexSpecOf(ix: Document): Document {
+  // `ns` is an old listIndexes field that createIndexes rejects; `v` picks the current format.
+  const { ns: _ns, v: _v, ...spec } = ix;
+  return spec;
+}
+
 async function buildIndexes(client: MongoClient | undefined, t: Target, uri: Secret): Promise<void> {
   if (!client) return;
   const specs = t.parsed.indexes
     .filter((ix) => ix.name !== "_id_")
-    .map((ix) => {
-      // `ns` is an old listIndexes field that createIndexes rejects; `v` picks the current format.
-      const { ns: _ns, v: _v, ...spec } = ix;
-      return spec;
-    });
+    .map(indexSpecOf);
   try {
     if (t.restored === 0 && Object.keys(t.parsed.options).length === 0 && specs.length === 0) await create(client, t.db, t.collection, {});
     if (specs.length > 0) await client.db(t.db).command({ createIndexes: t.collection, indexes: specs });
