@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { Int32, Long, ObjectId, Timestamp, type MongoClient } from "mongodb";
 import { ConfigError, IntegrityError } from "../../runtime/src/errors.js";
 import { applyArrayDiff, applyDocumentDiff } from "../../runtime/src/mongo/oplog-diff.js";
-import { compareTimes, createOplogApplier, OplogApplyError, parseOplogTime, timeOf } from "../../runtime/src/mongo/oplog-apply.js";
+import { compareTimes } from "../../runtime/src/manifest/manifest.js";
+import { createOplogApplier, OplogApplyError, parseOplogTime, timeOf } from "../../runtime/src/mongo/oplog-apply.js";
 
 describe("$v:2 document diffs", () => {
   const base = { _id: 1, a: 1, b: "two", c: { x: 1, y: [1, 2, 3] }, d: null };
@@ -129,6 +130,11 @@ describe("the replay refuses what it cannot apply", () => {
     await expect(createOplogApplier(client, { include: ["shop.*"] }).apply({ op: "c", ns: "shop.$cmd", o: { dropDatabase: 1 }, ts })).rejects.toThrow(
       "oplog replay c dropDatabase shop.$cmd: dropDatabase cannot be replayed with --include or --rename (it would drop the whole target database); restore without them, or to a time before it",
     );
+  });
+  it("counts another database's dropDatabase as not included", async () => {
+    const applier = createOplogApplier(client, { include: ["shop.*"] });
+    await applier.apply({ op: "c", ns: "other.$cmd", o: { dropDatabase: 1 }, ts });
+    expect(applier.finish().notIncluded).toBe(1);
   });
   it("counts entries outside the window without touching the server", async () => {
     const applier = createOplogApplier(client, { after: { t: 10, i: 1 }, limit: { t: 10, i: 5 } });

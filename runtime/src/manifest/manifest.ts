@@ -22,6 +22,43 @@ export interface ManifestConsistency {
   readonly detail?: Record<string, unknown>;
 }
 
+/** A point in the oplog: seconds since the epoch and the ordinal within the second (a BSON Timestamp). */
+export interface OplogTime {
+  readonly t: number;
+  readonly i: number;
+}
+
+/** Orders two oplog times exactly: seconds, then the ordinal within the second. */
+export function compareTimes(a: OplogTime, b: OplogTime): number {
+  return a.t !== b.t ? a.t - b.t : a.i - b.i;
+}
+
+/** `t,i`, as the CLI takes and prints oplog times. */
+export function formatTime(ts: OplogTime): string {
+  return `${ts.t},${ts.i}`;
+}
+
+/**
+ * What an oplog slice holds (issue 15 §1): the entries after `after` up to and including `last`,
+ * in oplog order, with nothing left out unless `gap` says so.
+ */
+export interface OplogSliceInfo {
+  /** The position the slice continues from (exclusive): the previous slice's `last`, or the base's oplog end. */
+  readonly after: OplogTime;
+  readonly first: OplogTime;
+  readonly last: OplogTime;
+  readonly entries: number;
+  /** The previous slice of the chain; null for the first slice after a base backup. */
+  readonly previous: string | null;
+  /** The base backup the chain started from. */
+  readonly base: string;
+  /**
+   * Set when the oplog had rolled past `after` before this slice was read: entries after `from`
+   * and before `to` are lost (`to` is the oldest entry the oplog still had, and is in this slice).
+   */
+  readonly gap?: { readonly from: OplogTime; readonly to: OplogTime };
+}
+
 /**
  * The record of one complete backup. Written last, only after the stored object's size and
  * SHA-256 were confirmed: an object without a manifest is not a backup. Holds no secrets:
@@ -30,6 +67,9 @@ export interface ManifestConsistency {
 export interface BackupManifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly id: string;
+  /** Absent for a backup; "oplog-slice" for a slice of captured oplog (then `oplog` is set). */
+  readonly kind?: "oplog-slice";
+  readonly oplog?: OplogSliceInfo;
   /** When the backup started (ISO 8601, UTC). */
   readonly createdAt: string;
   /** When the object was confirmed stored (ISO 8601, UTC). */
@@ -96,6 +136,19 @@ export function objectKeyFor(id: string, compression: Compression, scheme: Encry
   return `data/${id}.archive${objectSuffix(compression, scheme)}`;
 }
 
+/** Key prefix of oplog slices: `oplog/manifests/<id>.json` and `oplog/data/<id>.oplog…`, apart from backups. */
+export const OPLOG_PREFIX = "oplog/";
+
+/** Object key of an oplog slice's data (`oplog/data/<id>.oplog.archive.gz.age`). */
+export function sliceObjectKeyFor(id: string, compression: Compression, scheme: EncryptionScheme): string {
+  return `${OPLOG_PREFIX}data/${id}.oplog.archive${objectSuffix(compression, scheme)}`;
+}
+
+/** Key of an oplog slice's manifest. */
+export function sliceManifestKeyFor(id: string): string {
+  return `${OPLOG_PREFIX}manifests/${id}.json`;
+}
+
 /** Key of a backup's manifest. */
 export function manifestKeyFor(id: string): string {
   return `manifests/${id}.json`;
@@ -137,6 +190,17 @@ export function parseManifest(text: string, where: string): BackupManifest {
   if (!m.object || typeof m.object.key !== "string" || typeof m.object.size !== "number" || !/^[0-9a-f]{64}$/.test(String(m.object.sha256))) problems.push("object {key,size,sha256} is missing or malformed");
   if (typeof m.createdAt !== "string" || Number.isNaN(Date.parse(m.createdAt))) problems.push("createdAt is missing or not a date");
   if (!Array.isArray(m.namespaces)) problems.push("namespaces is missing");
+  if (m.kind !== undefined && m.kind !== "oplog-slice") problems.push(`kind "${String(m.kind)}" is not one this version knows (a newer cloudsync wrote it? upgrade)`);
+  if (m.kind === "oplog-slice" && !validSlice(m.oplog)) problems.push("oplog {after,first,last,entries,previous,base} is missing or malformed");
   if (problems.length) throw new IntegrityError(`manifest ${where}: ${problems.join("; ")}`);
   return m as BackupManifest;
+}
+
+function validTime(t: unknown): boolean {
+  const x = t as OplogTime | undefined;
+  return !!x && Number.isInteger(x.t) && Number.isInteger(x.i) && x.t >= 0 && x.i >= 0;
+}
+
+function validSlice(o: OplogSliceInfo | undefined): boolean {
+  return !!o && validTime(o.after) && validTime(o.first) && validTime(o.last) && Number.isInteger(o.entries) && (o.previous === null || typeof o.previous === "string") && typeof o.base === "string" && (o.gap === undefined || (validTime(o.gap.from) && validTime(o.gap.to)));
 }

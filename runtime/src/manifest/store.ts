@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import type { Destination } from "../destinations/destination.js";
 import { IntegrityError, NotFoundError } from "../errors.js";
-import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, latestStartOf, manifestKeyFor, parseManifest, type BackupManifest } from "./manifest.js";
+import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, latestStartOf, manifestKeyFor, parseManifest, sliceManifestKeyFor, type BackupManifest } from "./manifest.js";
 import { compareNewestFirst, newestFirst } from "./order.js";
 
 /**
@@ -60,7 +60,7 @@ async function readText(dest: Destination, key: string): Promise<string> {
  * were confirmed; this write is what makes the backup exist.
  */
 export async function writeManifest(dest: Destination, manifest: BackupManifest): Promise<string> {
-  const key = manifestKeyFor(manifest.id);
+  const key = manifest.kind === "oplog-slice" ? sliceManifestKeyFor(manifest.id) : manifestKeyFor(manifest.id);
   await dest.put(key, Readable.from([Buffer.from(JSON.stringify(manifest, null, 2) + "\n")]), { contentType: "application/json" });
   return key;
 }
@@ -78,6 +78,9 @@ export async function listBackups(dest: Destination, opts: { withVerifications?:
   for (const key of keys) {
     try {
       const manifest = parseManifest(await readText(dest, key), key);
+      // A slice's manifest belongs under oplog/; one here is not a backup, and is reported so that
+      // nothing (prune included) takes it for one or for garbage.
+      if (manifest.kind !== undefined) throw new IntegrityError(`manifest ${key}: a ${manifest.kind} manifest, not a backup's`);
       const verification = verifications.get(manifest.id);
       entries.push({
         manifest,

@@ -8,6 +8,7 @@
  */
 import { BSON, type Document, type MongoClient, type Timestamp } from "mongodb";
 import { ConfigError, IntegrityError } from "../errors.js";
+import { compareTimes } from "../manifest/manifest.js";
 import { serverCode } from "./connect.js";
 import type { ClusterTime } from "./consistency.js";
 import { createNamespaceFilter, createRenamer, splitNamespace, type RenameRule } from "./namespaces.js";
@@ -26,21 +27,11 @@ export class OplogApplyError extends IntegrityError {
   }
 }
 
-/** Orders two oplog times exactly: seconds, then the ordinal within the second. */
-export function compareTimes(a: ClusterTime, b: ClusterTime): number {
-  return a.t !== b.t ? a.t - b.t : a.i - b.i;
-}
-
 /** An oplog entry's `ts` as plain numbers. Throws OplogApplyError when it has none. */
 export function timeOf(entry: Document): ClusterTime {
   const ts = entry.ts as Timestamp | undefined;
   if (!ts || typeof ts !== "object" || !("high" in ts)) throw new OplogApplyError(String(entry.op), String(entry.ns), "the entry has no BSON timestamp ts");
   return { t: ts.high >>> 0, i: ts.low >>> 0 };
-}
-
-/** `t,i` as the CLI and manifests print it. */
-export function formatTime(ts: ClusterTime): string {
-  return `${ts.t},${ts.i}`;
 }
 
 /** Options of `createOplogApplier`. */
@@ -238,6 +229,11 @@ export function createOplogApplier(client: MongoClient, opts: OplogApplyOptions 
       case "renameCollection":
         return renameCollection(o, ns);
       case "dropDatabase": {
+        // Another database's drop, when no --include pattern can reach this one, is not ours.
+        if (opts.include?.length && !opts.include.some((p) => mayMatchDb(p, db))) {
+          report.notIncluded++;
+          return;
+        }
         if (mapped) throw new OplogApplyError("c dropDatabase", ns, "dropDatabase cannot be replayed with --include or --rename (it would drop the whole target database); restore without them, or to a time before it");
         if (INTERNAL_DB.has(db) || db === "admin") {
           report.internal++;
@@ -383,4 +379,12 @@ export function parseOplogTime(text: string, field: string): ClusterTime {
     if (!Number.isNaN(ms)) return { t: Math.floor(ms / 1000), i: 0xffffffff };
   }
   throw new ConfigError(field, `"${text}" is not a time; use ISO 8601 with a zone (2026-12-02T18:30:05Z, meaning that whole second) or an oplog timestamp t,i (1796235406,3)`);
+}
+
+/** Whether namespace pattern `pattern` (`db.coll`, `*` wildcards) can match a namespace of database `db`. */
+function mayMatchDb(pattern: string, db: string): boolean {
+  const dot = pattern.search(/(?<!\\)\./);
+  const dbPart = dot < 0 ? pattern : pattern.slice(0, dot);
+  if (!dbPart.includes("*")) return dbPart.replace(/\\(.)/g, "$1") === db;
+  return createNamespaceFilter([`${dbPart}.*`]).matches(`${db}.x`);
 }

@@ -6,7 +6,7 @@ import type { ArchiveSummary } from "../archive/types.js";
 import { createCompressor } from "../compression/index.js";
 import type { Destination, PutResult } from "../destinations/destination.js";
 import { IntegrityError, RemoteError } from "../errors.js";
-import { MANIFEST_FORMAT, newBackupId, objectKeyFor, type BackupManifest, type ManifestConsistency } from "../manifest/manifest.js";
+import { MANIFEST_FORMAT, newBackupId, objectKeyFor, sliceObjectKeyFor, type BackupManifest, type ManifestConsistency, type OplogSliceInfo } from "../manifest/manifest.js";
 import { writeManifest } from "../manifest/store.js";
 import { VERSION } from "../version.js";
 import type { EncryptionPlan } from "./encryption.js";
@@ -26,6 +26,11 @@ export interface BackupPipelineOptions {
   readonly signal?: AbortSignal;
   /** Called as archive bytes are read from the source. */
   readonly onProgress?: (archiveBytes: number) => void;
+  /**
+   * Set for an oplog slice: the object goes under oplog/ and the manifest says
+   * `kind: "oplog-slice"` with this record (the archive holds only the `.oplog` namespace).
+   */
+  readonly slice?: OplogSliceInfo;
   /** Fixed id and clock, for tests. */
   readonly id?: string;
   readonly now?: () => Date;
@@ -52,7 +57,7 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
   const now = opts.now ?? (() => new Date());
   const createdAt = now();
   const id = opts.id ?? newBackupId(createdAt);
-  const key = objectKeyFor(id, opts.compression.algorithm, opts.encryption.manifest.scheme);
+  const key = (opts.slice ? sliceObjectKeyFor : objectKeyFor)(id, opts.compression.algorithm, opts.encryption.manifest.scheme);
   const dest = opts.destination;
 
   const verifier = createArchiveVerifier();
@@ -104,6 +109,7 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       id,
+      ...(opts.slice ? { kind: "oplog-slice" as const, oplog: opts.slice } : {}),
       createdAt: createdAt.toISOString(),
       completedAt: now().toISOString(),
       tool: { name: "cloudsync", version: VERSION },

@@ -58,6 +58,11 @@ export interface OpenedBackup {
  */
 export async function openBackup(dest: Destination, ref: string, keys: DecryptionKeys, opts: { spoolDir?: string; signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<OpenedBackup> {
   const { manifest } = await findBackup(dest, ref);
+  return openManifest(dest, manifest, keys, opts);
+}
+
+/** `openBackup` for a manifest already in hand (a backup's, or an oplog slice's). */
+export async function openManifest(dest: Destination, manifest: BackupManifest, keys: DecryptionKeys, opts: { spoolDir?: string; signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<OpenedBackup> {
   const copy = await fetchVerified(dest, manifest, { spoolDir: opts.spoolDir, signal: opts.signal, onProgress: opts.onDownload }).catch((err: unknown) => {
     throw opts.signal?.aborted ? opts.signal.reason : err;
   });

@@ -9,6 +9,7 @@ import { register as estimate } from "./estimate.js";
 import { register as inspect } from "./inspect.js";
 import { register as keys } from "./keys.js";
 import { register as list } from "./list.js";
+import { register as oplog } from "./oplog.js";
 import { register as migrate } from "./migrate.js";
 import { register as prune } from "./prune.js";
 import { register as restore } from "./restore.js";
@@ -20,5 +21,5 @@ import { register as syncMetadata } from "./sync-metadata.js";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export function registerCommands(program: Command, app: CliApp): void {
-  for (const register of [demo, backup, list, verify, inspect, restore, prune, daemon, status, keys, seed, db, migrate, standby, estimate, serveMetadata, syncMetadata]) register(program, app);
+  for (const register of [demo, backup, list, verify, inspect, restore, oplog, prune, daemon, status, keys, seed, db, migrate, standby, estimate, serveMetadata, syncMetadata]) register(program, app);
 }

@@ -1,8 +1,13 @@
 // The implementation of `cloudsync restore`, imported by ./restore.ts only when the command runs, so that
 // its dependencies load only then.
 import { resolve } from "node:path";
-import { ConfigError, EXIT } from "../../errors.js";
-import { createNamespaceFilter, createRenamer, parseRename } from "../../mongo/namespaces.js";
+import { ConfigError, EXIT, UsageError } from "../../errors.js";
+import { createNamespaceFilter, createRenamer, parseRename, type RenameRule } from "../../mongo/namespaces.js";
+import { parseOplogTime } from "../../mongo/oplog-apply.js";
+import { formatTime } from "../../manifest/manifest.js";
+import { isoOf } from "../../manifest/slices.js";
+import { countReplay, describePlan, planPointInTime, restoreToTime } from "../../pipeline/pitr.js";
+import type { Destination } from "../../destinations/destination.js";
 import { checkDumpTarget } from "../../archive/dump-dir.js";
 import { connectMongo } from "../../mongo/connect.js";
 import { restoreToMongo } from "../../mongo/restore.js";
@@ -11,7 +16,7 @@ import { verifyBackup } from "../../pipeline/verify.js";
 import type { ArtifactLayers } from "../../pipeline/decode.js";
 import { Secret, redactUri } from "../../secret.js";
 import { findBackup } from "../../manifest/store.js";
-import { loadDecryptionKeys } from "../../pipeline/encryption.js";
+import { loadDecryptionKeys, type DecryptionKeys } from "../../pipeline/encryption.js";
 import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { table } from "./list.js";
@@ -41,6 +46,13 @@ export const run: Run = async (ctx, ref) => {
       throw new ConfigError("--rename", (err as Error).message);
     }
   });
+  if (ctx.opts.toTime !== undefined) {
+    if (ref !== undefined) throw new UsageError(`give a backup (${ref}) or --to-time, not both: --to-time picks its base backup itself`);
+    if (target.kind !== "mongodb") throw new ConfigError("--to", "--to-time restores into MongoDB (a mongodb:// URI); dir:// targets are not supported with it yet");
+    await runToTime(ctx, dest, target.uri, renames, await loadDecryptionKeys(config));
+    return;
+  }
+  if (ref === undefined) throw new UsageError("give the backup to restore (an id, or latest), or --to-time for a point-in-time restore");
   if (target.kind === "dir" && (renames.length || (ctx.opts.include as string[]).length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
   const keys = await loadDecryptionKeys(config);
   // Known in the first second, before anything is downloaded.
@@ -112,3 +124,38 @@ export const run: Run = async (ctx, ref) => {
     [`restored ${result.manifest.id} to ${target.path}`, table(["NAMESPACE", "EXPECTED", "RESTORED", "OK"], result.checks.map((c) => [c.ns, String(c.expected), String(c.found), c.ok ? "yes" : "NO"]))].join("\n"),
   );
 };
+
+/** `restore --to-time`: plan, then (unless --dry-run) restore the base and replay the oplog. */
+async function runToTime(ctx: Parameters<Run>[0], dest: Destination, uriText: string, renames: RenameRule[], keys: DecryptionKeys): Promise<void> {
+  const time = parseOplogTime(ctx.opts.toTime as string, "--to-time");
+  createNamespaceFilter(ctx.opts.include as string[]);
+  createRenamer(renames);
+  const uri = new Secret(uriText);
+  ctx.out.addSecrets(uri);
+  const plan = await planPointInTime(dest, time);
+  const where = redactUri(uriText);
+  const planLines = (entries: string): string[] => [
+    `base ${plan.base.id} (oplog end ${formatTime(plan.baseEnd)}, ${plan.baseEntries} entries of its own)`,
+    ...plan.slices.map((s) => `slice ${s.id}: ${formatTime(s.oplog.first)} to ${formatTime(s.oplog.last)}, ${s.oplog.entries} entries`),
+    entries,
+  ];
+  if (ctx.opts.dryRun) {
+    const replayed = await countReplay(dest, plan, keys, ctx.signal);
+    await (await connectMongo(uri)).close();
+    ctx.out.result({ dryRun: true, target: where, ...describePlan(plan), replayEntries: replayed }, () =>
+      [`would restore ${where} to ${formatTime(plan.target)} (${isoOf(plan.target)}), writing nothing:`, ...planLines(`${replayed} slice entries after the base's end, up to and including ${formatTime(plan.target)}, would be replayed`)].join("\n"),
+    );
+    return;
+  }
+  const progress = ctx.progress("restore");
+  const report = await restoreToTime(dest, plan, keys, { uri, include: ctx.opts.include as string[], rename: renames, drop: Boolean(ctx.opts.drop), signal: ctx.signal }).finally(() => progress.done());
+  const r = report.replay;
+  ctx.out.result({ target: where, ...describePlan(plan), restore: report.restore, replay: r, ok: report.ok }, () =>
+    [
+      `restored ${where} to ${formatTime(plan.target)} (${isoOf(plan.target)})`,
+      ...planLines(`replayed ${r.applied} entries (newest ${r.last ? formatTime(r.last) : "none"}); not applied: ${r.noops} no-ops, ${r.before} already in the base, ${r.beyond} after the time, ${r.uncommitted} of uncommitted transactions, ${r.notIncluded} not included, ${r.internal} of internal namespaces; ${r.missing} updates or deletes found no document`),
+      table(["NAMESPACE", "TARGET", "EXPECTED", "RESTORED", "OK"], report.restore.namespaces.map((n) => [n.ns, n.target, String(n.expected), String(n.restored), n.ok ? "yes" : "NO"])),
+    ].join("\n"),
+  );
+  if (!report.ok) ctx.setExitCode(EXIT.integrity);
+}

@@ -6,13 +6,14 @@ import { addDecryptionFlags, collect } from "../common.js";
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("restore")
-    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one)")
+    .argument("[id|latest]", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one); not with --to-time")
     .description("Restore a backup; nothing is written until the stored object's size and SHA-256 match its manifest")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
     .requiredOption("-t, --to <target>", "a mongodb:// URI, or dir://<path> (mongodump directory layout, for mongorestore --dir and bsondump)")
     .option("--include <pattern>", "restore only namespaces matching db.coll (* wildcards) (repeatable)", collect, [])
     .option("--rename <from:to>", "restore namespace(s) under another name, e.g. shop.*:drill_shop.* (repeatable)", collect, [])
     .option("--drop", "drop each target collection before restoring into it")
+    .option("--to-time <ISO-8601|t,i>", "point-in-time restore into MongoDB: the newest base backup (backup --oplog) at or before that time, then the captured oplog (oplog follow) replayed up to and including it; an ISO time means its whole second")
     .option("--dry-run", "check everything a restore would, writing nothing: the stored object's size and SHA-256, that the key decrypts it, every document, count and CRC, and that the target is an empty directory or a reachable server; exits as the restore would (4 damaged, 6 wrong or missing key)")
     .addHelpText(
       "after",
@@ -24,7 +25,8 @@ stops at the next batch and reports what had been written (those documents stay)
 
 Examples:
   cloudsync restore latest --from ./backups --to dir://./restored -i identity.txt --dry-run
-  cloudsync restore latest --from ./backups --to mongodb://127.0.0.1:27017 --rename 'shop.*:shop_restored.*' -i identity.txt`,
+  cloudsync restore latest --from ./backups --to mongodb://127.0.0.1:27017 --rename 'shop.*:shop_restored.*' -i identity.txt
+  cloudsync restore --to-time 2026-12-02T18:30:05Z --from ./backups --to mongodb://127.0.0.1:27017 -i identity.txt --dry-run`,
     );
   addDecryptionFlags(cmd).action(app.action(async () => (await import("./restore.run.js")).run));
 }

@@ -1,0 +1,43 @@
+// The implementation of `cloudsync oplog follow`, imported by ./oplog.ts only when the command runs, so
+// that its dependencies load only then.
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
+import { compressionOf } from "../../config/config.js";
+import { MINUTE, parseDuration } from "../../config/duration.js";
+import { parseSize } from "../../config/size.js";
+import { destinationOf } from "../../destinations/from-config.js";
+import { ConfigError } from "../../errors.js";
+import { formatTime } from "../../manifest/manifest.js";
+import { planEncryption } from "../../pipeline/encryption.js";
+import { followOplog } from "../../pipeline/oplog-follow.js";
+import { flagsToConfig } from "../common.js";
+import type { Run } from "../app.js";
+
+/** Runs `cloudsync oplog follow`. */
+export const run: Run = async (ctx) => {
+  const o = ctx.opts;
+  const { flags, names } = flagsToConfig(o, "to");
+  const config = ctx.config(flags, names);
+  const sliceMs = parseDuration((o.slice as string | undefined) ?? "5m", { name: "--slice", max: 24 * 60 * MINUTE });
+  const sliceBytes = parseSize((o.sliceSize as string | undefined) ?? "16MiB", "--slice-size");
+  if (sliceBytes < 1024 || sliceBytes > 1024 ** 3) throw new ConfigError("--slice-size", `must be from 1KiB to 1GiB, got "${String(o.sliceSize)}"`);
+  const encryption = await planEncryption(config);
+  const dest = destinationOf(config);
+  const statePath = o.state ? resolve(o.state as string) : join(config.daemon.stateDir, `oplog-${createHash("sha256").update(dest.url).digest("hex").slice(0, 12)}.json`);
+  const result = await followOplog({
+    uri: config.mongodbUri,
+    destination: dest,
+    compression: compressionOf(config),
+    encryption,
+    statePath,
+    sliceMs,
+    sliceBytes,
+    once: Boolean(o.once),
+    signal: ctx.signal,
+    log: (line) => ctx.out.warn(`oplog: ${line}`),
+  });
+  ctx.out.result(
+    { destination: dest.url, state: statePath, mode: result.mode ?? null, position: result.position, slices: result.slices.map((s) => ({ id: s.id, ...s.oplog, size: s.object.size })), gaps: result.gaps },
+    () => `stored ${result.slices.length} slice${result.slices.length === 1 ? "" : "s"} in ${dest.url}; position ${formatTime(result.position)} saved in ${statePath}`,
+  );
+};

@@ -1,0 +1,187 @@
+/**
+ * Point-in-time restore (issue 15 §3): the newest base backup whose oplog end is at or before the
+ * time and whose chain of slices reaches it, restored as any backup is, then its own oplog
+ * entries and the slices' entries replayed up to and including the time (`ts` compared exactly).
+ */
+import type { Document } from "mongodb";
+import type { ArchiveEvent } from "../archive/types.js";
+import type { Destination } from "../destinations/destination.js";
+import { ConfigError, IntegrityError, NotFoundError } from "../errors.js";
+import { compareTimes, formatTime, type BackupManifest, type OplogTime } from "../manifest/manifest.js";
+import { chainOf, isoOf, listSlices, restorableWindows, type Gap, type RestorableWindow, type SliceManifest } from "../manifest/slices.js";
+import { listBackups } from "../manifest/store.js";
+import { connectMongo } from "../mongo/connect.js";
+import type { RenameRule } from "../mongo/namespaces.js";
+import { createOplogApplier, decodeEntry, type OplogApplyReport } from "../mongo/oplog-apply.js";
+import { rawTime } from "../mongo/oplog-tail.js";
+import { restoreToMongo, type RestoreReport } from "../mongo/restore.js";
+import type { Secret } from "../secret.js";
+import type { DecryptionKeys } from "./encryption.js";
+import { openManifest } from "./restore.js";
+
+/** What a restore to `target` will use. */
+export interface PitrPlan {
+  readonly target: OplogTime;
+  readonly base: BackupManifest;
+  /** The base's oplog end: its data plus its own oplog entries are the database at this time. */
+  readonly baseEnd: OplogTime;
+  /** Entries of the base's own `.oplog` namespace (all at or before `baseEnd`). */
+  readonly baseEntries: number;
+  /** Slices replayed after the base's oplog, in chain order. */
+  readonly slices: readonly SliceManifest[];
+  readonly windows: readonly RestorableWindow[];
+  readonly gaps: readonly Gap[];
+}
+
+/** `t,i (ISO second)`, for messages. */
+function describeTime(ts: OplogTime): string {
+  return `${formatTime(ts)} (${isoOf(ts)})`;
+}
+
+/**
+ * Plans a restore to `target` from what `dest` holds. Throws NotFoundError when there is no base
+ * backup with an oplog window, and ConfigError (`--to-time`) when the time falls inside a gap,
+ * before every base's oplog end, or after the newest captured entry, naming the nearest
+ * restorable times on either side.
+ */
+export async function planPointInTime(dest: Destination, target: OplogTime): Promise<PitrPlan> {
+  const bases = await listBackups(dest);
+  const { segments, gaps } = chainOf(await listSlices(dest));
+  const windows = restorableWindows(bases, segments);
+  if (windows.length === 0) throw new NotFoundError(`no base backup with an oplog window in ${dest.url}: make one with \`cloudsync backup --oplog\`, then capture with \`cloudsync oplog follow\``);
+  const window = windows.find((w) => compareTimes(w.from, target) <= 0 && compareTimes(target, w.to) <= 0);
+  if (!window) {
+    const earlier = windows.filter((w) => compareTimes(w.to, target) < 0).sort((a, b) => compareTimes(b.to, a.to))[0];
+    const later = windows.filter((w) => compareTimes(w.from, target) > 0).sort((a, b) => compareTimes(a.from, b.from))[0];
+    const gap = gaps.find((g) => compareTimes(g.from, target) < 0 && compareTimes(target, g.to) < 0);
+    const why = gap
+      ? `falls in a gap of the captured oplog: the entries after ${describeTime(gap.from)} and before ${describeTime(gap.to)} were lost (slice ${gap.slice})`
+      : later && !earlier
+        ? "is before the oplog end of every base backup"
+        : "is after the newest captured oplog entry (or no chain of slices reaches it)";
+    const nearest = [earlier ? `${describeTime(earlier.to)} (the latest before it, from base ${earlier.base})` : undefined, later ? `${describeTime(later.from)} (the earliest after it, base ${later.base})` : undefined].filter(Boolean).join(" and ");
+    throw new ConfigError("--to-time", `${describeTime(target)} ${why}; the nearest restorable times are ${nearest}; \`cloudsync list --json\` shows every window`);
+  }
+  const base = bases.find((b) => b.manifest.id === window.base)!.manifest;
+  const slices = (window.segment?.slices ?? []).filter((s) => compareTimes(s.oplog.last, window.from) > 0 && compareTimes(s.oplog.first, target) <= 0);
+  const baseEntries = base.namespaces.find((n) => n.ns === ".oplog")?.documents ?? 0;
+  return { target, base, baseEnd: window.from, baseEntries, slices, windows, gaps };
+}
+
+/** Options of `restoreToTime`. */
+export interface PitrOptions {
+  readonly uri: Secret;
+  readonly include?: readonly string[];
+  readonly rename?: readonly RenameRule[];
+  readonly drop?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What a point-in-time restore did. */
+export interface PitrReport {
+  readonly restore: RestoreReport;
+  readonly replay: OplogApplyReport;
+  readonly ok: boolean;
+}
+
+/**
+ * Carries out `plan` into the server at `uri`: restores the base (as `restore` does, its `.oplog`
+ * kept aside in memory), replays the base's entries, then each slice's entries after the base's
+ * end up to and including the target. Every slice is confirmed (size, SHA-256) before it is
+ * read, and its CRC and entry count are checked against its manifest (IntegrityError otherwise).
+ * Throws OplogApplyError for an entry the replay cannot apply.
+ */
+export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: DecryptionKeys, opts: PitrOptions): Promise<PitrReport> {
+  const baseOplog: Uint8Array[] = [];
+  const opened = await openManifest(dest, plan.base, keys, opts.signal ? { signal: opts.signal } : {});
+  let restore: RestoreReport;
+  try {
+    async function* keepOplog(): AsyncGenerator<ArchiveEvent> {
+      for await (const ev of opened.events) {
+        if (ev.kind === "documents" && ev.ns === ".oplog") for (const d of ev.docs) baseOplog.push(Buffer.from(d));
+        yield ev;
+      }
+    }
+    restore = await restoreToMongo(keepOplog(), {
+      uri: opts.uri,
+      ...(opts.include ? { include: opts.include } : {}),
+      ...(opts.rename ? { rename: opts.rename } : {}),
+      drop: Boolean(opts.drop),
+      expected: new Map(plan.base.namespaces.map((n) => [n.ns, n.documents])),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } finally {
+    await opened.cleanup();
+  }
+  const client = await connectMongo(opts.uri);
+  try {
+    const applier = createOplogApplier(client, { ...(opts.include ? { include: opts.include } : {}), ...(opts.rename ? { rename: opts.rename } : {}), limit: plan.target });
+    for (const raw of baseOplog) await applier.apply(decodeEntry(raw));
+    let alreadyInBase = 0;
+    await forEachSliceEntry(dest, plan.slices, keys, opts.signal, async (raw) => {
+      opts.signal?.throwIfAborted();
+      if (compareTimes(rawTime(raw), plan.baseEnd) <= 0) {
+        alreadyInBase++;
+        return;
+      }
+      await applier.apply(decodeEntry(raw));
+    });
+    const replay = applier.finish();
+    replay.before += alreadyInBase;
+    return { restore, replay, ok: restore.ok };
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Counts the entries a restore to `plan.target` would replay (after the base's end, at or before
+ * the target), reading every slice as the restore would: size, SHA-256, decryption, CRC, counts.
+ */
+export async function countReplay(dest: Destination, plan: PitrPlan, keys: DecryptionKeys, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  await forEachSliceEntry(dest, plan.slices, keys, signal, (raw) => {
+    const ts = rawTime(raw);
+    if (compareTimes(ts, plan.baseEnd) > 0 && compareTimes(ts, plan.target) <= 0) n++;
+  });
+  return n;
+}
+
+/**
+ * Calls `fn` with every entry of `slices`, in order. Each slice is fetched and confirmed against
+ * its manifest first; its `.oplog` CRC and its entry count must match the manifest, or this
+ * throws IntegrityError naming the slice.
+ */
+export async function forEachSliceEntry(dest: Destination, slices: readonly SliceManifest[], keys: DecryptionKeys, signal: AbortSignal | undefined, fn: (raw: Uint8Array) => unknown): Promise<void> {
+  for (const slice of slices) {
+    const opened = await openManifest(dest, slice, keys, signal ? { signal } : {});
+    try {
+      let seen = 0;
+      let ended = false;
+      for await (const ev of opened.events) {
+        if (ev.kind === "documents") {
+          if (ev.ns !== ".oplog") throw new IntegrityError(`oplog slice ${slice.id}: holds namespace ${ev.ns}; a slice holds only .oplog`);
+          for (const d of ev.docs) {
+            seen++;
+            await fn(d);
+          }
+        } else if (ev.kind === "eof") {
+          if (!ev.crcOk) throw new IntegrityError(`oplog slice ${slice.id}: the CRC-64 of its entries does not match its EOF header; the slice is damaged`);
+          ended = true;
+        }
+      }
+      if (!ended || seen !== slice.oplog.entries) throw new IntegrityError(`oplog slice ${slice.id}: holds ${seen} entries${ended ? "" : " and no EOF header"}, its manifest says ${slice.oplog.entries}`);
+    } finally {
+      await opened.cleanup();
+    }
+  }
+}
+
+/** The document form of a plan, for `--dry-run --json` and the restore's result. */
+export function describePlan(plan: PitrPlan): Document {
+  return {
+    toTime: { ts: formatTime(plan.target), iso: isoOf(plan.target) },
+    base: { id: plan.base.id, oplogEnd: formatTime(plan.baseEnd), oplogEntries: plan.baseEntries },
+    slices: plan.slices.map((s) => ({ id: s.id, first: formatTime(s.oplog.first), last: formatTime(s.oplog.last), entries: s.oplog.entries })),
+  };
+}
