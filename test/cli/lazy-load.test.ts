@@ -22,7 +22,7 @@ const HEAVY = { "MongoDB driver": "/node_modules/mongodb/", "AWS SDK": "/node_mo
 type Heavy = keyof typeof HEAVY;
 
 /** Every command and subcommand, as typed before `--help`. */
-const COMMANDS = [[], ["demo"], ["backup"], ["list"], ["verify"], ["inspect"], ["restore"], ["oplog"], ["oplog", "follow"], ["prune"], ["daemon"], ["status"], ["keys"], ["keys", "new"], ["seed"], ["seed", "export"], ["seed", "import"], ["seed", "verify"], ["seed", "list"], ["db"], ["db", "init"], ["db", "schema"], ["migrate"], ["standby"], ["estimate"], ["serve-metadata"], ["sync-metadata"]];
+const COMMANDS = [[], ["demo"], ["backup"], ["list"], ["verify"], ["inspect"], ["restore"], ["oplog"], ["oplog", "follow"], ["oplog", "verify"], ["prune"], ["daemon"], ["status"], ["keys"], ["keys", "new"], ["seed"], ["seed", "export"], ["seed", "import"], ["seed", "verify"], ["seed", "list"], ["db"], ["db", "init"], ["db", "schema"], ["migrate"], ["standby"], ["estimate"], ["serve-metadata"], ["sync-metadata"]];
 
 // A fixed config home: `keys new --help` names the default identity path under it.
 const ENV = { XDG_CONFIG_HOME: "/home/user/.config" };

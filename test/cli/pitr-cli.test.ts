@@ -8,7 +8,7 @@
 // Runs where the server has an oplog (FerretDB here, polled: it does not tail; mongod with
 // MONGODB_URI). FerretDB records an update as $set of the whole new document, so the writes
 // here never remove a field (a removal would not be in its oplog).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,6 +21,9 @@ import { CLI_SKIP, runCli, spawnCli } from "../support/cli.js";
 import { lacks, onEachServer, testServers } from "../support/servers.js";
 
 if (CLI_SKIP) console.warn(`skipping point-in-time CLI tests: ${CLI_SKIP}`);
+
+/** A test document: numeric ids, any fields. */
+type Item = { _id: number } & Document;
 
 /** Waits until the wall clock is in a later second than `ms` (the oplog's `ts` counts seconds). */
 async function nextSecond(ms = Date.now()): Promise<void> {
@@ -56,7 +59,7 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     recipient = (await runCli(["keys", "new", "--out", identity, "--json"])).json<{ recipient: string }>().recipient;
     client = new MongoClient(server.uri);
     await client.connect();
-    const items = client.db(src).collection<Document>("items");
+    const items = client.db(src).collection<Item>("items");
     await items.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, n: i, state: "seed" })));
     const base = await runCli(["backup", "--uri", server.uri, "--include", `${src}.*`, "--oplog", "--to", backups, "-r", recipient, "--json"]);
     expect(base.code, base.stderr).toBe(0);
@@ -151,8 +154,59 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     expect(r.stderr).toMatch(/--to-time: 4070908800,4294967295 \(2099-01-01T00:00:00Z\) is after the newest captured oplog entry \(or no chain of slices reaches it\); the nearest restorable times are \d+,\d+ \(.*\) \(the latest before it, from base /);
   });
 
+  it("list --oplog --json shows the slices, the base's restorable window and no gap; oplog verify passes", async () => {
+    const listed = await runCli(["list", "--oplog", "--from", backups, "--json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const doc = listed.json<{ slices: unknown[]; windows: Array<{ from: { ts: string }; to: { ts: string }; slices: number }>; gaps: unknown[]; problems: unknown[] }>();
+    expect(doc.slices.length).toBe(3);
+    expect(doc.windows.length).toBe(1);
+    expect(doc.windows[0]!.slices).toBe(3);
+    expect(doc.gaps).toEqual([]);
+    expect(doc.problems).toEqual([]);
+    const checked = await runCli(["oplog", "verify", "--from", backups, "-i", identity, "--json"]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.json<{ ok: boolean; level: string }>()).toMatchObject({ ok: true, level: "read" });
+  });
+
+  it("oplog verify fails (exit 4) on a slice with one flipped byte, naming it", async () => {
+    const copy = join(work, "damaged");
+    cpSync(backups, copy, { recursive: true });
+    const [victim] = await listSlices(createLocalDestination(copy));
+    const file = join(copy, victim!.object.key);
+    const bytes = readFileSync(file);
+    bytes.writeUInt8(bytes[bytes.length >> 1]! ^ 0x01, bytes.length >> 1);
+    writeFileSync(file, bytes);
+    const r = await runCli(["oplog", "verify", "--from", copy, "--json"]);
+    expect(r.code).toBe(4);
+    const doc = r.json<{ ok: boolean; slices: Array<{ id: string; ok: boolean; problem?: string }> }>();
+    expect(doc.ok).toBe(false);
+    expect(doc.slices.find((s) => !s.ok)?.id).toBe(victim!.id);
+  });
+
+  it("records a gap when the oplog rolled past the saved position, and refuses a time inside it", async () => {
+    // The follower "was down" longer than the oplog window: its saved position is older than the
+    // oplog's oldest entry. A destination of its own, with a base backup, keeps the main chain intact.
+    const gapped = join(work, "gapped");
+    const base = await runCli(["backup", "--uri", server.uri, "--include", `${src}.*`, "--oplog", "--to", gapped, "-r", recipient, "--json"]);
+    expect(base.code, base.stderr).toBe(0);
+    const state = join(work, "gap-state.json");
+    writeFileSync(state, JSON.stringify({ format: 1, destination: createLocalDestination(gapped).url, position: { t: 1000, i: 1 }, lastSlice: null, base: base.json<{ id: string }>().id }));
+    await client.db(src).collection("markers").insertOne({ after: "gap" });
+    const r = await runCli(["oplog", "follow", "--uri", server.uri, "--to", gapped, "-r", recipient, "--state", state, "--once", "--json"], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/oplog: gap: the oplog no longer holds the entries after 1000,1 \(its oldest entry is \d+,\d+\)/);
+    const [slice] = await listSlices(createLocalDestination(gapped));
+    expect(slice!.oplog.gap?.from).toEqual({ t: 1000, i: 1 });
+    const listed = (await runCli(["list", "--oplog", "--from", gapped, "--json"])).json<{ gaps: Array<{ from: { ts: string } }> }>();
+    expect(listed.gaps.map((g) => g.from.ts)).toEqual(["1000,1"]);
+    const refused = await runCli(["restore", "--to-time", "1000,5", "--from", gapped, "--to", server.uri, "-i", identity]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--to-time: 1000,5 (1970-01-01T00:16:40Z) falls in a gap of the captured oplog: the entries after 1000,1 (1970-01-01T00:16:40Z) and before");
+    expect(refused.stderr).toContain("the nearest restorable times are");
+  });
+
   it("a follower killed with SIGKILL mid-slice and restarted leaves an unbroken chain with every write once", async () => {
-    const items = client.db(src).collection<Document>("items");
+    const items = client.db(src).collection<Item>("items");
     const state = join(work, "state.json");
     const child = spawnCli(["oplog", "follow", "--uri", server.uri, "--to", backups, "-r", recipient, "--state", state, "--slice", "1s"]);
     let stderr = "";

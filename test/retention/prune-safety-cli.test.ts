@@ -7,7 +7,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
-import { manifestKeyFor, objectKeyFor, type BackupManifest } from "../../runtime/src/manifest/manifest.js";
+import { manifestKeyFor, objectKeyFor, sliceManifestKeyFor, sliceObjectKeyFor, type BackupManifest } from "../../runtime/src/manifest/manifest.js";
 import { writeManifest } from "../../runtime/src/manifest/store.js";
 import { CLI_SKIP, filesUnder, runCli } from "../support/cli.js";
 
@@ -57,5 +57,30 @@ describe.skipIf(!!CLI_SKIP)("cloudsync prune never deletes what it cannot prove 
     expect(existsSync(path.join(root, objectKeyFor(damaged, "gzip", "age-x25519")))).toBe(true);
     expect(existsSync(path.join(root, manifestKeyFor(damaged)))).toBe(true);
     expect(filesUnder(root).filter((f) => f.startsWith("data/"))).toHaveLength(3);
+  });
+
+  it("leaves every oplog slice alone (object and manifest, under oplog/), and keeps a slice manifest misplaced under manifests/ with its object", async () => {
+    const dest = createLocalDestination(root);
+    const old = new Date(Date.now() - 60 * DAY);
+    // A slice as oplog follow stores it, 60 days old: prune does not know slices and must not touch them.
+    const sliceId = `${old.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}-0000aa`;
+    const sliceKey = sliceObjectKeyFor(sliceId, "gzip", "age-x25519");
+    await dest.put(sliceKey, Readable.from([Buffer.from("slice")]));
+    const slice = { format: 1, id: sliceId, kind: "oplog-slice", oplog: { after: { t: 1, i: 1 }, first: { t: 2, i: 1 }, last: { t: 3, i: 1 }, entries: 1, previous: null, base: ids[2] }, createdAt: old.toISOString(), completedAt: old.toISOString(), namespaces: [], object: { key: sliceKey, size: 5, sha256: "0".repeat(64) } } as unknown as BackupManifest;
+    await writeManifest(dest, slice);
+    // The same kind of manifest where backups live (written by hand, or by a newer cloudsync).
+    const strayId = `${old.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}-0000bb`;
+    const strayKey = objectKeyFor(strayId, "gzip", "age-x25519");
+    await dest.put(strayKey, Readable.from([Buffer.from("stray")]));
+    writeFileSync(path.join(root, manifestKeyFor(strayId)), JSON.stringify({ ...slice, id: strayId, object: { key: strayKey, size: 5, sha256: "0".repeat(64) } }));
+    for (const f of filesUnder(root)) utimesSync(path.join(root, f), old, old);
+    const before = filesUnder(root).filter((f) => f.startsWith("oplog/"));
+    expect(before).toEqual([sliceManifestKeyFor(sliceId), sliceKey].sort());
+    const r = await runCli(["prune", "--from", root, "--keep-last", "1"]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`warning: ${manifestKeyFor(strayId)} is not a readable manifest: a damaged backup, kept with its data object:`);
+    expect(filesUnder(root).filter((f) => f.startsWith("oplog/"))).toEqual(before);
+    expect(existsSync(path.join(root, strayKey))).toBe(true);
+    expect(existsSync(path.join(root, manifestKeyFor(strayId)))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ export function register(program: Command, app: CliApp): void {
     .command("list")
     .description("List complete backups (those with a manifest), newest first, with each one's last verification: passed or FAILED, its level and when")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
+    .option("--oplog", "list the oplog slices (oplog follow) instead: each one, the restorable window of each base backup (restore --to-time), and the gaps")
     .action(app.action(async () => (await import("./list.run.js")).run));
 }
 

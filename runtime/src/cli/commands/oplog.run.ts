@@ -6,10 +6,12 @@ import { compressionOf } from "../../config/config.js";
 import { MINUTE, parseDuration } from "../../config/duration.js";
 import { parseSize } from "../../config/size.js";
 import { destinationOf } from "../../destinations/from-config.js";
-import { ConfigError } from "../../errors.js";
+import { ConfigError, EXIT } from "../../errors.js";
 import { formatTime } from "../../manifest/manifest.js";
 import { planEncryption } from "../../pipeline/encryption.js";
 import { followOplog } from "../../pipeline/oplog-follow.js";
+import { verifyChain } from "../../pipeline/pitr.js";
+import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { flagsToConfig } from "../common.js";
 import type { Run } from "../app.js";
 
@@ -40,4 +42,22 @@ export const run: Run = async (ctx) => {
     { destination: dest.url, state: statePath, mode: result.mode ?? null, position: result.position, slices: result.slices.map((s) => ({ id: s.id, ...s.oplog, size: s.object.size })), gaps: result.gaps },
     () => `stored ${result.slices.length} slice${result.slices.length === 1 ? "" : "s"} in ${dest.url}; position ${formatTime(result.position)} saved in ${statePath}`,
   );
+};
+
+/** Runs `cloudsync oplog verify`: exit 4 when a slice is damaged or the chain is broken. */
+export const runVerify: Run = async (ctx) => {
+  const { flags, names } = flagsToConfig(ctx.opts, "from");
+  const config = ctx.config(flags, names);
+  const dest = destinationOf(config);
+  const keys = config.identityFiles.length || config.passphraseFile ? await loadDecryptionKeys(config) : undefined;
+  const result = await verifyChain(dest, keys, ctx.signal);
+  ctx.out.result({ destination: dest.url, ...result }, () =>
+    [
+      ...result.slices.map((s) => `${s.ok ? "ok    " : "FAILED"} ${s.id}${s.problem ? `: ${s.problem}` : ""}`),
+      ...result.problems.map((p) => `CHAIN BROKEN at slice ${p.slice}: it ${p.problem}`),
+      ...result.gaps.map((g) => `gap recorded by slice ${g.slice}: entries after ${g.from.t},${g.from.i} and before ${g.to.t},${g.to.i} are lost`),
+      `${result.ok ? "chain ok" : "chain NOT ok"}: ${result.slices.length} slices, ${result.level === "read" ? "decrypted, CRCs and counts checked" : "sizes and SHA-256 checked (give -i to decrypt and check CRCs too)"}`,
+    ].join("\n"),
+  );
+  if (!result.ok) ctx.setExitCode(EXIT.integrity);
 };

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addEncryptionFlags } from "../common.js";
+import { addDecryptionFlags, addEncryptionFlags } from "../common.js";
 
-/** `cloudsync oplog follow`: capture the oplog into encrypted slices for point-in-time restores. */
+/** `cloudsync oplog follow` and `oplog verify`: capture the oplog into encrypted slices for point-in-time restores. */
 export function register(program: Command, app: CliApp): void {
   const oplog = program.command("oplog").description("Capture the oplog for point-in-time restores");
   const follow = oplog
@@ -30,4 +30,9 @@ Examples:
   cloudsync oplog follow --uri mongodb://db1:27017/?replicaSet=rs0 --to s3://my-bucket/mongo -r age1… --slice 5m`,
   );
   follow.action(app.action(async () => (await import("./oplog.run.js")).run));
+  const verify = oplog
+    .command("verify")
+    .description("Check the chain of oplog slices: each continues from the one before it, and each stored object matches its manifest's size and SHA-256; with a key, also decrypt each one and check its CRC and entry count")
+    .option("-f, --from <destination>", "where the slices are stored (default ./backups or CLOUDSYNC_DESTINATION)");
+  addDecryptionFlags(verify).action(app.action(async () => (await import("./oplog.run.js")).runVerify));
 }
