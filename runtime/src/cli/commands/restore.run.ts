@@ -150,7 +150,9 @@ async function runToTime(ctx: Parameters<Run>[0], dest: Destination, uriText: st
   const progress = ctx.progress("restore");
   const report = await restoreToTime(dest, plan, keys, { uri, include: ctx.opts.include as string[], rename: renames, drop: Boolean(ctx.opts.drop), signal: ctx.signal }).finally(() => progress.done());
   const r = report.replay;
-  ctx.out.result({ target: where, ...describePlan(plan), restore: report.restore, replay: r, ok: report.ok }, () =>
+  // The base's .oplog is replayed here, not skipped: only the other skips are reported.
+  const restored = { ...report.restore, skipped: report.restore.skipped.filter((k) => k.ns !== ".oplog") };
+  ctx.out.result({ target: where, ...describePlan(plan), restore: restored, replay: r, ok: report.ok }, () =>
     [
       `restored ${where} to ${formatTime(plan.target)} (${isoOf(plan.target)})`,
       ...planLines(`replayed ${r.applied} entries (newest ${r.last ? formatTime(r.last) : "none"}); not applied: ${r.noops} no-ops, ${r.before} already in the base, ${r.beyond} after the time, ${r.uncommitted} of uncommitted transactions, ${r.notIncluded} not included, ${r.internal} of internal namespaces; ${r.missing} updates or deletes found no document`),
