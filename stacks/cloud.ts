@@ -67,7 +67,7 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
   }
 
   if (c.metadataEnabled) {
-    const bundle = await deps.buildBundle(path.resolve(c.metadataBundleDir));
+    const bundle = await deps.buildBundle(path.resolve(c.metadataBundleDir, "bundle"));
     const server = new MetadataServer("metadata", {
       connection: { host: c.metadataHost!, port: c.sshPort, user: c.sshUser, privateKey: secret("sshPrivateKey") },
       domain: c.metadataDomain!,

@@ -39,7 +39,7 @@ function metadataChecks(run: MockedRun): void {
     expect(unit).toMatch(/^User=cloudsync-metadata$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/cloudsync-metadata\/env$/m);
     const copy = one(run, "command:remote:CopyToRemote", "metadata-bundle").inputs;
-    expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef/bundle", ["0123456789abcdef"]]);
+    expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef", ["0123456789abcdef"]]);
     expect(run.outputs.metadataUrl).toBe("https://jeffreysanford.us/");
   });
 

@@ -1,6 +1,7 @@
 /**
  * A real OpenSSH server on 127.0.0.1 for deploy tests: a throwaway host key, one Unix user with
- * key authentication only, and a client that checks the host key strictly. Needs root (useradd,
+ * key authentication only, SFTP (what @pulumi/command's CopyToRemote uses), and a client that
+ * checks the host key strictly. Needs root (useradd,
  * sshd) and Debian's openssh-server; `sshdUnavailable()` names what is missing so a test can skip.
  */
 import { execFileSync, execSync, spawn, type ChildProcess } from "node:child_process";
@@ -43,7 +44,7 @@ export async function startSshd(dir: string, user: string): Promise<TestSshd> {
   writeFileSync(`${dir}/known_hosts`, `[127.0.0.1]:${port} ${readFileSync(`${dir}/host_key.pub`, "utf8")}`);
   writeFileSync(
     `${dir}/sshd_config`,
-    [`Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${dir}/host_key`, `PidFile ${dir}/sshd.pid`, "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes", "UsePAM no", `AllowUsers ${user}`, "AuthorizedKeysFile .ssh/authorized_keys", ""].join("\n"),
+    [`Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${dir}/host_key`, `PidFile ${dir}/sshd.pid`, "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes", "UsePAM no", `AllowUsers ${user}`, "AuthorizedKeysFile .ssh/authorized_keys", "Subsystem sftp internal-sftp", ""].join("\n"),
   );
   const sshd: ChildProcess = spawn(SSHD, ["-D", "-e", "-f", `${dir}/sshd_config`], { stdio: ["ignore", "ignore", "pipe"] });
   const ssh = (command: string, input?: Buffer | string): string =>
