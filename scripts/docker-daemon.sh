@@ -19,7 +19,7 @@ environment:
   CLOUDSYNC_DOCKER_DIR       state directory (default /tmp/cloudsync-docker)
   CLOUDSYNC_DOCKER_TIMEOUT   seconds to wait for the daemon (default 60)
 
-Needs root and the Debian package docker.io (dockerd, containerd, runc); curl.
+Needs root and the Debian package docker.io (dockerd, containerd, runc); curl, jq, ip (iproute2).
 EOF
 }
 
@@ -56,8 +56,8 @@ start() {
     return 0
   fi
   [[ "$(id -u)" == 0 ]] || die "dockerd needs root (running as uid $(id -u))"
-  for bin in dockerd containerd runc curl; do
-    command -v "$bin" >/dev/null || die "$bin not found; install docker.io and curl (scripts/install-system-deps.sh --test)"
+  for bin in dockerd containerd runc curl jq ip; do
+    command -v "$bin" >/dev/null || die "$bin not found; install docker.io, curl, jq and iproute2 (scripts/install-system-deps.sh --test)"
   done
   check_ours .cloudsync-docker
   if [[ -e "$DIR" ]]; then stop_daemon; unmount_all; rm -rf "$DIR"; fi
@@ -78,9 +78,15 @@ start() {
 }
 
 # dockerd stops its containers and its own containerd on SIGTERM; SIGKILL after 30 s, and then
-# containerd (by its PID file) as well, since nothing else would end it.
+# containerd (by its PID file) as well, since nothing else would end it. The Linux bridges of
+# networks still defined outlive dockerd in the host's namespace, so they are listed first (while
+# the API answers) and deleted after.
 stop_daemon() {
-  local pid cpid
+  local pid cpid bridges=() br
+  if answers; then
+    mapfile -t bridges < <(curl -s -m 5 --unix-socket "$SOCK" http://localhost/networks |
+      jq -r '.[] | select(.Driver == "bridge") | .Options["com.docker.network.bridge.name"] // ("br-" + .Id[0:12])')
+  fi
   if [[ -f "$PIDFILE" ]]; then
     pid="$(cat "$PIDFILE")"
     if kill -0 "$pid" 2>/dev/null; then
@@ -94,6 +100,9 @@ stop_daemon() {
     fi
     rm -f "$PIDFILE"
   fi
+  for br in "${bridges[@]}"; do
+    if ip link show "$br" >/dev/null 2>&1; then ip link delete "$br" 2>/dev/null || true; fi
+  done
 }
 
 stop() {

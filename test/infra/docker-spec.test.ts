@@ -193,6 +193,8 @@ describe.skipIf(skip !== undefined)(`stack local: its container spec created on 
   }, 60_000);
 
   it.skipIf(!externalIp)(`does not answer on the machine's other address${externalIp ? "" : " (skipped: this machine has no non-loopback IPv4 address)"}`, async () => {
+    // Only meaningful while the stand-in runs and answers on 127.0.0.1 (the test before started it).
+    expect((await inspect("cloudsync-mongo")).State.Status).toBe("running");
     expect(await firstLine(externalIp!, port)).toBe("ECONNREFUSED");
   });
 

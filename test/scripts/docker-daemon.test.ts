@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { dockerApi } from "../support/docker-api.js";
 import { dockerSkipReason } from "../support/docker-service.js";
 import { repoRoot } from "../support/paths.js";
 
@@ -33,10 +34,11 @@ describe("scripts/docker-daemon.sh", () => {
   });
 
   const skip = dockerSkipReason();
-  it.skipIf(skip !== undefined)(`start is idempotent, status answers, stop ends dockerd by PID and removes the directory${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+  it.skipIf(skip !== undefined)(`start is idempotent, status answers, stop ends dockerd by PID, deletes the bridges of its networks and removes the directory${skip ? ` (skipped: ${skip})` : ""}`, async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "cloudsync-docker-script-")), "state");
     const env = { CLOUDSYNC_DOCKER_DIR: dir };
     let pid = 0;
+    let bridge: string | undefined;
     try {
       const first = await script(["start"], env);
       expect(first).toEqual({ code: 0, stdout: `export DOCKER_HOST=unix://${dir}/docker.sock\n`, stderr: "" });
@@ -44,11 +46,18 @@ describe("scripts/docker-daemon.sh", () => {
       expect(await script(["start"], env)).toEqual(first);
       expect(Number(readFileSync(join(dir, "dockerd.pid"), "utf8"))).toBe(pid);
       expect(await script(["status"], env)).toEqual({ code: 0, stdout: `running at unix://${dir}/docker.sock\n`, stderr: "" });
+      // A subnet of its own: left to pick one, this daemon could take the one the suite's daemon
+      // is giving the stack's network at the same moment, and the two bridges' routes would clash.
+      const ipam = { Config: [{ Subnet: "10.213.77.0/24" }] };
+      const { Id } = await dockerApi(join(dir, "docker.sock")).json<{ Id: string }>("POST", "/networks/create", { Name: "cloudsync-script-net", Driver: "bridge", IPAM: ipam });
+      bridge = `br-${Id.slice(0, 12)}`;
+      expect((await promisify(execFile)("ip", ["-br", "link", "show", bridge])).stdout).toContain(bridge);
     } finally {
       expect(await script(["stop"], env)).toEqual({ code: 0, stdout: "", stderr: "" });
     }
     expect(existsSync(dir)).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    await expect(promisify(execFile)("ip", ["link", "show", bridge!])).rejects.toThrow(/does not exist/);
     expect(await script(["status"], env)).toEqual({ code: 1, stdout: "not running\n", stderr: "" });
   });
 });

@@ -151,7 +151,12 @@ export async function dockerExec(api: DockerApi, id: string, cmd: readonly strin
     (out[raw[at]!] ??= []).push(raw.subarray(at + 8, at + 8 + size));
     at += 8 + size;
   }
-  const state = await api.json<{ ExitCode: number | null; Running: boolean }>("GET", `/exec/${exec.Id}/json`);
-  if (state.Running || state.ExitCode === null) throw new Error(`docker exec ${cmd.join(" ")}: still running after its output ended`);
+  // The daemon may record the exit a moment after the stream ends.
+  let state = await api.json<{ ExitCode: number | null; Running: boolean }>("GET", `/exec/${exec.Id}/json`);
+  for (const deadline = Date.now() + 10_000; (state.Running || state.ExitCode === null) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    state = await api.json("GET", `/exec/${exec.Id}/json`);
+  }
+  if (state.Running || state.ExitCode === null) throw new Error(`docker exec ${cmd.join(" ")}: still running 10 s after its output ended`);
   return { exitCode: state.ExitCode, stdout: Buffer.concat(out[1]!).toString("utf8"), stderr: Buffer.concat(out[2]!).toString("utf8") };
 }
