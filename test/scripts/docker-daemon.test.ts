@@ -2,7 +2,7 @@
 // twice (idempotent), asked for its status, stopped; and its refusal to delete a directory that
 // is not its own. Needs what the suite's daemon needs (root, docker.io).
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,6 +26,7 @@ describe("scripts/docker-daemon.sh", () => {
     const r = await script(["stop"], { CLOUDSYNC_DOCKER_DIR: dir });
     expect(r).toEqual({ code: 1, stdout: "", stderr: `docker-daemon: ${dir} is not empty and holds no .cloudsync-docker: not a docker-daemon.sh state directory, refusing to delete it\n` });
     expect(readFileSync(join(dir, "precious"), "utf8")).toBe("keep me");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("a wrong command exits 2 with the usage on stderr", async () => {
@@ -35,7 +36,8 @@ describe("scripts/docker-daemon.sh", () => {
 
   const skip = dockerSkipReason();
   it.skipIf(skip !== undefined)(`start is idempotent, status answers, stop ends dockerd by PID, deletes the bridges of its networks and removes the directory${skip ? ` (skipped: ${skip})` : ""}`, async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "cloudsync-docker-script-")), "state");
+    const parent = mkdtempSync(join(tmpdir(), "cloudsync-docker-script-"));
+    const dir = join(parent, "state");
     const env = { CLOUDSYNC_DOCKER_DIR: dir };
     let pid = 0;
     let bridge: string | undefined;
@@ -54,6 +56,7 @@ describe("scripts/docker-daemon.sh", () => {
       expect((await promisify(execFile)("ip", ["-br", "link", "show", bridge])).stdout).toContain(bridge);
     } finally {
       expect(await script(["stop"], env)).toEqual({ code: 0, stdout: "", stderr: "" });
+      rmSync(parent, { recursive: true, force: true });
     }
     expect(existsSync(dir)).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
