@@ -25,6 +25,7 @@ const RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8
 /** The digest harness.ts's mocks give every docker.Image: the agent container's image input. */
 const MOCKED_DIGEST = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 const AGENT_IMAGE = "cloudsync-agent:local";
+const TYPES = { volume: "docker:index/volume:Volume", network: "docker:index/network:Network", container: "docker:index/container:Container" } as const;
 
 /** Why the stand-in image cannot be made: it needs a statically linked busybox (no libc in the image). */
 function busyboxSkipReason(): string | undefined {
@@ -101,9 +102,9 @@ describe.skipIf(skip !== undefined)(`stack local: its container spec created on 
   let api: DockerApi;
   let run: MockedRun;
   let port: number;
-  const docker = (type: "volume" | "network" | "container") => run.resources.filter((r) => r.type === `docker:index/${type}:${type[0]!.toUpperCase()}${type.slice(1)}`);
-  const mongod = () => one(run, "docker:index/container:Container", "mongo-mongod");
-  const agent = () => one(run, "docker:index/container:Container", "agent-daemon");
+  const docker = (kind: keyof typeof TYPES) => run?.resources.filter((r) => r.type === TYPES[kind]) ?? [];
+  const mongod = () => one(run, TYPES.container, "mongo-mongod");
+  const agent = () => one(run, TYPES.container, "agent-daemon");
   const inspect = (name: string) => api.json<{ Id: string; Image: string; State: { Status: string; Health?: { Log: { ExitCode: number; Output: string }[] } }; Config: Record<string, unknown>; HostConfig: Record<string, unknown>; NetworkSettings: { Ports: Record<string, unknown>; Networks: Record<string, { Aliases: string[] | null }> } }>("GET", `/containers/${name}/json`);
   const fileIn = async (container: string, file: string) => firstTarEntry((await api.request("GET", `/containers/${container}/archive?path=${encodeURIComponent(file)}`)).body);
   const created: string[] = [];
@@ -128,8 +129,8 @@ describe.skipIf(skip !== undefined)(`stack local: its container spec created on 
   afterAll(async () => {
     if (!api) return;
     for (const id of created) await api.request("DELETE", `/containers/${id}?force=true&v=true`).catch(() => undefined);
-    for (const n of run?.resources.filter((r) => r.type === "docker:index/network:Network") ?? []) await api.request("DELETE", `/networks/${String(n.inputs.name)}`).catch(() => undefined);
-    for (const v of run?.resources.filter((r) => r.type === "docker:index/volume:Volume") ?? []) await api.request("DELETE", `/volumes/${String(v.inputs.name)}`).catch(() => undefined);
+    for (const n of docker("network")) await api.request("DELETE", `/networks/${String(n.inputs.name)}`).catch(() => undefined);
+    for (const v of docker("volume")) await api.request("DELETE", `/volumes/${String(v.inputs.name)}`).catch(() => undefined);
   });
 
   it("creates every volume and the network under this stack's own prefix, cloudsync-local-", async () => {
@@ -208,10 +209,11 @@ describe.skipIf(skip !== undefined)(`stack local: its container spec created on 
     expect(ours.filter(retained).map((r) => `${r.type} ${String(r.inputs.name)} protect=${r.protect}`).sort()).toEqual(
       ["cloudsync-local-agent-backups", "cloudsync-local-mongo-config", "cloudsync-local-mongo-data"].map((n) => `docker:index/volume:Volume ${n} protect=true`),
     );
+    expect([...new Set(ours.filter((r) => !retained(r)).map((r) => r.type))].sort()).toEqual([TYPES.container, TYPES.network]);
     // Dependents first, as the engine deletes: the containers, then the network. The provider
     // removes a container with force and its anonymous volumes (remove_volumes defaults to true).
-    for (const r of ours.filter((r) => !retained(r) && r.type === "docker:index/container:Container")) await api.request("DELETE", `/containers/${String(r.inputs.name)}?force=true&v=true`);
-    for (const r of ours.filter((r) => !retained(r) && r.type === "docker:index/network:Network")) await api.request("DELETE", `/networks/${String(r.inputs.name)}`);
+    for (const r of ours.filter((r) => !retained(r) && r.type === TYPES.container)) await api.request("DELETE", `/containers/${String(r.inputs.name)}?force=true&v=true`);
+    for (const r of ours.filter((r) => !retained(r) && r.type === TYPES.network)) await api.request("DELETE", `/networks/${String(r.inputs.name)}`);
     const left = await api.json<{ Name: string }[]>("GET", "/containers/json?all=true");
     expect(left).toEqual([]);
     await expect(api.request("GET", "/networks/cloudsync-local-mongo-net")).rejects.toThrow(/404/);
