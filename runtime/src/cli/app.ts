@@ -14,6 +14,11 @@ export interface CommandContext {
    * call. `flagNames` maps config keys to the flag spelling used in error messages.
    */
   config(flags?: RawConfig, flagNames?: Partial<Record<keyof RawConfig, string>>): Config;
+  /**
+   * The environment this invocation reads: `process.env`, or the one a test gave `createCliApp`.
+   * Commands take variables from here (or from `config`), never from `process.env` directly.
+   */
+  readonly env: NodeJS.ProcessEnv;
   /** A TTY-only progress line on stderr (silent with --json or --quiet). */
   progress(label: string): Progress;
   /** Aborted on SIGINT/SIGTERM so long work stops cleanly and leaves nothing half-written. */
@@ -67,7 +72,8 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         const positional = raw.slice(0, -2).map((a) => (Array.isArray(a) ? a.join(" ") : (a as string)));
         const opts = command.optsWithGlobals() as Record<string, unknown>;
         const out = createOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), stdout: io.stdout, stderr: io.stderr });
-        for (const w of unknownVariableWarnings(io.env ?? process.env)) out.warning(w);
+        const env = io.env ?? process.env;
+        for (const w of unknownVariableWarnings(env)) out.warning(w);
         const controller = new AbortController();
         // The last configuration loaded, so an error naming a config key names it as the user spelt it.
         let loaded: Config | undefined;
@@ -85,6 +91,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         const ctx: CommandContext = {
           out,
           opts,
+          env,
           signal: controller.signal,
           config(flags, flagNames) {
             const config = loadConfig({ configFile: opts.config as string | undefined, env: io.env, flags, flagNames });
