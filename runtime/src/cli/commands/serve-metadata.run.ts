@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { NODE_FLAGS } from "../../metadata/deploy/options.js";
 import { resolveServerOptions, serveEnv, type ServerFlags } from "../../metadata/server-options.js";
 import type { Run } from "../app.js";
+import type { ServeMetadataCommandOptions } from "./serve-metadata.js";
 
 // The deployed entry, beside this module in dist/ (SERVER_ENTRY, relative to a release).
 const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.meta.url));
@@ -19,8 +20,9 @@ const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.
  * replace a process (Windows), the entry runs as a child with this terminal, stopped by the same
  * signals.
  */
-export const run: Run = async (ctx) => {
-  const given: ServerFlags = { db: flag(ctx.opts.db), port: flag(ctx.opts.port), host: flag(ctx.opts.host), docs: flag(ctx.opts.docs), readRateLimit: flag(ctx.opts.readRateLimit) };
+export const run: Run<ServeMetadataCommandOptions> = async (ctx) => {
+  const { db, port, host, docs, readRateLimit } = ctx.opts;
+  const given: ServerFlags = { db, port, host, docs, readRateLimit };
   resolveServerOptions(given, ctx.env);
   const apiKey = ctx.config().cloudSync.apiKey;
   const args = [...NODE_FLAGS, SERVE_MAIN];
@@ -36,7 +38,3 @@ export const run: Run = async (ctx) => {
   ctx.signal.removeEventListener("abort", stop);
   ctx.setExitCode(code);
 };
-
-function flag(value: unknown): string | undefined {
-  return value === undefined ? undefined : String(value);
-}
