@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig, nameSettingIn, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
+import type { DestinationWrappers } from "../destinations/open.js";
 import { EXIT, InterruptedError } from "../errors.js";
 import { createOutput, type Output } from "./output.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -36,6 +37,11 @@ export interface CommandContext<O extends object = NoOptions> {
    * Commands take variables from here (or from `config`), never from `process.env` directly.
    */
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * The wrappers this invocation's destinations get (`destinationOf(config, spec, ctx.destinationWrappers)`):
+   * with --debug, one line per storage operation on stderr (`cloudsync: debug: put <destination> <key>: ok in 12 ms`).
+   */
+  readonly destinationWrappers: DestinationWrappers;
   /** A TTY-only progress line on stderr (silent with --json or --quiet). */
   progress(label: string): Progress;
   /** Aborted on SIGINT/SIGTERM so long work stops cleanly and leaves nothing half-written. */
@@ -111,6 +117,7 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
           out,
           opts,
           env,
+          destinationWrappers: opts.debug ? { log: (line) => out.warn(`cloudsync: debug: ${line}`) } : {},
           signal: controller.signal,
           config(flags, flagNames) {
             const config = loadConfig({ configFile: opts.config, env: io.env, flags, flagNames });

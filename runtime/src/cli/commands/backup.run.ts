@@ -48,7 +48,7 @@ export const run: Run<BackupCommandOptions> = async (ctx) => {
   const concurrency = o.concurrency === undefined ? undefined : Number(o.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ConfigError("--concurrency", `must be a whole number from 1 to 64, got "${String(o.concurrency)}"`);
   const encryption = await planEncryption(config);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   if (!from) {
     const progress = ctx.progress("backup");
     const started = Date.now();

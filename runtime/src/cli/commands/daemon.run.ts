@@ -77,12 +77,12 @@ async function buildPlan(ctx: CommandContext, config: Config, o: DaemonCommandOp
   const log = (line: string): void => ctx.out.warn(`${new Date().toISOString()} ${line}`);
   return {
     source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include, exclude: o.exclude },
-    destination: destinationOf(config),
+    destination: destinationOf(config, config.destination, ctx.destinationWrappers),
     compression: compressionOf(config),
     encryption,
     ...(keys.ageIdentities.length || keys.passphrase || keys.openPgpPrivateKey ? { decryption: keys } : {}),
     retention,
-    ...(cloudSpec ? { cloud: destinationOf(config, cloudSpec) } : {}),
+    ...(cloudSpec ? { cloud: destinationOf(config, cloudSpec, ctx.destinationWrappers) } : {}),
     ...(metadata ? { metadata } : {}),
     log,
   };

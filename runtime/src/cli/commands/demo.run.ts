@@ -74,7 +74,7 @@ export const run: Run<DemoCommandOptions> = async (ctx) => {
   const identity = await demoIdentity(ctx, root, identityPath);
   const recipient = ageRecipientOf(identity);
   const encryption: EncryptionPlan = { manifest: { scheme: "age-x25519", recipients: [recipientFingerprint(recipient)] }, create: () => createAgeEncryptStream({ recipients: [recipient] }) };
-  const dest = openDestination(join(root, "backups"));
+  const dest = openDestination(join(root, "backups"), {}, {}, ctx.destinationWrappers);
   const keys: DecryptionKeys = { ageIdentities: [identity] };
 
   const located = ctx.opts.archiveOnly ? { reason: "--archive-only given" } : locateJongodb(ctx.opts.jongodb);

@@ -31,7 +31,7 @@ export const run: Run<EstimateCommandOptions> = async (ctx) => {
   const cloudDays = positive("--cloud-days", ctx.opts.cloudDays, 30);
   const backupsPerDay = positive("--per-day", ctx.opts.perDay, 1);
   const localDays = parseDuration(config.retention.keepWithin, { name: "keepWithin", ...RETENTION }) / DAY;
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
 
   const measure = settingOrigin(config, "mongodbUri") !== "default";
   const database: DatabaseMeasurement = measure ? await measureDatabase(config.mongodbUri) : { known: false, reason: "not measured: pass --uri or set MONGODB_URI" };

@@ -22,7 +22,7 @@ function verificationCell(state: VerificationState | undefined): string {
 export const run: Run<ListCommandOptions> = async (ctx) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${err.message}`) });
   ctx.out.result(
     entries.map((e) => ({

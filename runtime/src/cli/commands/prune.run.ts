@@ -38,7 +38,7 @@ export const run: Run<PruneCommandOptions> = async (ctx) => {
   Object.assign(flags, { keepLast: o.keepLast, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly, keepWithin: o.keepWithin });
   Object.assign(names, { keepLast: "--keep-last", keepDaily: "--keep-daily", keepWeekly: "--keep-weekly", keepMonthly: "--keep-monthly", keepWithin: "--keep-within" });
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const { policy, keepWithin } = retentionPolicyOf(config, { explicit: ctx.opts.keepWithin !== undefined, field: "--keep-within" });
   const planned = await planDestinationPrune(dest, policy);
   // A manifest that exists but cannot be read is a damaged backup: kept with its object, and the

@@ -34,7 +34,7 @@ export const run: Run<RestoreCommandOptions> = async (ctx, ref) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
   const target = parseRestoreTarget(ctx.opts.to);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const renames = ctx.opts.rename.map((r) => {
     try {
       return parseRename(r);

@@ -38,7 +38,7 @@ export const exportSet: Run<SeedExportCommandOptions> = async (ctx) => {
       throw describeLocalIO(err, `seed export to ${dir}`);
     });
     if (!toDestination || !encryption) return { report };
-    const destination = destinationOf(config, toDestination);
+    const destination = destinationOf(config, toDestination, ctx.destinationWrappers);
     const pushed = await pushSeedSet({ dir: report.dir, destination, encryption, id: o.id, signal: ctx.signal });
     return { report, pushed };
   };
@@ -73,7 +73,7 @@ export const importSet: Run<SeedImportCommandOptions> = async (ctx) => {
     ? await load(from)
     : await withScratch(async (dir) => {
         const keys = await loadDecryptionKeys(config);
-        await pullSeedSet({ destination: destinationOf(config, fromDestination), id: String(o.id), dir, keys, signal: ctx.signal });
+        await pullSeedSet({ destination: destinationOf(config, fromDestination, ctx.destinationWrappers), id: String(o.id), dir, keys, signal: ctx.signal });
         return load(dir);
       });
   for (const w of report.warnings) ctx.out.warn(`seed import: ${w}`);
@@ -99,7 +99,7 @@ export const verifySet: Run<SeedVerifyCommandOptions> = async (ctx) => {
 /** Runs `cloudsync seed list`. */
 export const listSets: Run<SeedListCommandOptions> = async (ctx) => {
   const config = ctx.config();
-  const destination = destinationOf(config, ctx.opts.fromDestination);
+  const destination = destinationOf(config, ctx.opts.fromDestination, ctx.destinationWrappers);
   const ids = await listSeedSets(destination);
   ctx.out.result({ destination: destination.url, ids }, () => (ids.length ? ids.join("\n") : `no seed sets in ${destination.url}`));
 };

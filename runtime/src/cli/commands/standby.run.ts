@@ -31,7 +31,7 @@ export const run: Run<StandbyCommandOptions> = async (ctx) => {
   if (fromBackups) {
     const { flags, names } = flagsToConfig(ctx.opts);
     const config = ctx.config({ ...flags, destination: fromBackups }, { ...names, destination: "--from-backups" });
-    backups = { dest: destinationOf(config), keys: await loadDecryptionKeys(config) };
+    backups = { dest: destinationOf(config, config.destination, ctx.destinationWrappers), keys: await loadDecryptionKeys(config) };
   }
   const run = await runStandby({
     standby,

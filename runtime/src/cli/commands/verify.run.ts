@@ -17,7 +17,7 @@ import type { VerifyCommandOptions } from "./verify.js";
 export const run: Run<VerifyCommandOptions> = async (ctx, ref) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const keys = await loadDecryptionKeys(config);
   const progress = ctx.progress("verify");
   let seen = 0;
