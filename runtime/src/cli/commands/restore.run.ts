@@ -16,6 +16,7 @@ import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
+import type { RestoreCommandOptions } from "./restore.js";
 
 /** Parses the restore target: `dir://path` (mongodump directory layout). */
 export function parseRestoreTarget(spec: string): { kind: "dir"; path: string } | { kind: "mongodb"; uri: string } {
@@ -29,19 +30,19 @@ export function parseRestoreTarget(spec: string): { kind: "dir"; path: string } 
 }
 
 /** Runs `cloudsync restore`. */
-export const run: Run = async (ctx, ref) => {
+export const run: Run<RestoreCommandOptions> = async (ctx, ref) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const target = parseRestoreTarget(ctx.opts.to as string);
-  const dest = destinationOf(config);
-  const renames = (ctx.opts.rename as string[]).map((r) => {
+  const target = parseRestoreTarget(ctx.opts.to);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
+  const renames = ctx.opts.rename.map((r) => {
     try {
       return parseRename(r);
     } catch (err) {
       throw new ConfigError("--rename", (err as Error).message);
     }
   });
-  if (target.kind === "dir" && (renames.length || (ctx.opts.include as string[]).length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
+  if (target.kind === "dir" && (renames.length || ctx.opts.include.length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
   const keys = await loadDecryptionKeys(config);
   // Known in the first second, before anything is downloaded.
   if (target.kind === "dir") await checkDumpTarget(target.path, "--to");
@@ -65,7 +66,7 @@ export const run: Run = async (ctx, ref) => {
       ctx.out.addSecrets(uri);
       await (await connectMongo(uri)).close();
     }
-    const filter = createNamespaceFilter(ctx.opts.include as string[]);
+    const filter = createNamespaceFilter(ctx.opts.include);
     const rename = createRenamer(renames);
     const where = target.kind === "dir" ? target.path : redactUri(target.uri);
     const plan = manifest.namespaces.filter((n) => filter.matches(n.ns)).map((n) => ({ ns: n.ns, target: target.kind === "dir" ? n.ns : rename(n.ns), documents: n.documents }));
@@ -86,7 +87,7 @@ export const run: Run = async (ctx, ref) => {
       const restoring = ctx.progress("restore");
       const report = await restoreToMongo(opened.events, {
         uri,
-        include: ctx.opts.include as string[],
+        include: ctx.opts.include,
         rename: renames,
         drop: Boolean(ctx.opts.drop),
         expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])),
