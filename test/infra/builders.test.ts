@@ -4,7 +4,7 @@ import { withCredentials } from "../../infra/atlas-cluster.js";
 import { b2RuntimeKeySpec } from "../../infra/b2-key.js";
 import { b2EndpointSettings } from "../../infra/b2-endpoint.js";
 import { DENIED_ACTIONS, runtimePolicyDocument } from "../../infra/iam-policy.js";
-import { lifecycleRules, toS3ApiRules } from "../../infra/lifecycle.js";
+import { fromS3ApiRules, lifecycleRules, toS3ApiRules } from "../../infra/lifecycle.js";
 import { agentMongoUri, mongodCommand, replicaSetProbeScript } from "../../infra/mongo-container.js";
 import { contentHash } from "../../infra/metadata-server.js";
 
@@ -17,6 +17,13 @@ describe("pure builders", () => {
     ]);
     expect(() => lifecycleRules({ prefix: "b/", retentionDays: 0, noncurrentDays: 3 })).toThrow("lifecycle retentionDays: must be a whole number ≥ 1, got 0");
     expect(() => lifecycleRules({ prefix: "b/", retentionDays: 1, noncurrentDays: 1.5 })).toThrow("lifecycle noncurrentDays: must be a whole number ≥ 1, got 1.5");
+  });
+
+  it("lifecycle: read back from a server's rules in any order; a missing or disabled rule reads as 0 days", () => {
+    const written = toS3ApiRules(lifecycleRules({ prefix: "b/", retentionDays: 7, noncurrentDays: 3 }));
+    expect(fromS3ApiRules([...written].reverse())).toEqual({ prefix: "b/", retentionDays: 7, noncurrentDays: 3 });
+    expect(fromS3ApiRules([{ ID: "expire-current-backups", Status: "Enabled", Prefix: "legacy/", Expiration: { Days: 5 } }])).toEqual({ prefix: "legacy/", retentionDays: 5, noncurrentDays: 0 });
+    expect(fromS3ApiRules([{ ...written[0]!, Status: "Disabled" }, written[1]!])).toEqual({ prefix: "", retentionDays: 0, noncurrentDays: 3 });
   });
 
   it("IAM: never allows a denied action, never allows s3:DeleteObject, refuses a prefix without /", () => {
