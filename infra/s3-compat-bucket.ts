@@ -49,9 +49,9 @@ export interface S3CompatBucketInputs {
 
 /**
  * What `read` observes on the server: the inputs, with `prefix`, `retentionDays`,
- * `noncurrentDays` and `encryption` as the server reports them (so `pulumi refresh` sees a rule
- * changed behind Pulumi's back, and the next `up` restores it), plus the fields below. Object lock
- * settings are kept as last applied.
+ * `noncurrentDays` and (when `AES256` was asked for) `encryption` as the server reports them, so
+ * `pulumi refresh` sees a rule changed behind Pulumi's back and the next `up` restores it, plus
+ * the fields below. Object lock settings are kept as last applied.
  */
 export interface S3CompatBucketState extends S3CompatBucketInputs {
   /** `Enabled` once versioning is on. */
@@ -199,7 +199,9 @@ export async function readBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3C
     } catch (e) {
       if ((e as { name?: string }).name !== "NoSuchLifecycleConfiguration") throw new Error(`s3 get-bucket-lifecycle ${Bucket}: ${(e as Error).message}`, { cause: e });
     }
-    const encryption = await readEncryption(sdk, s3, Bucket);
+    // With `none` this provider manages no encryption (and never deletes one: RGW 16 takes DELETE
+    // /<bucket>?encryption for DeleteBucket), so whatever the server does by default is left alone.
+    const encryption = i.encryption === "AES256" ? await readEncryption(sdk, s3, Bucket) : "none";
     const acl = await step("get-bucket-acl", Bucket, () => s3.send(new sdk.GetBucketAclCommand({ Bucket })));
     const publicAccess = (acl.Grants ?? []).some((g) => /AllUsers|AuthenticatedUsers/.test(g.Grantee?.URI ?? ""));
     const lifecycleRuleIds = rules.map((r) => r.ID ?? "").sort();
