@@ -13,7 +13,7 @@ import { Module } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configureBucket, createBucket, deleteBucket, readBucket, replaceKeys, s3CompatBucketProvider, type S3CompatBucketInputs } from "../../infra/s3-compat-bucket.js";
-import { s3SkipReason, s3TestClient } from "../support/s3-service.js";
+import { headBucketStatus, s3SkipReason, s3TestClient } from "../support/s3-service.js";
 import { repoRoot } from "../support/paths.js";
 
 const skip = s3SkipReason();
@@ -158,11 +158,7 @@ describe.skipIf(skip !== undefined)(`dynamic S3-compatible bucket on the real S3
     } else {
       expect(outcome).toMatch(new RegExp(`^s3 put-bucket-encryption ${name}: .* \\(the new bucket was deleted again\\)$`));
       // All or nothing: the next `pulumi up` must not stop at "the bucket already exists".
-      const head = await s3!.send(new S3.HeadBucketCommand({ Bucket: name })).then(
-        () => 200,
-        (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
-      );
-      expect(head).toBe(404);
+      expect(await headBucketStatus(name, s3)).toBe(404);
     }
     await s3!.send(new S3.DeleteBucketCommand({ Bucket: name })).catch(() => undefined);
   });
