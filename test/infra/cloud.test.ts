@@ -199,6 +199,24 @@ describe("stack cloud-staging: a second cloud environment of the same program (m
   });
 });
 
+describe("stack cloud, provider backblaze at a loopback test server (mocked)", () => {
+  const at = (over: Record<string, string>) =>
+    runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:metadataEnabled": "false", "cloudsync:b2Endpoint": "http://127.0.0.1:7480", ...over, ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));
+
+  it("signs for us-east-1 by default, path style, and gives the agent the same endpoint and region", async () => {
+    const run = await at({});
+    const b = one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket");
+    expect([b.inputs.endpoint, b.inputs.region, b.inputs.forcePathStyle]).toEqual(["http://127.0.0.1:7480", "us-east-1", true]);
+    expect(run.outputs.agentCloudTarget).toEqual({ provider: "backblaze", bucket: "cloudsync-backups-example", prefix: "backups/", endpoint: "http://127.0.0.1:7480", region: "us-east-1" });
+  });
+
+  it("signs for cloudsync:b2Region when given", async () => {
+    const run = await at({ "cloudsync:b2Region": "eu-west-2" });
+    expect(one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket").inputs.region).toBe("eu-west-2");
+    expect((run.outputs.agentCloudTarget as { region: string }).region).toBe("eu-west-2");
+  });
+});
+
 describe("stack cloud: bucket encryption setting (mocked)", () => {
   it("passes bucketEncryption none to the backblaze bucket, where the policy pack then objects", async () => {
     const run = await runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:bucketEncryption": "none", "cloudsync:metadataEnabled": "false", ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));

@@ -12,6 +12,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
+  HeadBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   AbortMultipartUploadCommand,
@@ -142,4 +143,12 @@ export async function deleteTestBucket(bucket: string): Promise<void> {
   const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   for (const u of uploads.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/** The HTTP status HeadBucket answers for `bucket` (200 when it exists, 404 when it does not). */
+export async function headBucketStatus(bucket: string, client: S3Client = s3TestClient()): Promise<number | undefined> {
+  return client.send(new HeadBucketCommand({ Bucket: bucket })).then(
+    (r) => r.$metadata.httpStatusCode,
+    (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
+  );
 }
