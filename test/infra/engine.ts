@@ -15,7 +15,7 @@
  * write into the repository. Plugins are never downloaded.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "vitest";
@@ -61,19 +61,32 @@ export interface EngineProject {
   readonly dir: string;
   /** The launcher to pass to `--policy-pack`. */
   readonly policyPack: string;
-  /** Runs `pulumi <args> --non-interactive --cwd <dir>` (five minutes at most). */
-  pulumi(args: string[]): EngineRun;
+  /** Runs `pulumi <args> --non-interactive --cwd <dir>` (five minutes at most), `stdin` as its input. */
+  pulumi(args: string[], stdin?: string): EngineRun;
   /** Removes the directory, state included. */
   cleanup(): void;
 }
 
-/** A scratch project for `stack`, its config copied from `Pulumi.<kind>.yaml`. */
-export function project(stack: string): EngineProject {
+/**
+ * A scratch project for `stack`, its config copied from `Pulumi.<kind>.yaml`, node_modules and
+ * package.json linked. The compiled program is linked, or copied with `copyProgram` (with
+ * docs/METADATA_API.md and an empty runtime/, so that the metadata bundle is built from the copy,
+ * which a test can then change).
+ */
+export function project(stack: string, opts: { copyProgram?: boolean } = {}): EngineProject {
   const dir = mkdtempSync(path.join(tmpdir(), `cs-engine-${stack}-`));
   mkdirSync(path.join(dir, ".state"));
   copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   copyFileSync(path.join(repoRoot, `Pulumi.${stack.split("-")[0]}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
-  for (const link of ["dist", "node_modules", "package.json"]) symlinkSync(path.join(repoRoot, link), path.join(dir, link));
+  for (const link of ["node_modules", "package.json"]) symlinkSync(path.join(repoRoot, link), path.join(dir, link));
+  if (opts.copyProgram) {
+    cpSync(path.join(repoRoot, "dist"), path.join(dir, "dist"), { recursive: true, filter: (src) => !src.includes(`${path.sep}metadata-bundle`) });
+    mkdirSync(path.join(dir, "docs"));
+    copyFileSync(path.join(repoRoot, "docs/METADATA_API.md"), path.join(dir, "docs/METADATA_API.md"));
+    mkdirSync(path.join(dir, "runtime"));
+  } else {
+    symlinkSync(path.join(repoRoot, "dist"), path.join(dir, "dist"));
+  }
   const policyDir = path.join(repoRoot, "policy");
   const policyPack = path.join(dir, "policy-pack");
   const runPolicyPack = path.join(repoRoot, "node_modules/@pulumi/pulumi/cmd/run-policy-pack");
@@ -91,9 +104,9 @@ export function project(stack: string): EngineProject {
   return {
     dir,
     policyPack,
-    pulumi: (args) => {
+    pulumi: (args, stdin) => {
       const started = performance.now();
-      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive", "--cwd", dir], { env, encoding: "utf8", timeout: 300_000 });
+      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive", "--cwd", dir], { env, encoding: "utf8", timeout: 300_000, input: stdin });
       return { status: r.status, out: `${r.stdout}${r.stderr}`, seconds: (performance.now() - started) / 1000 };
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
