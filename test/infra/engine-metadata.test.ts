@@ -15,7 +15,6 @@
  * test/support/systemctl-standin.sh, first on the sudoer's secure_path only: it starts the
  * installed unit's ExecStart as its User with its EnvironmentFile, and logs every call in order.
  */
-import { S3Client, DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { execSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,6 +23,7 @@ import { Secret } from "../../runtime/src/secret.js";
 import { model, signedPost } from "../metadata/helpers.js";
 import { freePort } from "../support/mongo-service.js";
 import { repoRoot, tempDir } from "../support/paths.js";
+import { deleteTestBucket, s3SkipReason } from "../support/s3-service.js";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd.js";
 import { engineSkip, needs, project as engineProject, type EngineProject } from "./engine.js";
 
@@ -36,7 +36,7 @@ const reason =
   engineSkip ??
   needs(["command"]) ??
   sshdUnavailable() ??
-  (process.env.S3_TEST_SKIP ? `no S3 server: ${process.env.S3_TEST_SKIP}` : undefined) ??
+  (s3SkipReason() ? `no S3 server: ${s3SkipReason()}` : undefined) ??
   (existsSync("/run/systemd/system") ? "systemd runs here as PID 1: this test installs a unit, a system user and files under /opt, /etc and /var/lib, so it runs only on a machine without systemd (a container, CI)" : undefined) ??
   (HOST_PATHS.some((p) => existsSync(p)) ? `a metadata server is already installed here (${HOST_PATHS.filter((p) => existsSync(p)).join(", ")})` : undefined) ??
   (!existsSync("/usr/bin/sudo") ? "/usr/bin/sudo is absent (apt-get install -y sudo)" : undefined);
@@ -51,12 +51,6 @@ describe.skipIf(reason !== undefined)(`metadata server deployed over SSH by the 
   let project: EngineProject;
   let port = 0;
   const url = (): string => `http://127.0.0.1:${port}`;
-  const s3 = new S3Client({
-    endpoint: process.env.S3_TEST_ENDPOINT,
-    region: process.env.S3_TEST_REGION ?? "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: process.env.S3_TEST_ACCESS_KEY ?? "", secretAccessKey: process.env.S3_TEST_SECRET_KEY ?? "" },
-  });
   const calls = (): string[] => (existsSync(path.join(state, "calls.log")) ? readFileSync(path.join(state, "calls.log"), "utf8").trim().split("\n") : []);
   const pid = (): string => readFileSync(path.join(state, `${SERVICE}.pid`), "utf8").trim();
   const healthy = async (): Promise<unknown> => {
@@ -100,14 +94,7 @@ describe.skipIf(reason !== undefined)(`metadata server deployed over SSH by the 
     }
     await server?.stop();
     // The bucket is retained by `destroy` by design; the test removes it.
-    try {
-      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
-      const objects = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-      if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
-      await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-    } catch {
-      // never created
-    }
+    await deleteTestBucket(bucket).catch(() => undefined); // never created
     project?.cleanup();
     tmp.cleanup();
   }, 120_000);
