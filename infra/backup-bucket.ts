@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { b2EndpointSettings } from "./b2-endpoint.js";
 import { lifecycleRules } from "./lifecycle.js";
 import { S3CompatBucket } from "./s3-compat-bucket.js";
 
@@ -27,26 +28,21 @@ export interface AwsBackupBucketArgs extends BackupBucketCommon {
 /** `BackupBucket` on Backblaze B2 through its S3 API (dynamic provider, see s3-compat-bucket.ts). */
 export interface B2BackupBucketArgs extends BackupBucketCommon {
   readonly provider: "backblaze";
-  /** `https://s3.<region>.backblazeb2.com`. */
+  /** `https://s3.<region>.backblazeb2.com`, or a loopback test server (see b2-endpoint.ts). */
   readonly endpoint: string;
+  /** Signing region; default the B2 endpoint's own, or us-east-1 on loopback (`b2EndpointSettings`). */
+  readonly region?: string;
   /** A B2 key allowed to create and configure buckets (secrets). */
   readonly adminKeyId: pulumi.Input<string>;
   readonly adminKey: pulumi.Input<string>;
   /** Default encryption; `AES256` (SSE-B2) unless the server lacks it. Default `AES256`. */
   readonly encryption?: "AES256" | "none";
-  /** Path-style URLs, for S3-compatible servers other than B2. Default false. */
+  /** Path-style URLs, for S3-compatible servers other than B2. Default: true on loopback only. */
   readonly forcePathStyle?: boolean;
 }
 
 /** Arguments of `BackupBucket`. */
 export type BackupBucketArgs = AwsBackupBucketArgs | B2BackupBucketArgs;
-
-/** The region part of a B2 S3 endpoint (`https://s3.us-west-004.backblazeb2.com` → `us-west-004`). */
-export function b2RegionOf(endpoint: string): string {
-  const m = /^https:\/\/s3\.([a-z0-9-]+)\.backblazeb2\.com$/.exec(endpoint);
-  if (!m) throw new Error(`b2 endpoint: expected https://s3.<region>.backblazeb2.com, got ${JSON.stringify(endpoint)}`);
-  return m[1]!;
-}
 
 /**
  * The bucket backups go to: versioning on, the three lifecycle rules of `lifecycleRules`,
@@ -102,11 +98,12 @@ export class BackupBucket extends pulumi.ComponentResource {
       this.bucketArn = bucket.arn;
       this.endpoint = pulumi.output("");
     } else {
+      const s3 = b2EndpointSettings(args.endpoint, args.region);
       const bucket = new S3CompatBucket(
         `${name}-bucket`,
         {
           endpoint: args.endpoint,
-          region: b2RegionOf(args.endpoint),
+          region: s3.region,
           bucket: args.bucketName,
           prefix: args.prefix,
           retentionDays: args.retentionDays,
@@ -114,7 +111,7 @@ export class BackupBucket extends pulumi.ComponentResource {
           objectLockDays: args.objectLockDays,
           objectLockMode: args.objectLockMode,
           encryption: args.encryption ?? "AES256",
-          forcePathStyle: args.forcePathStyle ?? false,
+          forcePathStyle: args.forcePathStyle ?? s3.forcePathStyle,
           accessKeyId: pulumi.secret(args.adminKeyId),
           secretAccessKey: pulumi.secret(args.adminKey),
         },

@@ -66,3 +66,29 @@ export function toS3ApiRules(rules: readonly LifecycleRule[]): S3ApiLifecycleRul
     ...(r.abortIncompleteMultipartUpload ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation } } : {}),
   }));
 }
+
+/** What a server's lifecycle rules say about the three rules `lifecycleRules` writes. */
+export interface ObservedLifecycle {
+  /** Prefix of `expire-current-backups` ("" when that rule is absent). */
+  readonly prefix: string;
+  /** Days of `expire-current-backups`; 0 when that rule is absent, disabled or has no days. */
+  readonly retentionDays: number;
+  /** Days of `expire-noncurrent-versions`; 0 when that rule is absent, disabled or has no days. */
+  readonly noncurrentDays: number;
+}
+
+/**
+ * Reads back the values `lifecycleRules` wrote from a GetBucketLifecycleConfiguration answer
+ * (rules in any order; the prefix from `Filter.Prefix` or the legacy top-level `Prefix`). A
+ * missing or disabled rule reads as 0 days, which no valid config has, so the difference shows.
+ */
+export function fromS3ApiRules(rules: readonly { ID?: string; Status?: string; Filter?: { Prefix?: string }; Prefix?: string; Expiration?: { Days?: number }; NoncurrentVersionExpiration?: { NoncurrentDays?: number } }[]): ObservedLifecycle {
+  const enabled = (id: string) => rules.find((r) => r.ID === id && r.Status === "Enabled");
+  const current = enabled("expire-current-backups");
+  const noncurrent = enabled("expire-noncurrent-versions");
+  return {
+    prefix: current?.Filter?.Prefix ?? current?.Prefix ?? "",
+    retentionDays: current?.Expiration?.Days ?? 0,
+    noncurrentDays: noncurrent?.NoncurrentVersionExpiration?.NoncurrentDays ?? 0,
+  };
+}

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import path from "node:path";
 import { deploySteps, renderEnvFile, renderProxySite, renderSystemdUnit, resolveHostOptions, type MetadataHostOptions } from "../runtime/src/metadata/deploy/index.js";
 import { Secret } from "../runtime/src/secret.js";
 
@@ -19,7 +20,7 @@ export interface MetadataServerArgs {
   readonly connection: SshConnection;
   /** Public host name the reverse proxy serves (TLS via Caddy). */
   readonly domain: string;
-  /** The server bundle built by `buildServerBundle`: its directory and content hash. */
+  /** The server bundle built by `buildServerBundle`: its directory (named `bundle`) and content hash. */
   readonly bundle: { readonly dir: string; readonly releaseId: string };
   /** The push secret `CLOUD_SYNC_API_KEY` (Pulumi secret); lands only in the 0640 env file. */
   readonly apiKey: pulumi.Input<string>;
@@ -77,9 +78,13 @@ export class MetadataServer extends pulumi.ComponentResource {
     // Owned by the login user, who uploads into it; created through sudo because the root is not theirs.
     const mkStaging = sudo ? `sudo install -d -m 0700 -o "$(id -un)" -g "$(id -gn)" ${stagingRoot} ${staging}` : `install -d -m 0700 ${stagingRoot} ${staging}`;
     const dir = new command.remote.Command(`${name}-staging`, { connection, create: mkStaging, triggers: [args.bundle.releaseId] }, { parent: this });
+    // CopyToRemote copies a directory into an existing remote directory under the directory's
+    // own name (as `scp -r` does), so the bundle, named `bundle`, lands at <staging>/bundle,
+    // where the deploy steps read it. Found by a real engine: the provider does not rename it.
+    if (path.basename(args.bundle.dir) !== "bundle") throw new Error(`MetadataServer ${name}: the bundle directory must be named "bundle" (it is copied under its own name), got ${JSON.stringify(args.bundle.dir)}`);
     const copy = new command.remote.CopyToRemote(
       `${name}-bundle`,
-      { connection, source: new pulumi.asset.FileArchive(args.bundle.dir), remotePath: `${staging}/bundle`, triggers: [args.bundle.releaseId] },
+      { connection, source: new pulumi.asset.FileArchive(args.bundle.dir), remotePath: staging, triggers: [args.bundle.releaseId] },
       { parent: this, dependsOn: [dir] },
     );
     const stage = (suffix: string, file: string, text: pulumi.Input<string>): command.remote.Command =>

@@ -18,7 +18,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as S3 from "@aws-sdk/client-s3";
-import { lifecycleRules, toS3ApiRules } from "./lifecycle.js";
+import { fromS3ApiRules, lifecycleRules, toS3ApiRules } from "./lifecycle.js";
 
 /** Inputs of the dynamic bucket (all plain values once resolved). */
 export interface S3CompatBucketInputs {
@@ -47,7 +47,12 @@ export interface S3CompatBucketInputs {
   secretAccessKey: string;
 }
 
-/** What `read` observes on the server. */
+/**
+ * What `read` observes on the server: the inputs, with `prefix`, `retentionDays`,
+ * `noncurrentDays` and (when `AES256` was asked for) `encryption` as the server reports them, so
+ * `pulumi refresh` sees a rule changed behind Pulumi's back and the next `up` restores it, plus
+ * the fields below. Object lock settings are kept as last applied.
+ */
 export interface S3CompatBucketState extends S3CompatBucketInputs {
   /** `Enabled` once versioning is on. */
   versioningStatus: string;
@@ -135,7 +140,10 @@ export async function configureBucket(sdk: Sdk, i: S3CompatBucketInputs): Promis
  * Creates the bucket (private, object lock enabled when requested) and configures it. Fails if it
  * already exists — even when owned by the same account, which S3 (us-east-1) and RGW answer with
  * success: silently adopting a bucket full of history into a resource Pulumi may later replace
- * is not something to do by accident.
+ * is not something to do by accident. All or nothing: when configuring fails (a server without
+ * default encryption, say), the bucket just created, still empty, is deleted again before the
+ * error is rethrown, since Pulumi records nothing for a failed create and the next `up` would
+ * otherwise stop at "already exists".
  */
 export async function createBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<void> {
   const s3 = client(sdk, i);
@@ -146,10 +154,30 @@ export async function createBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<v
     );
     if (exists) throw new Error(`s3 create-bucket ${i.bucket}: the bucket already exists; choose another cloudsync:bucketName, or adopt it with \`pulumi import\``);
     await step("create-bucket", i.bucket, () => s3.send(new sdk.CreateBucketCommand({ Bucket: i.bucket, ACL: "private", ObjectLockEnabledForBucket: i.objectLockDays > 0 })));
+    try {
+      await configureBucket(sdk, i);
+    } catch (e) {
+      const undo = await s3.send(new sdk.DeleteBucketCommand({ Bucket: i.bucket })).then(
+        () => "the new bucket was deleted again",
+        (d: unknown) => `the new bucket could not be deleted again (${(d as Error).message}); delete it before the next \`pulumi up\``,
+      );
+      throw new Error(`${(e as Error).message} (${undo})`, { cause: e });
+    }
   } finally {
     s3.destroy();
   }
-  await configureBucket(sdk, i);
+}
+
+/** The bucket's default encryption as this provider writes it: `AES256`, or `none` when the server has none (or no such API). */
+async function readEncryption(sdk: Sdk, s3: S3.S3Client, Bucket: string): Promise<"AES256" | "none"> {
+  try {
+    const enc = await s3.send(new sdk.GetBucketEncryptionCommand({ Bucket }));
+    return (enc.ServerSideEncryptionConfiguration?.Rules ?? []).some((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm === "AES256") ? "AES256" : "none";
+  } catch (e) {
+    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (err.name === "ServerSideEncryptionConfigurationNotFoundError" || err.name === "NotImplemented" || err.$metadata?.httpStatusCode === 501) return "none";
+    throw stepError("get-bucket-encryption", Bucket, e);
+  }
 }
 
 /** Reads what the server has; `undefined` when the bucket is gone (so Pulumi plans a re-create). */
@@ -165,16 +193,19 @@ export async function readBucket(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3C
       throw new Error(`s3 head-bucket ${Bucket}: ${(e as Error).message}`, { cause: e });
     }
     const v = await step("get-bucket-versioning", Bucket, () => s3.send(new sdk.GetBucketVersioningCommand({ Bucket })));
-    let ids: string[] = [];
+    let rules: S3.LifecycleRule[] = [];
     try {
-      const lc = await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }));
-      ids = (lc.Rules ?? []).map((r) => r.ID ?? "").sort();
+      rules = (await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules ?? [];
     } catch (e) {
       if ((e as { name?: string }).name !== "NoSuchLifecycleConfiguration") throw new Error(`s3 get-bucket-lifecycle ${Bucket}: ${(e as Error).message}`, { cause: e });
     }
+    // With `none` this provider manages no encryption (and never deletes one: RGW 16 takes DELETE
+    // /<bucket>?encryption for DeleteBucket), so whatever the server does by default is left alone.
+    const encryption = i.encryption === "AES256" ? await readEncryption(sdk, s3, Bucket) : "none";
     const acl = await step("get-bucket-acl", Bucket, () => s3.send(new sdk.GetBucketAclCommand({ Bucket })));
     const publicAccess = (acl.Grants ?? []).some((g) => /AllUsers|AuthenticatedUsers/.test(g.Grantee?.URI ?? ""));
-    return { ...i, versioningStatus: v.Status ?? "Disabled", lifecycleRuleIds: ids, publicAccess };
+    const lifecycleRuleIds = rules.map((r) => r.ID ?? "").sort();
+    return { ...i, ...fromS3ApiRules(rules), encryption, versioningStatus: v.Status ?? "Disabled", lifecycleRuleIds, publicAccess };
   } finally {
     s3.destroy();
   }
@@ -212,12 +243,20 @@ function loadSdk(): Sdk {
   return require("@aws-sdk/client-s3") as Sdk;
 }
 
+/** `readBucket` of a bucket just created or configured; its absence is an error. */
+async function readBack(sdk: Sdk, i: S3CompatBucketInputs): Promise<S3CompatBucketState> {
+  const state = await readBucket(sdk, i);
+  if (!state) throw new Error(`s3 head-bucket ${i.bucket}: the bucket is gone right after it was configured`);
+  return state;
+}
+
 /** The dynamic provider. Each method loads the SDK itself (see the module comment). */
 export const s3CompatBucketProvider: pulumi.dynamic.ResourceProvider = {
+  // create and update return what read then sees, so a refresh right after them changes nothing.
   async create(inputs: S3CompatBucketInputs) {
     const sdk = loadSdk();
     await createBucket(sdk, inputs);
-    return { id: inputs.bucket, outs: { ...inputs, versioningStatus: "Enabled" } };
+    return { id: inputs.bucket, outs: await readBack(sdk, inputs) };
   },
   async read(id: string, props: S3CompatBucketInputs) {
     const sdk = loadSdk();
@@ -232,7 +271,7 @@ export const s3CompatBucketProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, _olds: S3CompatBucketInputs, news: S3CompatBucketInputs) {
     const sdk = loadSdk();
     await configureBucket(sdk, news);
-    return { outs: { ...news, versioningStatus: "Enabled" } };
+    return { outs: await readBack(sdk, news) };
   },
   async delete(_id: string, props: S3CompatBucketInputs) {
     const sdk = loadSdk();

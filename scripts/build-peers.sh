@@ -56,25 +56,9 @@ esac
 
 log() { echo "build-peers: $*" >&2; }
 
-# Checks that Go is there (naming what $1 needs it for) and points its caches at .cache/go/ unless
-# the environment chose others. Safe to call more than once.
-go_env() {
-  if ! command -v go >/dev/null 2>&1; then
-    log "go not found: cannot build $1 (install Go 1.24 or newer)"
-    return 1
-  fi
-  if [ -n "${GO_ENV_DONE:-}" ]; then return 0; fi
-  GO_ENV_DONE=1
-  local own_modcache=0
-  if [ -z "${GOPATH:-}" ] && [ -z "${GOMODCACHE:-}" ]; then own_modcache=1; fi
-  export GOPATH="${GOPATH:-$root/.cache/go}"
-  export GOMODCACHE="${GOMODCACHE:-$GOPATH/pkg/mod}"
-  export GOCACHE="${GOCACHE:-$root/.cache/go/build}"
-  # The module zip carries no VCS metadata to stamp into the binary.
-  export GOFLAGS="${GOFLAGS:--buildvcs=false}"
-  # A module cache inside the checkout stays writable, so `rm -rf .cache` and `git clean` work.
-  if [ "$own_modcache" -eq 1 ]; then GOFLAGS="$GOFLAGS -modcacherw"; fi
-}
+# go_env: Go's caches under .cache/go/ (scripts/go-env.sh).
+# shellcheck source=scripts/go-env.sh
+source "$root/scripts/go-env.sh"
 
 build_ferretdb() {
   if [ -x "$ferretdb_dir/bin/ferretdb" ]; then return 0; fi

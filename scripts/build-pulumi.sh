@@ -27,8 +27,10 @@
 # modules) CLI 1459 s with the language host's 269 s alongside; warm (both caches kept) 34 s.
 #
 # Providers are installed into .cache/pulumi/<version>/home (PULUMI_HOME for the engine tests).
-# Go builds run under `nice -n 15`. GOMODCACHE/GOCACHE are the caller's (set them to empty
-# directories to time a cold build). Each component's output is logged to
+# Go builds run under `nice -n 15`. Go's caches are .cache/go/ as for scripts/build-peers.sh
+# (scripts/go-env.sh), unless GOPATH, GOMODCACHE or GOCACHE are set. The versions come from
+# node_modules when installed, else from package-lock.json, so .ci/run can start this before
+# `npm ci`. Each component's output is logged to
 # .cache/pulumi/<version>/<component>.log; a component the proxy does not serve is reported with
 # its module and version. Exit 0 when every requested component is present, 1 otherwise (today
 # always 1 for all three: pulumi-resource-command is not served); tests skip naming what is missing.
@@ -44,14 +46,34 @@ fi
 wanted=("$@")
 nodejs_host_fallback="${NODEJS_HOST_FALLBACK:-3.68.0}"
 
-npm_version() { # <package dir under node_modules> <json path> -> the version recorded there
-  scripts/use-node.sh node -p "require('./node_modules/$1/package.json')$2"
+log() { echo "build-pulumi: $*" >&2; }
+# shellcheck source=scripts/go-env.sh
+source "$root/scripts/go-env.sh"
+go_env "the Pulumi engine"
+
+# <package> <field of its package.json> -> the value, from node_modules if installed, else from
+# package-lock.json (which records only the version, so a field other than .version needs the install).
+npm_field() {
+  scripts/use-node.sh node -e '
+const [pkg, field] = process.argv.slice(1);
+const fs = require("node:fs");
+const installed = `node_modules/${pkg}/package.json`;
+if (fs.existsSync(installed)) {
+  const v = field.split(".").filter(Boolean).reduce((o, k) => o?.[k], JSON.parse(fs.readFileSync(installed, "utf8")));
+  if (v !== undefined) { console.log(v); process.exit(0); }
+} else if (field === ".version") {
+  const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+  const v = lock.packages?.[`node_modules/${pkg}`]?.version;
+  if (v) { console.log(v); process.exit(0); }
 }
-version="$(npm_version @pulumi/pulumi .version)"
-command_version="$(npm_version @pulumi/command .pulumi.version)"
+console.error(`build-pulumi: no ${field} of ${pkg} in node_modules or package-lock.json`);
+process.exit(1);
+' "$1" "$2"
+}
+version="$(npm_field @pulumi/pulumi .version)"
 out="$root/.cache/pulumi/$version"
 mkdir -p "$out/bin" "$out/work"
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+export GOFLAGS="$GOFLAGS -mod=mod"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 failed=()
@@ -138,6 +160,7 @@ build_language_host() {
 
 build_command_provider() {
   local dir="$out/work/command" module=github.com/pulumi/pulumi-command/provider
+  [ -n "$command_version" ] || return 1
   mkdir -p "$dir" &&
     cd "$dir" &&
     printf 'module cloudsync.local/build/command\n\ngo 1.26\n' >go.mod &&
@@ -157,8 +180,10 @@ install_plugin() { # <kind> <name> <version> <binary>
 build cli pulumi "github.com/pulumi/pulumi/pkg/v3@v$version" build_cli
 build language-nodejs pulumi-language-nodejs \
   "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@v$version" build_language_host
+# The provider version is in @pulumi/command's package.json only (not in the lock file).
+command_version="$(npm_field @pulumi/command .pulumi.version 2>/dev/null || true)"
 build command pulumi-resource-command \
-  "github.com/pulumi/pulumi-command/provider@v$command_version" build_command_provider
+  "github.com/pulumi/pulumi-command/provider@v${command_version:-<@pulumi/command not installed>}" build_command_provider
 
 echo "== engine $version in $out/bin: built ${built[*]:-nothing}"
 if [ "${#failed[@]}" -gt 0 ]; then

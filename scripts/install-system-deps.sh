@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cloudsync's tests and benchmarks use: the Ceph RADOS Gateway (a real
 # S3 server on 127.0.0.1), the age, gpg and zstd CLIs for interop tests, restic and pigz as benchmark peers,
-# openssh-server for the deploy test, Chromium for the inventory page test.
+# openssh-server for the deploy test, Chromium for the inventory page test, docker.io (a private
+# dockerd the local stack's container spec runs on) and busybox-static (its stand-in image).
 set -euo pipefail
 
 usage() {
@@ -26,6 +27,7 @@ packages=(
   ceph-mon ceph-osd ceph-mgr radosgw ceph-common uuid-runtime
   age gnupg bsdutils zstd
   openssh-server
+  docker.io busybox-static
   chromium
   shellcheck
   restic

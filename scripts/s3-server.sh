@@ -30,8 +30,8 @@ SECRET_KEY="cloudsync-test-secret-0123456789"
 REGION="us-east-1"
 TIMEOUT="${CLOUDSYNC_S3_TIMEOUT:-90}"
 
-log() { printf 's3-server: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=scripts/lib/service-cli.sh
+source "$(dirname "$0")/lib/service-cli.sh"
 
 # A port nobody listens on. Random in a high range so parallel runs rarely race for the same one.
 free_port() {
@@ -64,15 +64,6 @@ gateway_answers() {
   local ep
   ep="$(endpoint)" || return 1
   curl -s -o /dev/null -m 2 "$ep/" 2>/dev/null
-}
-
-# Refuses to delete a directory this script did not create (CLOUDSYNC_S3_DIR may be mistyped).
-check_ours() {
-  [[ ! -e "$DIR" ]] && return 0
-  [[ -d "$DIR" ]] || die "$DIR is not a directory"
-  if [[ -n "$(ls -A "$DIR")" && ! -f "$DIR/ceph.conf" ]]; then
-    die "$DIR is not empty and holds no ceph.conf: not an s3-server.sh state directory, refusing to delete it"
-  fi
 }
 
 is_running() { pid_alive "$DIR/run/client.rgw.a.pid" && gateway_answers; }
@@ -142,7 +133,7 @@ start() {
     print_env
     return 0
   fi
-  check_ours
+  check_ours ceph.conf
   if [[ -e "$DIR/run" ]]; then stop_daemons; fi
   for bin in ceph-mon ceph-osd radosgw radosgw-admin ceph curl; do
     command -v "$bin" >/dev/null || die "$bin not found; install ceph-mon ceph-osd radosgw ceph-common curl"
@@ -204,25 +195,11 @@ stop_daemons() {
 
 stop() {
   [[ -d "$DIR" ]] || return 0
-  check_ours
+  check_ours ceph.conf
   stop_daemons
   rm -rf "$DIR"
 }
 
-status() {
-  if is_running; then
-    echo "running at $(endpoint)"
-  else
-    echo "not running"
-    return 1
-  fi
-}
+address() { endpoint; }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  env) print_env ;;
-  -h|--help|help) usage ;;
-  *) usage >&2; exit 2 ;;
-esac
+service_main "$@"

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import path from "node:path";
-import { BackupBucket, b2RegionOf } from "../infra/backup-bucket.js";
+import { b2EndpointSettings } from "../infra/b2-endpoint.js";
+import { BackupBucket } from "../infra/backup-bucket.js";
 import { b2RuntimeKeySpec } from "../infra/b2-key.js";
 import { MetadataServer } from "../infra/metadata-server.js";
 import { RuntimeCredentials } from "../infra/runtime-credentials.js";
@@ -51,9 +52,18 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
     });
   } else {
     const endpoint = c.b2Endpoint!;
-    const bucket = new BackupBucket("backups", { provider: "backblaze", ...common, encryption: c.bucketEncryption as "AES256" | "none", endpoint, adminKeyId: secret("b2AdminKeyId"), adminKey: secret("b2AdminKey") });
+    const { region } = b2EndpointSettings(endpoint, c.b2Region);
+    const bucket = new BackupBucket("backups", {
+      provider: "backblaze",
+      ...common,
+      encryption: c.bucketEncryption as "AES256" | "none",
+      endpoint,
+      region,
+      adminKeyId: secret("b2AdminKeyId"),
+      adminKey: secret("b2AdminKey"),
+    });
     const spec = b2RuntimeKeySpec({ bucket: c.bucketName, namePrefix: c.bucketPrefix, stack: pulumi.getStack() });
-    const target: pulumi.Output<AgentCloudTarget> = bucket.bucketName.apply((b) => ({ provider: "backblaze" as const, bucket: b, prefix: c.bucketPrefix, endpoint, region: b2RegionOf(endpoint) }));
+    const target: pulumi.Output<AgentCloudTarget> = bucket.bucketName.apply((b) => ({ provider: "backblaze" as const, bucket: b, prefix: c.bucketPrefix, endpoint, region }));
     Object.assign(outputs, {
       bucketName: bucket.bucketName,
       destination: bucket.destination,
@@ -67,7 +77,7 @@ export async function cloud(deps: CloudDeps = { buildBundle: (d) => buildServerB
   }
 
   if (c.metadataEnabled) {
-    const bundle = await deps.buildBundle(path.resolve(c.metadataBundleDir));
+    const bundle = await deps.buildBundle(path.resolve(c.metadataBundleDir, "bundle"));
     const server = new MetadataServer("metadata", {
       connection: { host: c.metadataHost!, port: c.sshPort, user: c.sshUser, privateKey: secret("sshPrivateKey") },
       domain: c.metadataDomain!,

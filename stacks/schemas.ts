@@ -3,6 +3,7 @@
  * rules. The values for an environment live in `Pulumi.<stack>.yaml`; secrets are set with
  * `pulumi config set --secret`. docs/INFRA.md documents every key listed here.
  */
+import { B2_ENDPOINT, b2EndpointSettings, LOOPBACK_ENDPOINT, REGION } from "../infra/b2-endpoint.js";
 import type { ConfigSchema, ConfigValues, CrossCheck } from "../infra/config.js";
 
 /** The config namespace: the Pulumi project name. */
@@ -60,7 +61,12 @@ export const cloudSchema = {
   objectLockDays: { kind: "int", default: 0, min: 0 },
   objectLockMode: { kind: "enum", values: ["GOVERNANCE", "COMPLIANCE"], default: "GOVERNANCE" },
   runtimeUserName: { kind: "string", default: "cloudsync-backup", pattern: /^[A-Za-z0-9+=,.@_-]{1,64}$/, hint: "an IAM user name" },
-  b2Endpoint: { kind: "string", pattern: /^https:\/\/s3\.[a-z0-9-]+\.backblazeb2\.com$/, hint: "https://s3.<region>.backblazeb2.com" },
+  b2Endpoint: {
+    kind: "string",
+    pattern: new RegExp(`${B2_ENDPOINT.source}|${LOOPBACK_ENDPOINT.source}`),
+    hint: "https://s3.<region>.backblazeb2.com, or for a local S3-compatible server for testing http(s)://127.0.0.1, [::1] or localhost with an optional port",
+  },
+  b2Region: { kind: "string", pattern: REGION, hint: "a region name such as us-east-1 (unset: the B2 endpoint's own, or us-east-1 for a loopback endpoint)" },
   bucketEncryption: { kind: "enum", values: ["AES256", "none"], default: "AES256" },
   b2AdminKeyId: { kind: "secret" },
   b2AdminKey: { kind: "secret" },
@@ -91,6 +97,13 @@ export const cloudCross: CrossCheck<typeof cloudSchema> = (c, raw) => {
     if (!c.b2Endpoint) out.push({ key: "b2Endpoint", message: "required when provider is backblaze (the bucket's S3 endpoint, https://s3.<region>.backblazeb2.com)" });
     if (!c.b2AdminKeyId) out.push({ key: "b2AdminKeyId", message: "required secret when provider is backblaze (a key allowed to create buckets)" });
     if (!c.b2AdminKey) out.push({ key: "b2AdminKey", message: "required secret when provider is backblaze" });
+    if (c.b2Endpoint && c.b2Region) {
+      try {
+        b2EndpointSettings(c.b2Endpoint, c.b2Region);
+      } catch (e) {
+        out.push({ key: "b2Region", message: (e as Error).message });
+      }
+    }
     if (c.b2RuntimeKeyId !== c.b2RuntimeKey) out.push({ key: c.b2RuntimeKeyId ? "b2RuntimeKey" : "b2RuntimeKeyId", message: "set both b2RuntimeKeyId and b2RuntimeKey, or neither" });
   }
   if (c.metadataEnabled) {

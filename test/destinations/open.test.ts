@@ -1,6 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDestination } from "../../runtime/src/destinations/open.js";
+import { NotFoundError } from "../../runtime/src/errors.js";
+import { tempDir } from "../support/paths.js";
+import { readAll } from "../support/streams.js";
+import { pieces } from "./helpers.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 import { Secret } from "../../runtime/src/secret.js";
 
@@ -51,5 +55,24 @@ describe("openDestination", () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).field).toBe("bucket");
+  });
+
+  it("composes the wrappers it is given around the destination it opens: progress counts each put's body, logging times each operation", async () => {
+    const tmp = tempDir("open-wrapped");
+    try {
+      const totals: Array<[string, number]> = [];
+      const lines: string[] = [];
+      const dest = openDestination(`file://${tmp.dir}`, {}, {}, { onPutBytes: (key, total) => totals.push([key, total]), log: (l) => lines.push(l) });
+      expect(dest.url).toBe(tmp.dir);
+      await dest.put("data/a", pieces(Buffer.alloc(250, 1), 100));
+      expect((await readAll(await dest.get("data/a"))).length).toBe(250);
+      await expect(dest.head("data/missing")).rejects.toBeInstanceOf(NotFoundError);
+      expect(totals).toEqual([["data/a", 100], ["data/a", 200], ["data/a", 250]]);
+      expect(lines.map((l) => l.replace(/\d+ ms/, "N ms"))).toEqual([`put ${tmp.dir} data/a: ok in N ms`, `get ${tmp.dir} data/a: ok in N ms`, `head ${tmp.dir} data/missing: NotFoundError after N ms`]);
+      // A killed write's leftovers stay visible through the wrappers, for prune.
+      expect(dest.temporaryFiles).toBeDefined();
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

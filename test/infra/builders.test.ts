@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { agentCommand, agentEnvironment } from "../../infra/agent-container.js";
 import { withCredentials } from "../../infra/atlas-cluster.js";
 import { b2RuntimeKeySpec } from "../../infra/b2-key.js";
-import { b2RegionOf } from "../../infra/backup-bucket.js";
+import { b2EndpointSettings } from "../../infra/b2-endpoint.js";
 import { DENIED_ACTIONS, runtimePolicyDocument } from "../../infra/iam-policy.js";
-import { lifecycleRules, toS3ApiRules } from "../../infra/lifecycle.js";
+import { fromS3ApiRules, lifecycleRules, toS3ApiRules } from "../../infra/lifecycle.js";
 import { agentMongoUri, mongodCommand, replicaSetProbeScript } from "../../infra/mongo-container.js";
 import { contentHash } from "../../infra/metadata-server.js";
 
@@ -17,6 +17,13 @@ describe("pure builders", () => {
     ]);
     expect(() => lifecycleRules({ prefix: "b/", retentionDays: 0, noncurrentDays: 3 })).toThrow("lifecycle retentionDays: must be a whole number ≥ 1, got 0");
     expect(() => lifecycleRules({ prefix: "b/", retentionDays: 1, noncurrentDays: 1.5 })).toThrow("lifecycle noncurrentDays: must be a whole number ≥ 1, got 1.5");
+  });
+
+  it("lifecycle: read back from a server's rules in any order; a missing or disabled rule reads as 0 days", () => {
+    const written = toS3ApiRules(lifecycleRules({ prefix: "b/", retentionDays: 7, noncurrentDays: 3 }));
+    expect(fromS3ApiRules([...written].reverse())).toEqual({ prefix: "b/", retentionDays: 7, noncurrentDays: 3 });
+    expect(fromS3ApiRules([{ ID: "expire-current-backups", Status: "Enabled", Prefix: "legacy/", Expiration: { Days: 5 } }])).toEqual({ prefix: "legacy/", retentionDays: 5, noncurrentDays: 0 });
+    expect(fromS3ApiRules([{ ...written[0]!, Status: "Disabled" }, written[1]!])).toEqual({ prefix: "", retentionDays: 0, noncurrentDays: 3 });
   });
 
   it("IAM: never allows a denied action, never allows s3:DeleteObject, refuses a prefix without /", () => {
@@ -72,8 +79,19 @@ describe("pure builders", () => {
   it("atlas and b2 helpers", () => {
     expect(withCredentials("mongodb+srv://c.x.mongodb.net", "u", "p/w")).toBe("mongodb+srv://u:p%2Fw@c.x.mongodb.net");
     expect(() => withCredentials("mongodb://h", "u", "p")).toThrow("atlas connection string: expected mongodb+srv://");
-    expect(b2RegionOf("https://s3.eu-central-003.backblazeb2.com")).toBe("eu-central-003");
-    expect(() => b2RegionOf("https://example.com")).toThrow('b2 endpoint: expected https://s3.<region>.backblazeb2.com, got "https://example.com"');
+    expect(b2EndpointSettings("https://s3.eu-central-003.backblazeb2.com")).toEqual({ region: "eu-central-003", forcePathStyle: false });
+    expect(b2EndpointSettings("https://s3.eu-central-003.backblazeb2.com", "eu-central-003")).toEqual({ region: "eu-central-003", forcePathStyle: false });
+    expect(() => b2EndpointSettings("https://s3.eu-central-003.backblazeb2.com", "us-east-1")).toThrow(
+      'b2 endpoint https://s3.eu-central-003.backblazeb2.com signs for region eu-central-003, not "us-east-1"; remove cloudsync:b2Region or set it to eu-central-003',
+    );
+    expect(b2EndpointSettings("http://127.0.0.1:7480")).toEqual({ region: "us-east-1", forcePathStyle: true });
+    expect(b2EndpointSettings("https://localhost", "eu-west-2")).toEqual({ region: "eu-west-2", forcePathStyle: true });
+    expect(b2EndpointSettings("http://[::1]:9000").region).toBe("us-east-1");
+    for (const bad of ["https://example.com", "http://s3.us-west-004.backblazeb2.com", "http://127.0.0.2:7480", "http://localhost.example.com", "http://127.0.0.1:7480/path"]) {
+      expect(() => b2EndpointSettings(bad)).toThrow(
+        `b2 endpoint: expected https://s3.<region>.backblazeb2.com, or http(s)://127.0.0.1, [::1] or localhost with an optional port for a local S3-compatible server for testing; got ${JSON.stringify(bad)}`,
+      );
+    }
     expect(contentHash("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 });

@@ -39,7 +39,7 @@ function metadataChecks(run: MockedRun): void {
     expect(unit).toMatch(/^User=cloudsync-metadata$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/cloudsync-metadata\/env$/m);
     const copy = one(run, "command:remote:CopyToRemote", "metadata-bundle").inputs;
-    expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef/bundle", ["0123456789abcdef"]]);
+    expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef", ["0123456789abcdef"]]);
     expect(run.outputs.metadataUrl).toBe("https://jeffreysanford.us/");
   });
 
@@ -196,6 +196,24 @@ describe("stack cloud-staging: a second cloud environment of the same program (m
       "pulumi config set --secret -s cloud-staging cloudsync:b2RuntimeKeyId <applicationKeyId>",
       "pulumi config set --secret -s cloud-staging cloudsync:b2RuntimeKey <applicationKey>",
     ]);
+  });
+});
+
+describe("stack cloud, provider backblaze at a loopback test server (mocked)", () => {
+  const at = (over: Record<string, string>) =>
+    runMocked("cloud", { ...stackYaml("cloud"), "cloudsync:metadataEnabled": "false", "cloudsync:b2Endpoint": "http://127.0.0.1:7480", ...over, ...SECRETS }, Object.keys(SECRETS), () => cloud(bundle));
+
+  it("signs for us-east-1 by default, path style, and gives the agent the same endpoint and region", async () => {
+    const run = await at({});
+    const b = one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket");
+    expect([b.inputs.endpoint, b.inputs.region, b.inputs.forcePathStyle]).toEqual(["http://127.0.0.1:7480", "us-east-1", true]);
+    expect(run.outputs.agentCloudTarget).toEqual({ provider: "backblaze", bucket: "cloudsync-backups-example", prefix: "backups/", endpoint: "http://127.0.0.1:7480", region: "us-east-1" });
+  });
+
+  it("signs for cloudsync:b2Region when given", async () => {
+    const run = await at({ "cloudsync:b2Region": "eu-west-2" });
+    expect(one(run, "pulumi-nodejs:dynamic/cloudsync-s3compat:Bucket", "backups-bucket").inputs.region).toBe("eu-west-2");
+    expect((run.outputs.agentCloudTarget as { region: string }).region).toBe("eu-west-2");
   });
 });
 

@@ -113,6 +113,26 @@ describe("config reader", () => {
     expect(b2.map((i) => i.key)).toEqual(["cloudsync:b2Endpoint", "cloudsync:b2AdminKeyId", "cloudsync:b2AdminKey"]);
   });
 
+  it("takes a B2 endpoint or a loopback test server, with b2Region only where it does not contradict the endpoint", () => {
+    const b2 = (over: Record<string, string>) =>
+      readConfig("cloudsync", cloudSchema, raw({ "cloudsync:provider": "backblaze", "cloudsync:bucketName": "ok-bucket", "cloudsync:metadataEnabled": "false", "cloudsync:b2AdminKeyId": "a", "cloudsync:b2AdminKey": "b", ...over }, ["cloudsync:b2AdminKeyId", "cloudsync:b2AdminKey"]), cloudCross);
+    for (const endpoint of ["https://s3.us-west-004.backblazeb2.com", "http://127.0.0.1:7480", "https://localhost", "http://[::1]:9000"]) {
+      expect(b2({ "cloudsync:b2Endpoint": endpoint }).b2Endpoint).toBe(endpoint);
+    }
+    expect(b2({ "cloudsync:b2Endpoint": "http://127.0.0.1:7480", "cloudsync:b2Region": "eu-west-2" }).b2Region).toBe("eu-west-2");
+    expect(b2({ "cloudsync:b2Endpoint": "https://s3.us-west-004.backblazeb2.com", "cloudsync:b2Region": "us-west-004" }).b2Region).toBe("us-west-004");
+    const hint = "https://s3.<region>.backblazeb2.com, or for a local S3-compatible server for testing http(s)://127.0.0.1, [::1] or localhost with an optional port";
+    for (const endpoint of ["https://s3.example.com", "http://s3.us-west-004.backblazeb2.com", "http://10.0.0.5:7480", "http://localhost.evil.example", "http://127.0.0.1:7480/bucket"]) {
+      expect(issuesOf(() => b2({ "cloudsync:b2Endpoint": endpoint }))).toEqual([{ key: "cloudsync:b2Endpoint", message: `invalid value ${JSON.stringify(endpoint)}; expected ${hint}` }]);
+    }
+    expect(issuesOf(() => b2({ "cloudsync:b2Endpoint": "https://s3.us-west-004.backblazeb2.com", "cloudsync:b2Region": "us-east-1" }))).toEqual([
+      { key: "cloudsync:b2Region", message: 'b2 endpoint https://s3.us-west-004.backblazeb2.com signs for region us-west-004, not "us-east-1"; remove cloudsync:b2Region or set it to us-west-004' },
+    ]);
+    expect(issuesOf(() => b2({ "cloudsync:b2Endpoint": "http://127.0.0.1:7480", "cloudsync:b2Region": "US East" }))).toEqual([
+      { key: "cloudsync:b2Region", message: 'invalid value "US East"; expected a region name such as us-east-1 (unset: the B2 endpoint\'s own, or us-east-1 for a loopback endpoint)' },
+    ]);
+  });
+
   it("refuses an open Atlas access list unless allowed, and malformed CIDRs and recipients", () => {
     const base = { "cloudsync:atlasOrgId": "0123456789abcdef01234567" };
     expect(issuesOf(() => readConfig("cloudsync", atlasSchema, raw({ ...base, "cloudsync:accessList": "0.0.0.0/0" }), atlasCross))[0]?.key).toBe("cloudsync:accessList");

@@ -1,91 +1,13 @@
 /**
- * `pulumi preview` of the stacks under a real Pulumi engine built by scripts/build-pulumi.sh
- * (.cache/pulumi/<version>/bin, keyed by the installed @pulumi/pulumi), with a file:// backend,
- * the passphrase secrets provider, and the policy pack loaded for real through --policy-pack.
- *
- * The policy pack is given to --policy-pack as a launcher (an executable the engine starts as a
- * binary analyzer plugin, passing its own address) that runs the SDK's own
- * `@pulumi/pulumi/cmd/run-policy-pack` in policy/, exactly as the Node.js language host's
- * RunPlugin would: the only language host the Go module proxy lets us build (sdk/v3 v3.68.0, see
- * scripts/build-pulumi.sh) predates RunPlugin and answers "not supported" for a pack directory.
- * The pack then loads from policy/package.json, as it does for `--policy-pack policy`.
- * Each stack runs in a scratch project directory (Pulumi.yaml and the stack's config copied,
- * dist/, node_modules/ and package.json linked) so `pulumi stack init` and `config set` never
- * write into the repository. Plugins are never downloaded: a stack whose providers the engine
- * build could not make is skipped, naming them.
+ * `pulumi preview` of the stacks under a real Pulumi engine (test/infra/engine.ts: the engine
+ * built by scripts/build-pulumi.sh, a scratch project per stack, a file:// backend, the
+ * passphrase secrets provider) with the policy pack loaded for real through --policy-pack. A
+ * stack whose providers the engine build could not make is skipped, naming them.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../support/paths.js";
+import { allOk, engineSkip as skip, needs, project } from "./engine.js";
 
-const version = (JSON.parse(readFileSync(path.join(repoRoot, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
-const engine = path.join(repoRoot, ".cache/pulumi", version);
-const bin = path.join(engine, "bin");
-const missing = ["pulumi", "pulumi-language-nodejs"].filter((b) => !existsSync(path.join(bin, b)));
-const skip =
-  missing.length > 0
-    ? `the real Pulumi engine is not built: ${missing.map((b) => `.cache/pulumi/${version}/bin/${b}`).join(", ")} missing (scripts/build-pulumi.sh; the Go module proxy serves no Node.js language host module, see docs/INFRA.md)`
-    : !existsSync(path.join(repoRoot, "dist/index.js"))
-      ? "dist/index.js is missing; run `npm run build` first"
-      : undefined;
 if (skip) console.warn(`real-engine preview tests skipped: ${skip}`);
-
-/** Provider plugins installed into the engine's PULUMI_HOME (`resource-<name>-v<version>` directories). */
-function hasPlugin(name: string): boolean {
-  const pkg = path.join(repoRoot, "node_modules/@pulumi", name, "package.json");
-  const wanted = existsSync(pkg) ? (JSON.parse(readFileSync(pkg, "utf8")) as { pulumi?: { version?: string } }).pulumi?.version : undefined;
-  return wanted !== undefined && existsSync(path.join(engine, "home/plugins", `resource-${name}-v${wanted}`));
-}
-const needs = (plugins: string[]): string | undefined => {
-  const absent = plugins.filter((p) => !hasPlugin(p));
-  return absent.length > 0 ? `provider plugin(s) ${absent.join(", ")} not built (not served by the Go module proxy)` : undefined;
-};
-
-/** A scratch project for one stack, and the CLI run inside it. */
-function project(stack: string): { policyPack: string; pulumi(args: string[]): { status: number | null; out: string }; cleanup(): void } {
-  const dir = mkdtempSync(path.join(tmpdir(), `cs-engine-${stack}-`));
-  mkdirSync(path.join(dir, ".state"));
-  copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  copyFileSync(path.join(repoRoot, `Pulumi.${stack.split("-")[0]}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
-  for (const link of ["dist", "node_modules", "package.json"]) symlinkSync(path.join(repoRoot, link), path.join(dir, link));
-  const policyDir = path.join(repoRoot, "policy");
-  const policyPack = path.join(dir, "policy-pack");
-  const runPolicyPack = path.join(repoRoot, "node_modules/@pulumi/pulumi/cmd/run-policy-pack");
-  writeFileSync(policyPack, `#!/bin/sh\ncd '${policyDir}' && exec '${process.execPath}' '${runPolicyPack}' "$@" '${policyDir}'\n`, { mode: 0o755 });
-  const env = {
-    ...process.env,
-    // The engine, the dynamic-provider shim @pulumi/pulumi ships, and this test's node.
-    PATH: [bin, path.join(repoRoot, "node_modules/@pulumi/pulumi"), path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
-    PULUMI_HOME: path.join(engine, "home"),
-    PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "cloudsync engine test passphrase",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-  };
-  return {
-    policyPack,
-    pulumi: (args) => {
-      const r = spawnSync(path.join(bin, "pulumi"), [...args, "--non-interactive", "--cwd", dir], { env, encoding: "utf8", timeout: 300_000 });
-      return { status: r.status, out: `${r.stdout}${r.stderr}` };
-    },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-
-/** Runs each command in turn, expecting exit 0 (the CLI's output is the failure message); returns the last output. */
-function allOk(p: ReturnType<typeof project>, steps: string[][]): string {
-  let out = "";
-  for (const args of steps) {
-    const r = p.pulumi(args);
-    expect(r.status, r.out).toBe(0);
-    out = r.out;
-  }
-  return out;
-}
 
 describe.skipIf(skip !== undefined)(`pulumi preview under the real engine with --policy-pack policy${skip ? ` (skipped: ${skip})` : ""}`, () => {
   const projects: { cleanup(): void }[] = [];

@@ -13,7 +13,7 @@ import { Module } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configureBucket, createBucket, deleteBucket, readBucket, replaceKeys, s3CompatBucketProvider, type S3CompatBucketInputs } from "../../infra/s3-compat-bucket.js";
-import { s3SkipReason, s3TestClient } from "../support/s3-service.js";
+import { headBucketStatus, s3SkipReason, s3TestClient } from "../support/s3-service.js";
 import { repoRoot } from "../support/paths.js";
 
 const skip = s3SkipReason();
@@ -156,9 +156,35 @@ describe.skipIf(skip !== undefined)(`dynamic S3-compatible bucket on the real S3
       const enc = await s3!.send(new S3.GetBucketEncryptionCommand({ Bucket: name }));
       expect(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe("AES256");
     } else {
-      expect(outcome).toMatch(new RegExp(`^s3 put-bucket-encryption ${name}: `));
+      expect(outcome).toMatch(new RegExp(`^s3 put-bucket-encryption ${name}: .* \\(the new bucket was deleted again\\)$`));
+      // All or nothing: the next `pulumi up` must not stop at "the bucket already exists".
+      expect(await headBucketStatus(name, s3)).toBe(404);
     }
     await s3!.send(new S3.DeleteBucketCommand({ Bucket: name })).catch(() => undefined);
+  });
+
+  it("reads back what the server has: create's outputs are what read sees, and a rule changed behind its back shows", async () => {
+    const provider = await shippedProvider();
+    const name = unique("drift");
+    created.push(name);
+    const news = inputs(name);
+    const c = await provider.create(news);
+    const r = await provider.read!(name, c.outs as S3CompatBucketInputs);
+    // A refresh right after `up` must change nothing.
+    expect(r.props).toEqual(c.outs);
+    expect(c.outs).toMatchObject({ retentionDays: 30, noncurrentDays: 7, prefix: "backups/", encryption: "none", versioningStatus: "Enabled", publicAccess: false });
+    await s3!.send(
+      new S3.PutBucketLifecycleConfigurationCommand({
+        Bucket: name,
+        LifecycleConfiguration: { Rules: [{ ID: "expire-current-backups", Status: "Enabled", Filter: { Prefix: "other/" }, Expiration: { Days: 9 } }] },
+      }),
+    );
+    const drifted = await provider.read!(name, c.outs as S3CompatBucketInputs);
+    expect(drifted.props).toMatchObject({ prefix: "other/", retentionDays: 9, noncurrentDays: 0, lifecycleRuleIds: ["expire-current-backups"] });
+    expect((await provider.diff!(name, drifted.props as S3CompatBucketInputs, news)).changes).toBe(true);
+    await provider.update!(name, drifted.props as S3CompatBucketInputs, news);
+    expect((await provider.read!(name, news)).props).toMatchObject({ prefix: "backups/", retentionDays: 30, noncurrentDays: 7 });
+    await provider.delete!(name, news);
   });
 
   it("runs create/read/diff/update/delete as Pulumi ships it: serialized and loaded as CommonJS", async () => {

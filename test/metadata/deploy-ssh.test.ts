@@ -5,51 +5,29 @@
 // the shell), and the deployed server queried over HTTP. The remote user runs the node running
 // this test (deploy option nodePath), whose major the bundle's native addon is built for; a
 // system node of another major (/usr/bin/node, when it is one) is refused by the first step.
-import { execFileSync, execSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServerBundle, deploySteps, renderEnvFile, renderSystemdUnit, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/index.js";
 import { freePort } from "../support/mongo-service.js";
 import { repoRoot, tempDir } from "../support/paths.js";
+import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd.js";
 import { API_KEY, model, signedPost, unitSettings } from "./helpers.js";
 
-const SSHD = "/usr/sbin/sshd";
 const USER = "csmeta-deploy";
-const reason = process.getuid?.() !== 0 ? "needs root (useradd, sshd)" : !existsSync(SSHD) ? `${SSHD} is absent (apt-get install -y --no-install-recommends openssh-server)` : !existsSync(path.join(repoRoot, SERVER_ENTRY)) ? "dist/ missing, run npm run build" : undefined;
+const reason = sshdUnavailable() ?? (!existsSync(path.join(repoRoot, SERVER_ENTRY)) ? "dist/ missing, run npm run build" : undefined);
 if (reason) console.warn(`deploy-over-SSH test skipped: ${reason}`);
 
 describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason})` : ""}`, () => {
   const tmp = tempDir("meta-ssh");
-  let sshd: ChildProcess | undefined;
-  let sshPort = 0;
+  let server: TestSshd | undefined;
   let remotePid = "";
   const home = `/home/${USER}`;
-
-  const ssh = (command: string, input?: Buffer | string): string =>
-    execFileSync("ssh", ["-i", `${tmp.dir}/client_key`, "-p", String(sshPort), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${tmp.dir}/known_hosts`, "-o", "StrictHostKeyChecking=yes", `${USER}@127.0.0.1`, command], { input, encoding: "utf8", timeout: 60_000 });
+  const ssh = (command: string, input?: Buffer | string): string => server!.ssh(command, input);
 
   beforeAll(async () => {
-    execSync(`id -u ${USER} >/dev/null 2>&1 && userdel -r ${USER} >/dev/null 2>&1; useradd -m -s /bin/sh ${USER} && usermod -p '*' ${USER}`); // '*': no password, but not "locked" (sshd refuses locked accounts without PAM)
-    execFileSync("mkdir", ["-p", "/run/sshd"]);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${tmp.dir}/host_key`]);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${tmp.dir}/client_key`]);
-    execSync(`install -d -m 0700 -o ${USER} -g ${USER} ${home}/.ssh && install -m 0600 -o ${USER} -g ${USER} ${tmp.dir}/client_key.pub ${home}/.ssh/authorized_keys`);
-    sshPort = await freePort();
-    writeFileSync(`${tmp.dir}/known_hosts`, `[127.0.0.1]:${sshPort} ${readFileSync(`${tmp.dir}/host_key.pub`, "utf8")}`);
-    writeFileSync(
-      `${tmp.dir}/sshd_config`,
-      [`Port ${sshPort}`, "ListenAddress 127.0.0.1", `HostKey ${tmp.dir}/host_key`, `PidFile ${tmp.dir}/sshd.pid`, "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes", "UsePAM no", `AllowUsers ${USER}`, "AuthorizedKeysFile .ssh/authorized_keys", ""].join("\n"),
-    );
-    sshd = spawn(SSHD, ["-D", "-e", "-f", `${tmp.dir}/sshd_config`], { stdio: ["ignore", "ignore", "pipe"] });
-    for (let i = 0; i < 50; i++) {
-      try {
-        if (ssh("echo ready").trim() === "ready") return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new Error("sshd did not accept the test key");
+    server = await startSshd(tmp.dir, USER);
   });
 
   afterAll(async () => {
@@ -61,16 +39,7 @@ describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason
         // already gone
       }
     }
-    if (sshd && sshd.exitCode === null) {
-      const exited = new Promise((r) => sshd?.once("exit", r));
-      sshd.kill("SIGTERM");
-      await exited;
-    }
-    try {
-      execSync(`userdel -r ${USER}`, { stdio: "ignore" });
-    } catch {
-      // best effort: the user may already be gone
-    }
+    await server?.stop();
     tmp.cleanup();
   });
 

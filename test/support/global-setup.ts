@@ -13,6 +13,7 @@ import { startS3ForTests } from "./s3-service.js";
 import { matrixTable } from "./servers.js";
 import { startAzuriteForTests } from "./azurite-service.js";
 import { startFakeGcsForTests } from "./fake-gcs-service.js";
+import { startDockerForTests } from "./docker-service.js";
 
 type Stop = () => Promise<void>;
 
@@ -25,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const [k, v] of Object.entries(env)) process.env[k] = v;
   };
   provide({ CLOUDSYNC_TEST_MATRIX_LOG: matrixLog });
-  for (const start of [startS3ForTests, startMongoForTests, startFerretdbForTests, startMongoToolsForTests, startAzuriteForTests, startFakeGcsForTests]) {
+  for (const start of [startS3ForTests, startMongoForTests, startFerretdbForTests, startMongoToolsForTests, startAzuriteForTests, startFakeGcsForTests, startDockerForTests]) {
     const started = await start();
     provide(started.env);
     if (started.note) console.log(started.note);

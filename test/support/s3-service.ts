@@ -1,9 +1,9 @@
 // The S3 server for the test suite: a user's own endpoint when S3_TEST_ENDPOINT is set, otherwise
 // a throw-away single-node Ceph RADOS Gateway started by scripts/s3-server.sh, otherwise a skip
 // reason that every S3 test prints.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
+  HeadBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   AbortMultipartUploadCommand,
@@ -20,7 +21,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3DestinationOptions } from "../../runtime/src/destinations/s3.js";
 import { Secret } from "../../runtime/src/secret.js";
-import type { StartedService } from "./service.js";
+import { onPath, superviseScript, type StartedService } from "./service.js";
 
 const run = promisify(execFile);
 const ENV_KEYS = ["S3_TEST_ENDPOINT", "S3_TEST_ACCESS_KEY", "S3_TEST_SECRET_KEY", "S3_TEST_REGION"] as const;
@@ -34,15 +35,6 @@ function repoRoot(): string {
     dir = up;
   }
   return dir;
-}
-
-async function onPath(bin: string): Promise<boolean> {
-  try {
-    await run("sh", ["-c", `command -v ${bin}`]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -73,23 +65,7 @@ export async function startS3ForTests(): Promise<StartedService> {
   const scriptEnv = { ...process.env, CLOUDSYNC_S3_DIR: dir, CLOUDSYNC_S3_PORT: "0" };
   // If this process dies without running the teardown (a killed run), the watchdog stops the
   // cluster by PID so no daemons are left behind; the normal stop ends the watchdog first.
-  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; exec "$0" stop`, script], {
-    detached: true,
-    stdio: "ignore",
-    env: scriptEnv,
-  });
-  watchdog.unref();
-  const stop = async () => {
-    if (watchdog.pid !== undefined) {
-      try {
-        process.kill(watchdog.pid);
-      } catch {
-        // Already gone.
-      }
-    }
-    await run(script, ["stop"], { env: scriptEnv }).catch((err: unknown) => console.warn(`s3: stop failed: ${String(err)}`));
-    await rm(dir, { recursive: true, force: true });
-  };
+  const stop = superviseScript(script, scriptEnv, dir, "s3");
   const started = Date.now();
   try {
     const { stdout } = await run(script, ["start"], { env: scriptEnv, timeout: 180_000 });
@@ -167,4 +143,12 @@ export async function deleteTestBucket(bucket: string): Promise<void> {
   const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   for (const u of uploads.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/** The HTTP status HeadBucket answers for `bucket` (200 when it exists, 404 when it does not). */
+export async function headBucketStatus(bucket: string, client: S3Client = s3TestClient()): Promise<number | undefined> {
+  return client.send(new HeadBucketCommand({ Bucket: bucket })).then(
+    (r) => r.$metadata.httpStatusCode,
+    (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
+  );
 }

@@ -1,6 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { promisify } from "node:util";
+
+const runFile = promisify(execFile);
 
 /** What a test service module reports after trying to start its service. */
 export interface StartedService {
@@ -41,4 +44,34 @@ export function superviseChild(child: ChildProcess, dir: string): () => Promise<
     }
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * Watches over servers a `start|stop` script (scripts/s3-server.sh, scripts/docker-daemon.sh)
+ * started with `env`: if this (the test runner's) process dies without its teardown, a detached
+ * watchdog runs `script stop` with the same environment. Returns the normal stop: the watchdog is
+ * ended first, then `script stop` runs (a failure is printed, not thrown), then `dir` goes.
+ */
+export function superviseScript(script: string, env: NodeJS.ProcessEnv, dir: string, label: string): () => Promise<void> {
+  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; exec "$0" stop`, script], { detached: true, stdio: "ignore", env });
+  watchdog.unref();
+  return async () => {
+    try {
+      if (watchdog.pid !== undefined) process.kill(watchdog.pid);
+    } catch {
+      // Already gone.
+    }
+    await runFile(script, ["stop"], { env }).catch((err: unknown) => console.warn(`${label}: stop failed: ${String(err)}`));
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+/** Whether `bin` is a command on PATH. */
+export async function onPath(bin: string): Promise<boolean> {
+  try {
+    await runFile("sh", ["-c", `command -v ${bin}`]);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,19 +1,47 @@
 import type { Command } from "commander";
 import { loadConfig, nameSettingIn, unknownVariableWarnings, type Config, type RawConfig } from "../config/config.js";
+import type { DestinationWrappers } from "../destinations/open.js";
 import { EXIT, InterruptedError } from "../errors.js";
 import { createOutput, type Output } from "./output.js";
 import { createProgress, type Progress } from "./progress.js";
 
-/** What every command action receives. */
-export interface CommandContext {
+/** The values of the global options (declared in main.ts), which every command sees too. */
+export interface GlobalOptions {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly debug?: boolean;
+  readonly config?: string;
+}
+
+/** The options of a command that declares none of its own. */
+export type NoOptions = Record<never, never>;
+
+/**
+ * What every command action receives. `O` is the command's options interface, declared beside
+ * its flags in `commands/<name>.ts` (commander's values: `string` for `<value>`, `string[]` for a
+ * repeatable flag collected into a default `[]`, `boolean` for a switch, `true` by default for a
+ * `--no-…` one); the registration names it (`app.action<O>(…)`), so the implementation cannot read
+ * an option the command does not declare.
+ */
+export interface CommandContext<O extends object = NoOptions> {
   readonly out: Output;
   /** The command's own options merged with the global ones (--json, --debug, --quiet, --config). */
-  readonly opts: Record<string, unknown>;
+  readonly opts: Readonly<O> & GlobalOptions;
   /**
    * Loads and validates the configuration (defaults < file < environment < `flags`), once per
    * call. `flagNames` maps config keys to the flag spelling used in error messages.
    */
   config(flags?: RawConfig, flagNames?: Partial<Record<keyof RawConfig, string>>): Config;
+  /**
+   * The environment this invocation reads: `process.env`, or the one a test gave `createCliApp`.
+   * Commands take variables from here (or from `config`), never from `process.env` directly.
+   */
+  readonly env: NodeJS.ProcessEnv;
+  /**
+   * The wrappers this invocation's destinations get (`destinationOf(config, spec, ctx.destinationWrappers)`):
+   * with --debug, one line per storage operation on stderr (`cloudsync: debug: put <destination> <key>: ok in 12 ms`).
+   */
+  readonly destinationWrappers: DestinationWrappers;
   /** A TTY-only progress line on stderr (silent with --json or --quiet). */
   progress(label: string): Progress;
   /** Aborted on SIGINT/SIGTERM so long work stops cleanly and leaves nothing half-written. */
@@ -26,14 +54,15 @@ export interface CommandContext {
  * A command's implementation: its positional arguments after the context. Each lives in its
  * command's `<name>.run.ts`, which only the action imports (see `CliApp.action`).
  */
-export type Run = (ctx: CommandContext, ...args: string[]) => Promise<void>;
+export type Run<O extends object = NoOptions> = (ctx: CommandContext<O>, ...args: string[]) => Promise<void>;
 
 /**
  * Shared plumbing for command modules. A command is two modules: `commands/<name>.ts` exports
  * `register(program: Command, app: CliApp): void`, which declares the command's name, flags and
  * help and nothing heavier (every command is registered on every run, for `--help`), and
  * `commands/<name>.run.ts` exports its `Run`, with the dependencies it needs (MongoDB driver, AWS
- * SDK, Fastify, SQLite). The action is `app.action(async () => (await import("./<name>.run.js")).run)`:
+ * SDK, Fastify, SQLite). The action is `app.action<XOptions>(async () => (await import("./<name>.run.js")).run)`,
+ * with `XOptions` the command's options interface from `<name>.ts`:
  * the implementation is imported only when that command runs, so `--version`, `--help` and every
  * other command never load it (test/cli/lazy-load.test.ts checks this).
  */
@@ -43,7 +72,7 @@ export interface CliApp {
    * it, and turns any thrown error (an import failure too) into the documented exit code; the
    * action itself never calls process.exit.
    */
-  action(load: () => Promise<Run>): (...args: unknown[]) => Promise<void>;
+  action<O extends object = NoOptions>(load: () => Promise<Run<O>>): (...args: unknown[]) => Promise<void>;
   /** The exit code the invocation ends with. */
   readonly exitCode: number;
   /** Lets an action report a non-error failure outcome (e.g. verification found problems). */
@@ -60,14 +89,16 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
     setExitCode(code) {
       exitCode = code;
     },
-    action(load) {
+    action<O extends object>(load: () => Promise<Run<O>>) {
       return async (...raw: unknown[]) => {
         // commander passes (...positional, options, command).
         const command = raw[raw.length - 1] as Command;
         const positional = raw.slice(0, -2).map((a) => (Array.isArray(a) ? a.join(" ") : (a as string)));
-        const opts = command.optsWithGlobals() as Record<string, unknown>;
+        // The one place commander's untyped values meet the command's declaration of them.
+        const opts = command.optsWithGlobals() as CommandContext<O>["opts"];
         const out = createOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), stdout: io.stdout, stderr: io.stderr });
-        for (const w of unknownVariableWarnings(io.env ?? process.env)) out.warning(w);
+        const env = io.env ?? process.env;
+        for (const w of unknownVariableWarnings(env)) out.warning(w);
         const controller = new AbortController();
         // The last configuration loaded, so an error naming a config key names it as the user spelt it.
         let loaded: Config | undefined;
@@ -82,12 +113,14 @@ export function createCliApp(io: { stdout?: NodeJS.WritableStream; stderr?: Node
         };
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
-        const ctx: CommandContext = {
+        const ctx: CommandContext<O> = {
           out,
           opts,
+          env,
+          destinationWrappers: opts.debug ? { log: (line) => out.warn(`cloudsync: debug: ${line}`) } : {},
           signal: controller.signal,
           config(flags, flagNames) {
-            const config = loadConfig({ configFile: opts.config as string | undefined, env: io.env, flags, flagNames });
+            const config = loadConfig({ configFile: opts.config, env: io.env, flags, flagNames });
             out.addSecrets(config.mongodbUri, config.s3.secretAccessKey, config.cloudSync.apiKey, config.daemon.heartbeatUrl, config.azure.connectionString, config.azure.accountKey, config.azure.sasToken);
             loaded = config;
             return config;

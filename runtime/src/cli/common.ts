@@ -6,6 +6,30 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** The values of the flags `addEncryptionFlags` adds. */
+export interface EncryptionFlagOptions {
+  readonly recipient: string[];
+  readonly passphraseFile?: string;
+  readonly gpgRecipient: string[];
+  readonly allowUnencrypted?: boolean;
+}
+
+/** The values of the flags `addDecryptionFlags` adds. */
+export interface DecryptionFlagOptions {
+  readonly identity: string[];
+  readonly passphraseFile?: string;
+}
+
+/** The shared flags `flagsToConfig` reads; a command passes its options, which declare some of them. */
+export interface ConfigFlagOptions extends Partial<EncryptionFlagOptions>, Partial<DecryptionFlagOptions> {
+  readonly compress?: string;
+  readonly gzipLevel?: string;
+  readonly zstdLevel?: string;
+  readonly uri?: string;
+  readonly to?: string;
+  readonly from?: string;
+}
+
 /** Adds the encryption flags shared by commands that write backups. */
 export function addEncryptionFlags(cmd: Command): Command {
   return cmd
@@ -23,19 +47,19 @@ export function addDecryptionFlags(cmd: Command): Command {
 }
 
 /** Config-layer values from the shared flags, with their spellings for error messages. */
-export function flagsToConfig(opts: Record<string, unknown>, destinationFlag?: "to" | "from"): { flags: RawConfig; names: Partial<Record<keyof RawConfig, string>> } {
+export function flagsToConfig(opts: ConfigFlagOptions, destinationFlag?: "to" | "from"): { flags: RawConfig; names: Partial<Record<keyof RawConfig, string>> } {
   const flags: RawConfig = {
-    recipients: opts.recipient as string[] | undefined,
-    passphraseFile: opts.passphraseFile as string | undefined,
-    gpgRecipients: opts.gpgRecipient as string[] | undefined,
-    identityFiles: opts.identity as string[] | undefined,
-    allowUnencrypted: opts.allowUnencrypted as boolean | undefined,
-    compression: opts.compress as string | undefined,
-    gzipLevel: opts.gzipLevel as string | undefined,
-    zstdLevel: opts.zstdLevel as string | undefined,
-    mongodbUri: opts.uri as string | undefined,
+    recipients: opts.recipient,
+    passphraseFile: opts.passphraseFile,
+    gpgRecipients: opts.gpgRecipient,
+    identityFiles: opts.identity,
+    allowUnencrypted: opts.allowUnencrypted,
+    compression: opts.compress,
+    gzipLevel: opts.gzipLevel,
+    zstdLevel: opts.zstdLevel,
+    mongodbUri: opts.uri,
   };
-  if (destinationFlag) flags.destination = opts[destinationFlag] as string | undefined;
+  if (destinationFlag) flags.destination = opts[destinationFlag];
   const names: Partial<Record<keyof RawConfig, string>> = {
     recipients: "--recipient",
     passphraseFile: "--passphrase-file",

@@ -1,7 +1,7 @@
 import type { Transform } from "node:stream";
-import { createGzip, gzipSync } from "node:zlib";
+import { constants, createGzip, gzipSync } from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions } from "./parallel.js";
+import { createParallelCompressor, parallelSettings, blockCompressor, type ParallelCompressionOptions } from "./parallel.js";
 
 /** Options of `createGzipStream`. */
 export interface GzipStreamOptions extends ParallelCompressionOptions {
@@ -43,7 +43,9 @@ export function createGzipStream(options: GzipStreamOptions = {}): Transform {
   return createParallelCompressor(
     {
       name: "gzip",
-      createBlock: () => createGzip({ level, memLevel: GZIP_MEM_LEVEL, chunkSize: OUTPUT_CHUNK }),
+      // Z_FINISH writes the member's trailer; reset() (deflateReset) makes the next write a new member, header included.
+      createBlock: () => blockCompressor(createGzip({ level, memLevel: GZIP_MEM_LEVEL, chunkSize: OUTPUT_CHUNK })),
+      endFlush: constants.Z_FINISH,
       compressSync: (input) => gzipSync(input, { level, memLevel: GZIP_MEM_LEVEL }),
     },
     settings,

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
-import { ConfigError } from "../errors.js";
+import { ConfigError, InternalError } from "../errors.js";
 
 /** Options shared by the parallel compressors (gzip, zstd). */
 export interface ParallelCompressionOptions {
@@ -52,12 +52,36 @@ export function activeCompressionJobs(): number {
   return activeJobs;
 }
 
+/** A zlib compressor as `createParallelCompressor` drives it: Node's Gzip and ZstdCompress both are one. */
+export type BlockCompressor = Transform & {
+  /** Ends the member or frame written so far (with `BlockCodec.endFlush`), leaving the stream open. */
+  flush(kind: number, callback: (err?: Error | null) => void): void;
+  /** Starts over with the options the compressor was created with, keeping its allocated memory. */
+  reset(): void;
+};
+
+/**
+ * Views a node:zlib compressor as a BlockCompressor. @types/node leaves `reset()` off Gzip and
+ * ZstdCompress although both have it (zlib's deflateReset, zstd's ZSTD_CCtx_reset), so it is checked
+ * here: throws InternalError on a Node without it.
+ */
+export function blockCompressor(z: Transform): BlockCompressor {
+  const c = z as Partial<BlockCompressor>;
+  if (typeof c.reset !== "function" || typeof c.flush !== "function") throw new InternalError("this Node's zlib compressors cannot be reset; use Node 24 LTS or 22.15+");
+  return z as BlockCompressor;
+}
+
 /** What one algorithm contributes to `createParallelCompressor`. */
 export interface BlockCodec {
   /** Lower-case name for errors and config fields ("gzip", "zstd"). */
   readonly name: string;
-  /** A fresh asynchronous (thread-pool) compressor producing one complete member or frame of the `length` bytes written to it. */
-  createBlock(length: number): Transform;
+  /**
+   * A fresh asynchronous (thread-pool) compressor for members or frames of `length` bytes each.
+   * One is reused, `reset()` between blocks, for every full block a worker compresses.
+   */
+  createBlock(length: number): BlockCompressor;
+  /** The flush kind that completes one member or frame: zlib's Z_FINISH, zstd's ZSTD_e_end. */
+  readonly endFlush: number;
   /** The same output, computed synchronously: for input shorter than one block, where a pool round trip buys nothing. */
   compressSync(input: Buffer): Buffer;
 }
@@ -88,6 +112,11 @@ export function parallelSettings(name: string, options: ParallelCompressionOptio
  * 200 MiB of demo data the gzip stage peaks at ≈ 90 MiB RSS where a two-worker-thread version
  * peaked at ≈ 170 MiB, each isolate holding its own uncollected buffers.
  *
+ * Compressors are reused too: each full block goes to an idle compressor, `reset()` after its
+ * previous block, so a worker's zlib or zstd context is allocated once rather than once per block
+ * (measured on 64 MiB of demo data: 22 % less CPU for gzip -1, 9 % for zstd -1, the same bytes).
+ * Only a short last block gets a compressor of its own, since a zstd frame declares its size.
+ *
  * Memory is bounded: input blocks are reused, and at most `2 × workers` blocks are compressing
  * or waiting to be emitted; further writes wait, so back-pressure reaches the source. Ending or
  * destroying the stream (including by an error upstream or downstream) stops every block's
@@ -99,7 +128,17 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
   const { workers, blockSize } = settings;
   const maxInFlight = workers * BLOCKS_PER_WORKER;
 
-  const running = new Set<Transform>();
+  /** A compressor with the block it is working on; `out` collects that block's output. */
+  interface Context {
+    readonly z: BlockCompressor;
+    readonly reusable: boolean;
+    used: boolean;
+    seq: number;
+    out: Buffer[];
+  }
+  const contexts = new Set<Context>();
+  const idle: Context[] = [];
+  const running = new Set<Context>();
   const queued: Array<{ seq: number; input: Buffer; length: number }> = [];
   const spare: Buffer[] = [];
   const finished = new Map<number, Buffer[]>();
@@ -128,8 +167,26 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     stream.destroy(err);
   };
 
-  const release = (z: Transform): void => {
-    if (running.delete(z)) activeJobs -= 1;
+  const release = (c: Context): boolean => {
+    if (!running.delete(c)) return false;
+    activeJobs -= 1;
+    return true;
+  };
+
+  const discard = (c: Context): void => {
+    contexts.delete(c);
+    c.z.destroy();
+  };
+
+  const newContext = (length: number): Context => {
+    const c: Context = { z: codec.createBlock(length), reusable: length === blockSize, used: false, seq: -1, out: [] };
+    c.z.on("data", (chunk: Buffer) => c.out.push(chunk));
+    c.z.on("error", (err: Error) => {
+      release(c);
+      fail(new Error(`${codec.name} block ${c.seq}: ${err.message}`, { cause: err }));
+    });
+    contexts.add(c);
+    return c;
   };
 
   const emitReady = (): void => {
@@ -142,27 +199,31 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
 
   const start = (job: { seq: number; input: Buffer; length: number }): void => {
     const { seq, input, length } = job;
-    const z = codec.createBlock(length);
-    const out: Buffer[] = [];
-    running.add(z);
+    const c = (length === blockSize ? idle.pop() : undefined) ?? newContext(length);
+    if (c.used) c.z.reset();
+    c.used = true;
+    c.seq = seq;
+    c.out = [];
+    running.add(c);
     activeJobs += 1;
-    z.on("data", (chunk: Buffer) => out.push(chunk));
-    z.on("error", (err: Error) => {
-      release(z);
-      fail(new Error(`${codec.name} block ${seq}: ${err.message}`, { cause: err }));
-    });
-    z.on("end", () => {
-      release(z);
-      if (failure) return;
+    c.z.write(input.subarray(0, length));
+    c.z.flush(codec.endFlush, (err) => {
+      if (!release(c) || failure) return;
+      if (err) return fail(new Error(`${codec.name} block ${seq}: ${err.message}`, { cause: err }));
+      // Output the compressor produced but has not emitted yet: read() hands it to the "data" listener.
+      while (c.z.read() !== null);
+      const out = c.out;
+      c.out = [];
+      if (c.reusable) idle.push(c);
+      else discard(c);
       const next = queued.shift();
       if (next) start(next);
-      // zlib has consumed the whole block once it ends, so the buffer can take the next one.
+      // The whole block has been consumed once its member or frame is complete, so the buffer can take the next one.
       spare.push(input);
       finished.set(seq, out);
       emitReady();
       signal();
     });
-    z.end(input.subarray(0, length));
   };
 
   /**
@@ -202,6 +263,8 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     }
     if (filled > 0) await sendBlock();
     while (nextEmit < nextSeq && !failure) await waitForProgress();
+    for (const c of contexts) discard(c);
+    idle.length = 0;
   };
 
   const stream = new Transform({
@@ -219,10 +282,11 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     },
     destroy(err: Error | null, callback: (error: Error | null) => void): void {
       failure ??= err ?? new Error(`${codec.name} stream destroyed`);
-      for (const z of running) {
-        release(z);
-        z.destroy();
+      for (const c of contexts) {
+        release(c);
+        discard(c);
       }
+      idle.length = 0;
       finished.clear();
       queued.length = 0;
       spare.length = 0;

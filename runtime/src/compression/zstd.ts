@@ -2,7 +2,7 @@ import type { Transform } from "node:stream";
 import { constants, createZstdCompress, zstdCompressSync, type ZstdOptions } from "node:zlib";
 import { ConfigError } from "../errors.js";
 import { OUTPUT_CHUNK } from "./gzip.js";
-import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions } from "./parallel.js";
+import { createParallelCompressor, parallelSettings, blockCompressor, type ParallelCompressionOptions } from "./parallel.js";
 
 /** Options of `createZstdStream`. */
 export interface ZstdStreamOptions extends ParallelCompressionOptions {
@@ -42,7 +42,10 @@ export function createZstdStream(options: ZstdStreamOptions = {}): Transform {
   return createParallelCompressor(
     {
       name: "zstd",
-      createBlock: (length) => createZstdCompress(frameOptions(length)),
+      // ZSTD_e_end completes the frame; reset() starts the next one with the same pledged size, so
+      // every frame of a reused compressor still declares its content size.
+      createBlock: (length) => blockCompressor(createZstdCompress(frameOptions(length))),
+      endFlush: constants.ZSTD_e_end,
       compressSync: (input) => zstdCompressSync(input, frameOptions(input.length)),
     },
     settings,

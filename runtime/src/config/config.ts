@@ -197,9 +197,12 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_S3_MGR: { readBy: "scripts" },
   CLOUDSYNC_S3_TIMEOUT: { readBy: "scripts" },
   CLOUDSYNC_PEERS_DIR: { readBy: "scripts" },
+  CLOUDSYNC_DOCKER_DIR: { readBy: "scripts" },
+  CLOUDSYNC_DOCKER_TIMEOUT: { readBy: "scripts" },
   CLOUDSYNC_TEST_S3: { readBy: "tests" },
   CLOUDSYNC_TEST_AZURE: { readBy: "tests" },
   CLOUDSYNC_TEST_GCS: { readBy: "tests" },
+  CLOUDSYNC_TEST_DOCKER: { readBy: "tests" },
   CLOUDSYNC_DIST: { readBy: "tests" },
   CLOUDSYNC_TEST_MATRIX_LOG: { readBy: "tests" },
 };

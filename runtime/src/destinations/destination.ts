@@ -43,6 +43,12 @@ export interface TemporaryFiles {
  * implementations reject other keys with a ConfigError. Every method may throw RemoteError
  * (after the implementation's own retries) or LocalIOError for environmental faults.
  *
+ * Retries stay at the request level, inside each implementation (S3 and Azure Blob retry every
+ * request, each part of an upload buffered so that it can be sent again; GCS lets its SDK resume
+ * the upload session): a `put` body is a stream, read once, and cannot be replayed, so no wrapper
+ * around a whole `put` can retry it. Cross-cutting wrappers (progress, logging) are composed in
+ * one place, `openDestination`.
+ *
  * Every implementation is checked by the shared contract suite in test/destinations/contract.ts.
  */
 export interface Destination {

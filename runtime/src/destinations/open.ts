@@ -7,11 +7,24 @@ import { createLocalDestination } from "./local.js";
 import { createS3Destination, type S3DestinationOptions } from "./s3.js";
 import { createAzureBlobDestination, type AzureBlobDestinationOptions } from "./azblob.js";
 import { createGcsDestination, type GcsDestinationOptions } from "./gcs.js";
+import { withLogging, withProgress } from "./wrappers.js";
 
 /** Credentials and endpoints of the non-S3 object stores, from the configuration. */
 export interface RemoteSettings {
   readonly azure?: Partial<AzureBlobDestinationOptions>;
   readonly gcs?: Partial<GcsDestinationOptions>;
+}
+
+/**
+ * The cross-cutting behaviour `openDestination` wraps around the destination it opens, each one
+ * a wrapper of destinations/wrappers.ts; absent ones are not applied. Retries are not among
+ * them: they stay inside each implementation, per request (see `Destination`).
+ */
+export interface DestinationWrappers {
+  /** Called as each put's body is read, with the key and the running byte total (`withProgress`). */
+  readonly onPutBytes?: (key: string, total: number) => void;
+  /** Receives one line per finished put, get, head or delete: what, which key, how long, the error class (`withLogging`). */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -22,8 +35,19 @@ export interface RemoteSettings {
  * against the current directory). Nothing is contacted or created here. An empty spec, a
  * bucket-less URL, another scheme, or a local path that is (or lies under) a regular file →
  * ConfigError("destination", …); missing cloud credentials → ConfigError naming them.
+ *
+ * This is the one place destinations get their wrappers: `wrappers` are composed around the
+ * opened destination here (progress innermost, so it counts what the store is handed; logging
+ * outermost, so it times the whole operation).
  */
-export function openDestination(spec: string, s3: Partial<S3DestinationOptions> = {}, remotes: RemoteSettings = {}): Destination {
+export function openDestination(spec: string, s3: Partial<S3DestinationOptions> = {}, remotes: RemoteSettings = {}, wrappers: DestinationWrappers = {}): Destination {
+  let dest = openUnwrapped(spec, s3, remotes);
+  if (wrappers.onPutBytes) dest = withProgress(dest, wrappers.onPutBytes);
+  if (wrappers.log) dest = withLogging(dest, wrappers.log);
+  return dest;
+}
+
+function openUnwrapped(spec: string, s3: Partial<S3DestinationOptions>, remotes: RemoteSettings): Destination {
   const hint = "use a path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix";
   if (!spec) throw new ConfigError("destination", `is empty; ${hint}`);
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(spec)?.[1]?.toLowerCase();

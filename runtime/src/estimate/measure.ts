@@ -45,7 +45,7 @@ export async function measureDatabase(uri: Secret, opts: { serverSelectionTimeou
  * The newest `limit` complete backups in `dest` (default 30: a month of dailies), as samples for
  * the estimate. Unreadable manifests are reported through `onProblem` and skipped, as `list` does.
  */
-export async function recentBackups(dest: Destination, opts: { limit?: number; onProblem?: (key: string, err: unknown) => void } = {}): Promise<BackupSample[]> {
+export async function recentBackups(dest: Destination, opts: { limit?: number; onProblem?: (key: string, err: Error) => void } = {}): Promise<BackupSample[]> {
   const entries = await listBackups(dest, { onProblem: opts.onProblem });
   return entries.slice(0, opts.limit ?? 30).map((e) => ({ id: e.manifest.id, createdAt: e.manifest.createdAt, size: e.manifest.object.size }));
 }

@@ -70,7 +70,7 @@ export async function writeManifest(dest: Destination, manifest: BackupManifest)
  * be parsed is reported through `onProblem` and skipped (it never makes a backup appear).
  * Verification states are attached when `withVerifications` is set.
  */
-export async function listBackups(dest: Destination, opts: { withVerifications?: boolean; onProblem?: (key: string, err: unknown) => void } = {}): Promise<BackupEntry[]> {
+export async function listBackups(dest: Destination, opts: { withVerifications?: boolean; onProblem?: (key: string, err: Error) => void } = {}): Promise<BackupEntry[]> {
   const keys: string[] = [];
   for await (const info of dest.list(MANIFEST_PREFIX)) if (info.key.endsWith(".json")) keys.push(info.key);
   const verifications = opts.withVerifications ? await latestVerifications(dest) : new Map<string, VerificationState>();
@@ -90,7 +90,7 @@ export async function listBackups(dest: Destination, opts: { withVerifications?:
       });
     } catch (err) {
       if (err instanceof NotFoundError) continue; // deleted between list and get
-      opts.onProblem?.(key, err);
+      opts.onProblem?.(key, err instanceof Error ? err : new Error(String(err)));
     }
   }
   return newestFirst(entries, (e) => e.manifest);
@@ -133,7 +133,7 @@ async function findLatest(dest: Destination): Promise<BackupEntry> {
       const id = idOfKey(key);
       named.add(id);
       const createdAt = latestStartOf(id);
-      if (createdAt) unusable.push({ id, createdAt, why: `its manifest ${key} cannot be read: ${(err as Error).message}` });
+      if (createdAt) unusable.push({ id, createdAt, why: `its manifest ${key} cannot be read: ${err.message}` });
     },
   });
   for (const e of all) named.add(e.manifest.id);

@@ -24,7 +24,12 @@ export interface BackupPipelineOptions {
   readonly compression: CompressionChoice;
   readonly encryption: EncryptionPlan;
   readonly signal?: AbortSignal;
-  /** Called as archive bytes are read from the source. */
+  /**
+   * Called with the size of each chunk of archive bytes read from the source: plain archive
+   * bytes, the unit of a progress bar's total (a database's size, an archive file's size). The
+   * stored, compressed and encrypted bytes are counted by the hasher for the manifest; a caller
+   * that wants those as they go gives the destination `onPutBytes` (`openDestination`).
+   */
   readonly onProgress?: (archiveBytes: number) => void;
   /**
    * Set for an oplog slice: the object goes under oplog/ and the manifest says

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type { Destination } from "../destinations/destination.js";
 import { IntegrityError, describeLocalIO } from "../errors.js";
 import type { BackupManifest } from "../manifest/manifest.js";
-import { createCountingStream, createHashingStream } from "./streams.js";
+import { createHashingStream } from "./streams.js";
 
 /** A local copy of a stored object whose size and SHA-256 matched its manifest. */
 export interface VerifiedCopy {
@@ -29,14 +29,10 @@ export async function fetchVerified(dest: Destination, manifest: BackupManifest,
   const path = join(dir, "object");
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
-    const hasher = createHashingStream();
-    let seen = 0;
+    // The hasher's count is the download progress too: one counter of the bytes read.
+    const hasher = createHashingStream((seen) => opts.onProgress?.(seen, size));
     await pipeline(
       await dest.get(key),
-      createCountingStream((n) => {
-        seen += n;
-        opts.onProgress?.(seen, size);
-      }),
       hasher,
       createWriteStream(path, { mode: 0o600 }),
       { signal: opts.signal },

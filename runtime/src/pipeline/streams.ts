@@ -10,8 +10,11 @@ export interface HashingStream extends Transform {
   digest(): string;
 }
 
-/** Creates a HashingStream. Calling `digest()` before the stream ends throws. */
-export function createHashingStream(): HashingStream {
+/**
+ * Creates a HashingStream; `onBytes`, when given, is called after every chunk with the running
+ * total (the same count as `bytes`, for progress). Calling `digest()` before the stream ends throws.
+ */
+export function createHashingStream(onBytes?: (total: number) => void): HashingStream {
   const hash = createHash("sha256");
   let bytes = 0;
   let hex: string | undefined;
@@ -19,6 +22,7 @@ export function createHashingStream(): HashingStream {
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       bytes += chunk.length;
+      onBytes?.(bytes);
       cb(null, chunk);
     },
     flush(cb) {

@@ -30,7 +30,7 @@ export interface DestinationPrunePlan {
  */
 export async function planDestinationPrune(dest: Destination, policy: RetentionPolicy, now: Date = new Date()): Promise<DestinationPrunePlan> {
   const problems: Array<{ key: string; message: string }> = [];
-  const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => problems.push({ key, message: (err as Error).message }) });
+  const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => problems.push({ key, message: err.message }) });
   const manifests = new Map(entries.map((e) => [e.manifest.id, e.manifest]));
   const plan = planPrune(
     entries.map((e) => ({

@@ -13,6 +13,7 @@ import { flagsToConfig } from "../common.js";
 import { formatDuration, SECOND } from "../../config/duration.js";
 import { formatBytes } from "../progress.js";
 import type { CommandContext, Run } from "../app.js";
+import type { BackupCommandOptions } from "./backup.js";
 
 /** Prints the outcome of a backup (human table, or the --json object). */
 function report(ctx: CommandContext, destUrl: string, result: BackupResult, secs: number): void {
@@ -38,23 +39,23 @@ function consistencyNote(c: BackupManifest["consistency"]): string {
 }
 
 /** Runs `cloudsync backup`. */
-export const run: Run = async (ctx) => {
+export const run: Run<BackupCommandOptions> = async (ctx) => {
   const o = ctx.opts;
-  const from = o.fromArchive as string | undefined;
+  const from = o.fromArchive;
   if (from && o.uri) throw new UsageError("give one source: --uri (a live MongoDB) or --from-archive (a mongodump archive), not both");
   const { flags, names } = flagsToConfig(o, "to");
   const config = ctx.config(flags, names);
   const concurrency = o.concurrency === undefined ? undefined : Number(o.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ConfigError("--concurrency", `must be a whole number from 1 to 64, got "${String(o.concurrency)}"`);
   const encryption = await planEncryption(config);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   if (!from) {
     const progress = ctx.progress("backup");
     const started = Date.now();
     const result = await backupFromMongo({
       uri: config.mongodbUri,
-      include: o.include as string[],
-      exclude: o.exclude as string[],
+      include: o.include,
+      exclude: o.exclude,
       includeAuth: Boolean(o.includeAuth),
       oplog: Boolean(o.oplog),
       concurrency,
@@ -85,7 +86,7 @@ export const run: Run = async (ctx) => {
   if (total) progress.update({ total });
   const started = Date.now();
   const result = await runBackupPipeline({
-    source: archive.stream as never,
+    source: archive.stream,
     sourceInfo: archive.info,
     destination: dest,
     compression: compressionOf(config),

@@ -1,6 +1,21 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addEncryptionFlags, collect } from "../common.js";
+import { addEncryptionFlags, collect, type EncryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync backup`, declared by its flags below. */
+export interface BackupCommandOptions extends EncryptionFlagOptions {
+  readonly uri?: string;
+  readonly include: string[];
+  readonly exclude: string[];
+  readonly includeAuth?: boolean;
+  readonly oplog?: boolean;
+  readonly concurrency?: string;
+  readonly fromArchive?: string;
+  readonly to?: string;
+  readonly compress?: string;
+  readonly gzipLevel?: string;
+  readonly zstdLevel?: string;
+}
 
 /** `cloudsync backup`: stream an archive (a file or stdin) through the pipeline into a destination. */
 export function register(program: Command, app: CliApp): void {
@@ -28,5 +43,5 @@ Examples:
   mongodump --archive | cloudsync backup --from-archive - --to ./backups -r age1…
   cloudsync backup --from-archive dump.archive --to s3://my-bucket/mongo -r age1… --json`,
   );
-  cmd.action(app.action(async () => (await import("./backup.run.js")).run));
+  cmd.action(app.action<BackupCommandOptions>(async () => (await import("./backup.run.js")).run));
 }

@@ -12,14 +12,14 @@ import { retentionPolicyOf } from "../../retention/policy.js";
 import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import type { CommandContext, Run } from "../app.js";
+import type { DaemonCommandOptions } from "./daemon.js";
 
 /** Runs `cloudsync daemon`. */
-export const run: Run = async (ctx) => {
+export const run: Run<DaemonCommandOptions> = async (ctx) => {
   const o = ctx.opts;
   const { flags, names } = flagsToConfig(o, "to");
-  const daemonFlags = { schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl } as const;
   const config = ctx.config(
-    { ...flags, ...(daemonFlags as Record<keyof typeof daemonFlags, string | undefined>) },
+    { ...flags, schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl },
     { ...names, schedule: "--schedule", jitter: "--jitter", stateDir: "--state-dir", metricsPort: "--metrics-port", metricsHost: "--metrics-host", heartbeatUrl: "--heartbeat-url" },
   );
   const d = config.daemon;
@@ -58,14 +58,14 @@ export const run: Run = async (ctx) => {
 };
 
 /** Resolves sources, destinations, keys and policies once, so a bad setting fails at start-up. */
-async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, unknown>): Promise<RunPlan> {
-  const from = o.fromArchive as string | undefined;
+async function buildPlan(ctx: CommandContext, config: Config, o: DaemonCommandOptions): Promise<RunPlan> {
+  const from = o.fromArchive;
   if (from && o.uri) throw new ConfigError("--from-archive", "give one source: --uri (a live MongoDB) or --from-archive, not both");
   const encryption = await planEncryption(config);
   const keys = await loadDecryptionKeys(config);
   const { policy: retention } = retentionPolicyOf(config, { explicit: false, field: "CLOUDSYNC_KEEP_WITHIN" });
   const cs = config.cloudSync;
-  let cloudSpec = o.cloudTo as string | undefined;
+  let cloudSpec = o.cloudTo;
   if (!cloudSpec && cs.enabled && cs.bucket) cloudSpec = `s3://${cs.bucket}/${config.daemon.cloudPrefix}`.replace(/\/+$/, "");
   let metadata: RunPlan["metadata"];
   if (cs.enabled) {
@@ -76,13 +76,13 @@ async function buildPlan(ctx: CommandContext, config: Config, o: Record<string, 
   }
   const log = (line: string): void => ctx.out.warn(`${new Date().toISOString()} ${line}`);
   return {
-    source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include as string[], exclude: o.exclude as string[] },
-    destination: destinationOf(config),
+    source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include, exclude: o.exclude },
+    destination: destinationOf(config, config.destination, ctx.destinationWrappers),
     compression: compressionOf(config),
     encryption,
     ...(keys.ageIdentities.length || keys.passphrase || keys.openPgpPrivateKey ? { decryption: keys } : {}),
     retention,
-    ...(cloudSpec ? { cloud: destinationOf(config, cloudSpec) } : {}),
+    ...(cloudSpec ? { cloud: destinationOf(config, cloudSpec, ctx.destinationWrappers) } : {}),
     ...(metadata ? { metadata } : {}),
     log,
   };

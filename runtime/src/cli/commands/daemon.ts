@@ -2,7 +2,30 @@ import type { Command } from "commander";
 import { DEFAULTS } from "../../config/config.js";
 import { DURATION_DOC } from "../../config/duration.js";
 import type { CliApp } from "../app.js";
-import { addEncryptionFlags, collect } from "../common.js";
+import { addEncryptionFlags, collect, type EncryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync daemon`, declared by its flags below. */
+export interface DaemonCommandOptions extends EncryptionFlagOptions {
+  readonly schedule?: string;
+  readonly jitter?: string;
+  readonly once?: boolean;
+  readonly runNow?: boolean;
+  readonly stateDir?: string;
+  readonly metricsPort?: string;
+  readonly metricsHost?: string;
+  /** `--no-metrics` makes it false. */
+  readonly metrics: boolean;
+  readonly heartbeatUrl?: string;
+  readonly uri?: string;
+  readonly include: string[];
+  readonly exclude: string[];
+  readonly fromArchive?: string;
+  readonly to?: string;
+  readonly cloudTo?: string;
+  readonly identity: string[];
+  readonly compress?: string;
+  readonly gzipLevel?: string;
+}
 
 /**
  * `cloudsync daemon`: scheduled backup → verify → prune → cloud upload → metadata sync, one run
@@ -34,5 +57,5 @@ export function register(program: Command, app: CliApp): void {
     .option("-i, --identity <file>", "age identity for a full read-back verify (repeatable; default CLOUDSYNC_IDENTITY_FILE); without one, verify checks size and SHA-256 only", collect, [])
     .option("--compress <gzip|zstd|none>", "compression (default gzip)")
     .option("--gzip-level <1-9>", "gzip level (default 1)");
-  addEncryptionFlags(cmd).action(app.action(async () => (await import("./daemon.run.js")).run));
+  addEncryptionFlags(cmd).action(app.action<DaemonCommandOptions>(async () => (await import("./daemon.run.js")).run));
 }

@@ -24,6 +24,7 @@ import { openBackup, restoreToDirectory } from "../../pipeline/restore.js";
 import { verifyBackup } from "../../pipeline/verify.js";
 import { Secret } from "../../secret.js";
 import type { CommandContext, Run } from "../app.js";
+import type { DemoCommandOptions } from "./demo.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 import { parseSize } from "../../config/size.js";
@@ -51,24 +52,24 @@ interface DemoRun {
 }
 
 /** Runs `cloudsync demo`. */
-export const run: Run = async (ctx) => {
+export const run: Run<DemoCommandOptions> = async (ctx) => {
   const sizeOf = (fallback: string): number => {
-    const size = parseSize((ctx.opts.size as string | undefined) ?? fallback, "--size");
+    const size = parseSize(ctx.opts.size ?? fallback, "--size");
     if (size < 1024) throw new ConfigError("--size", "must be at least 1KiB");
     return size;
   };
   sizeOf("4MiB");
-  const compression = ctx.opts.compress as Compression;
-  if (!COMPRESSIONS.includes(compression)) throw new ConfigError("--compress", `must be gzip, zstd or none, got "${String(compression)}"`);
-  const root = resolve(ctx.opts.dir as string);
+  const compression = COMPRESSIONS.find((c) => c === ctx.opts.compress);
+  if (!compression) throw new ConfigError("--compress", `must be gzip, zstd or none, got "${ctx.opts.compress}"`);
+  const root = resolve(ctx.opts.dir);
   const identityPath = join(root, ".cloudsync", "demo-identity.txt");
   const identity = await demoIdentity(ctx, root, identityPath);
   const recipient = ageRecipientOf(identity);
   const encryption: EncryptionPlan = { manifest: { scheme: "age-x25519", recipients: [recipientFingerprint(recipient)] }, create: () => createAgeEncryptStream({ recipients: [recipient] }) };
-  const dest = openDestination(join(root, "backups"));
+  const dest = openDestination(join(root, "backups"), {}, {}, ctx.destinationWrappers);
   const keys: DecryptionKeys = { ageIdentities: [identity] };
 
-  const located = ctx.opts.archiveOnly ? { reason: "--archive-only given" } : locateJongodb(ctx.opts.jongodb as string | undefined);
+  const located = ctx.opts.archiveOnly ? { reason: "--archive-only given" } : locateJongodb(ctx.opts.jongodb);
   let fallback = "reason" in located ? located.reason : undefined;
   let server: EmbeddedServer | undefined;
   if ("bin" in located) {

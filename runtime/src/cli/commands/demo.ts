@@ -1,6 +1,15 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync demo`, declared by its flags below. */
+export interface DemoCommandOptions {
+  readonly size?: string;
+  readonly dir: string;
+  readonly compress: string;
+  readonly archiveOnly?: boolean;
+  readonly jongodb?: string;
+}
+
 /**
  * `cloudsync demo`: the whole job on an embedded data set, no MongoDB and no cloud account needed.
  * Live path (Linux x64 with glibc, where the optional jongodb package installs): start jongodb on a
@@ -18,5 +27,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--compress <gzip|zstd|none>", "compression of the demo backup", "gzip")
     .option("--archive-only", "skip the embedded server: back up a generated mongodump archive and restore it to a directory")
     .option("--jongodb <path>", "the jongodb binary to run (default: the one in the optional npm package @jongodb/memory-server-bin-linux-x64-gnu)")
-    .action(app.action(async () => (await import("./demo.run.js")).run));
+    .action(app.action<DemoCommandOptions>(async () => (await import("./demo.run.js")).run));
 }

@@ -12,31 +12,32 @@ import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
+import type { EstimateCommandOptions } from "./estimate.js";
 
-function positive(flag: string, value: unknown, fallback: number): number {
+function positive(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(flag, `must be a number above 0, got "${String(value)}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(flag, `must be a number above 0, got "${value}"`);
   return n;
 }
 
 const dollars = (n: number): string => `$${n < 1 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
 
 /** Runs `cloudsync estimate`. */
-export const run: Run = async (ctx) => {
+export const run: Run<EstimateCommandOptions> = async (ctx) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const prices = ctx.opts.prices === undefined ? DEFAULT_PRICES : loadPriceTable(String(ctx.opts.prices));
+  const prices = ctx.opts.prices === undefined ? DEFAULT_PRICES : loadPriceTable(ctx.opts.prices);
   const cloudDays = positive("--cloud-days", ctx.opts.cloudDays, 30);
   const backupsPerDay = positive("--per-day", ctx.opts.perDay, 1);
   const localDays = parseDuration(config.retention.keepWithin, { name: "keepWithin", ...RETENTION }) / DAY;
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
 
   const measure = settingOrigin(config, "mongodbUri") !== "default";
   const database: DatabaseMeasurement = measure ? await measureDatabase(config.mongodbUri) : { known: false, reason: "not measured: pass --uri or set MONGODB_URI" };
   // The human output carries this line itself; with --json it goes to stderr as well.
   if (!database.known && ctx.out.json) ctx.out.warn(`database size unknown: ${database.reason}`);
-  const backups = await recentBackups(dest, { onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${(err as Error).message}`) });
+  const backups = await recentBackups(dest, { onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${err.message}`) });
   const e = calculateEstimate({ database, backups, localDays, cloudDays, backupsPerDay, verifyFromCloud: ctx.opts.verifyFromCloud !== false, prices });
 
   ctx.out.result(

@@ -1,6 +1,17 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync estimate`, declared by its flags below. */
+export interface EstimateCommandOptions {
+  readonly from?: string;
+  readonly uri?: string;
+  readonly prices?: string;
+  readonly cloudDays?: string;
+  readonly perDay?: string;
+  /** `--no-verify-from-cloud` makes it false. */
+  readonly verifyFromCloud: boolean;
+}
+
 /**
  * `cloudsync estimate`: storage and monthly cost per provider from the live database's size
  * (when --uri or MONGODB_URI is given) and the recent backups in `--from`. The database is
@@ -16,5 +27,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--cloud-days <n>", "days a backup is kept in the cloud (default 30; local days come from keepWithin)")
     .option("--per-day <n>", "backups made per day (default 1)")
     .option("--no-verify-from-cloud", "backups are not read back from the cloud by verify (no verification egress)")
-    .action(app.action(async () => (await import("./estimate.run.js")).run));
+    .action(app.action<EstimateCommandOptions>(async () => (await import("./estimate.run.js")).run));
 }

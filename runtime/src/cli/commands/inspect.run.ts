@@ -9,9 +9,10 @@ import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
+import type { InspectCommandOptions } from "./inspect.js";
 
 /** Runs `cloudsync inspect`. */
-export const run: Run = async (ctx, file) => {
+export const run: Run<InspectCommandOptions> = async (ctx, file) => {
   const { flags, names } = flagsToConfig(ctx.opts);
   const config = ctx.config(flags, names);
   const isFile = await stat(file!).then(

@@ -4,11 +4,12 @@ import { dirname, resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
 import { generateAgeIdentity, writeIdentityFile } from "../../crypto/index.js";
 import type { Run } from "../app.js";
+import type { KeysNewCommandOptions } from "./keys.js";
 import { defaultIdentityPath } from "../../config/config.js";
 
 /** Runs `cloudsync keys new`. */
-export const run: Run = async (ctx) => {
-  const out = resolve((ctx.opts.out as string | undefined) ?? defaultIdentityPath());
+export const run: Run<KeysNewCommandOptions> = async (ctx) => {
+  const out = resolve(ctx.opts.out ?? defaultIdentityPath());
   await mkdir(dirname(out), { recursive: true, mode: 0o700 });
   const { identity, recipient } = generateAgeIdentity();
   await writeIdentityFile(out, identity, recipient);

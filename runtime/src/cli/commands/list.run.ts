@@ -5,7 +5,7 @@ import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import type { Run } from "../app.js";
-import { table } from "./list.js";
+import { table, type ListCommandOptions } from "./list.js";
 import type { Destination } from "../../destinations/destination.js";
 import { formatTime, type OplogTime } from "../../manifest/manifest.js";
 import { chainOf, isoOf, listSlices, restorableWindows } from "../../manifest/slices.js";
@@ -22,15 +22,15 @@ function verificationCell(state: VerificationState | undefined): string {
 }
 
 /** Runs `cloudsync list`. */
-export const run: Run = async (ctx) => {
+export const run: Run<ListCommandOptions> = async (ctx) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   if (ctx.opts.oplog) {
     await listOplog(ctx, dest);
     return;
   }
-  const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${(err as Error).message}`) });
+  const entries = await listBackups(dest, { withVerifications: true, onProblem: (key, err) => ctx.out.warn(`warning: skipped ${key}: ${err.message}`) });
   ctx.out.result(
     entries.map((e) => ({
       id: e.manifest.id,

@@ -5,15 +5,14 @@ import { copyDatabase, planCopy, type CopyOptions } from "../../migrate/copy.js"
 import { verifyMigration } from "../../migrate/verify.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
-import { mongoUriFlag } from "./migrate.js";
+import { mongoUriFlag, type MigrateCommandOptions } from "./migrate.js";
 
 /** Runs `cloudsync migrate`. */
-export const run: Run = async (ctx) => {
+export const run: Run<MigrateCommandOptions> = async (ctx) => {
   const from = mongoUriFlag(ctx.opts.from, "--from");
   const to = mongoUriFlag(ctx.opts.to, "--to");
   ctx.out.addSecrets(from, to);
-  const include = ctx.opts.include as string[];
-  const exclude = ctx.opts.exclude as string[];
+  const { include, exclude } = ctx.opts;
   const opts: CopyOptions = { from, to, include, exclude, drop: Boolean(ctx.opts.drop), signal: ctx.signal };
   if (ctx.opts.dryRun) {
     const plan = await planCopy(opts);

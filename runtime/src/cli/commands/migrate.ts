@@ -4,6 +4,18 @@ import { Secret } from "../../secret.js";
 import type { CliApp } from "../app.js";
 import { collect } from "../common.js";
 
+/** The options of `cloudsync migrate`, declared by its flags below. */
+export interface MigrateCommandOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly include: string[];
+  readonly exclude: string[];
+  readonly drop?: boolean;
+  readonly verify?: boolean;
+  readonly verifyOnly?: boolean;
+  readonly dryRun?: boolean;
+}
+
 /** Checks that a `--from`/`--to` value is a MongoDB connection string and wraps it as a Secret. */
 export function mongoUriFlag(value: unknown, flag: string): Secret {
   if (typeof value !== "string" || !/^mongodb(\+srv)?:\/\/./.test(value)) {
@@ -28,5 +40,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--verify", "after copying, compare every copied collection on both sides (exit 4 on any difference)")
     .option("--verify-only", "copy nothing: compare the included collections on both sides (after a standby caught up, before a roll-back)")
     .option("--dry-run", "list what would be copied, reading no documents and writing nothing")
-    .action(app.action(async () => (await import("./migrate.run.js")).run));
+    .action(app.action<MigrateCommandOptions>(async () => (await import("./migrate.run.js")).run));
 }

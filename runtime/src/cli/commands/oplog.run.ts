@@ -14,18 +14,19 @@ import { verifyChain } from "../../pipeline/pitr.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { flagsToConfig } from "../common.js";
 import type { Run } from "../app.js";
+import type { OplogFollowCommandOptions, OplogVerifyCommandOptions } from "./oplog.js";
 
 /** Runs `cloudsync oplog follow`. */
-export const run: Run = async (ctx) => {
+export const run: Run<OplogFollowCommandOptions> = async (ctx) => {
   const o = ctx.opts;
   const { flags, names } = flagsToConfig(o, "to");
   const config = ctx.config(flags, names);
-  const sliceMs = parseDuration((o.slice as string | undefined) ?? "5m", { name: "--slice", max: 24 * 60 * MINUTE });
-  const sliceBytes = parseSize((o.sliceSize as string | undefined) ?? "16MiB", "--slice-size");
-  if (sliceBytes < 1024 || sliceBytes > 1024 ** 3) throw new ConfigError("--slice-size", `must be from 1KiB to 1GiB, got "${String(o.sliceSize)}"`);
+  const sliceMs = parseDuration(o.slice ?? "5m", { name: "--slice", max: 24 * 60 * MINUTE });
+  const sliceBytes = parseSize(o.sliceSize ?? "16MiB", "--slice-size");
+  if (sliceBytes < 1024 || sliceBytes > 1024 ** 3) throw new ConfigError("--slice-size", `must be from 1KiB to 1GiB, got "${o.sliceSize ?? ""}"`);
   const encryption = await planEncryption(config);
-  const dest = destinationOf(config);
-  const statePath = o.state ? resolve(o.state as string) : join(config.daemon.stateDir, `oplog-${createHash("sha256").update(dest.url).digest("hex").slice(0, 12)}.json`);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
+  const statePath = o.state ? resolve(o.state) : join(config.daemon.stateDir, `oplog-${createHash("sha256").update(dest.url).digest("hex").slice(0, 12)}.json`);
   const result = await followOplog({
     uri: config.mongodbUri,
     destination: dest,
@@ -45,10 +46,10 @@ export const run: Run = async (ctx) => {
 };
 
 /** Runs `cloudsync oplog verify`: exit 4 when a slice is damaged or the chain is broken. */
-export const runVerify: Run = async (ctx) => {
+export const runVerify: Run<OplogVerifyCommandOptions> = async (ctx) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const keys = config.identityFiles.length || config.passphraseFile ? await loadDecryptionKeys(config) : undefined;
   const result = await verifyChain(dest, keys, ctx.signal);
   ctx.out.result({ destination: dest.url, ...result }, () =>

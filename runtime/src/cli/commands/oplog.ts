@@ -1,6 +1,22 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, addEncryptionFlags } from "../common.js";
+import { addDecryptionFlags, addEncryptionFlags, type DecryptionFlagOptions, type EncryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync oplog follow`, declared by its flags below. */
+export interface OplogFollowCommandOptions extends EncryptionFlagOptions {
+  readonly uri?: string;
+  readonly to?: string;
+  readonly slice?: string;
+  readonly sliceSize?: string;
+  readonly state?: string;
+  readonly once?: boolean;
+  readonly compress?: string;
+}
+
+/** The options of `cloudsync oplog verify`. */
+export interface OplogVerifyCommandOptions extends DecryptionFlagOptions {
+  readonly from?: string;
+}
 
 /** `cloudsync oplog follow` and `oplog verify`: capture the oplog into encrypted slices for point-in-time restores. */
 export function register(program: Command, app: CliApp): void {
@@ -29,10 +45,10 @@ Examples:
   cloudsync backup --oplog --uri mongodb://db1:27017/?replicaSet=rs0 --to s3://my-bucket/mongo -r age1…
   cloudsync oplog follow --uri mongodb://db1:27017/?replicaSet=rs0 --to s3://my-bucket/mongo -r age1… --slice 5m`,
   );
-  follow.action(app.action(async () => (await import("./oplog.run.js")).run));
+  follow.action(app.action<OplogFollowCommandOptions>(async () => (await import("./oplog.run.js")).run));
   const verify = oplog
     .command("verify")
     .description("Check the chain of oplog slices: each continues from the one before it, and each stored object matches its manifest's size and SHA-256; with a key, also decrypt each one and check its CRC and entry count")
     .option("-f, --from <destination>", "where the slices are stored (default ./backups or CLOUDSYNC_DESTINATION)");
-  addDecryptionFlags(verify).action(app.action(async () => (await import("./oplog.run.js")).runVerify));
+  addDecryptionFlags(verify).action(app.action<OplogVerifyCommandOptions>(async () => (await import("./oplog.run.js")).runVerify));
 }

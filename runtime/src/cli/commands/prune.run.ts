@@ -9,6 +9,7 @@ import { flagsToConfig } from "../common.js";
 import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
+import type { PruneCommandOptions } from "./prune.js";
 
 /** The plan as a table: every backup with its fate and why, then the orphans. */
 function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
@@ -31,18 +32,13 @@ function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
 }
 
 /** Runs `cloudsync prune`. */
-export const run: Run = async (ctx) => {
+export const run: Run<PruneCommandOptions> = async (ctx) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
-  Object.assign(flags, {
-    keepLast: ctx.opts.keepLast as string | undefined,
-    keepDaily: ctx.opts.keepDaily as string | undefined,
-    keepWeekly: ctx.opts.keepWeekly as string | undefined,
-    keepMonthly: ctx.opts.keepMonthly as string | undefined,
-    keepWithin: ctx.opts.keepWithin as string | undefined,
-  });
+  const o = ctx.opts;
+  Object.assign(flags, { keepLast: o.keepLast, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly, keepWithin: o.keepWithin });
   Object.assign(names, { keepLast: "--keep-last", keepDaily: "--keep-daily", keepWeekly: "--keep-weekly", keepMonthly: "--keep-monthly", keepWithin: "--keep-within" });
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const { policy, keepWithin } = retentionPolicyOf(config, { explicit: ctx.opts.keepWithin !== undefined, field: "--keep-within" });
   const planned = await planDestinationPrune(dest, policy);
   // A manifest that exists but cannot be read is a damaged backup: kept with its object, and the

@@ -2,6 +2,17 @@ import type { Command } from "commander";
 import { DURATION_DOC } from "../../config/duration.js";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync prune`, declared by its flags below. */
+export interface PruneCommandOptions {
+  readonly from?: string;
+  readonly keepLast?: string;
+  readonly keepDaily?: string;
+  readonly keepWeekly?: string;
+  readonly keepMonthly?: string;
+  readonly keepWithin?: string;
+  readonly dryRun?: boolean;
+}
+
 /**
  * `cloudsync prune`: delete backups a retention policy no longer keeps, and orphans. The plan is
  * printed before anything is deleted; `--dry-run` stops there.
@@ -33,5 +44,5 @@ Examples:
   cloudsync prune --from ./backups --keep-daily 7 --dry-run
   cloudsync prune --from s3://my-bucket/mongo --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-within 30d`,
     )
-    .action(app.action(async () => (await import("./prune.run.js")).run));
+    .action(app.action<PruneCommandOptions>(async () => (await import("./prune.run.js")).run));
 }

@@ -20,7 +20,8 @@ import { loadDecryptionKeys, type DecryptionKeys } from "../../pipeline/encrypti
 import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { table } from "./list.js";
-import type { Run } from "../app.js";
+import type { CommandContext, Run } from "../app.js";
+import type { RestoreCommandOptions } from "./restore.js";
 
 /** Parses the restore target: `dir://path` (mongodump directory layout). */
 export function parseRestoreTarget(spec: string): { kind: "dir"; path: string } | { kind: "mongodb"; uri: string } {
@@ -34,12 +35,12 @@ export function parseRestoreTarget(spec: string): { kind: "dir"; path: string } 
 }
 
 /** Runs `cloudsync restore`. */
-export const run: Run = async (ctx, ref) => {
+export const run: Run<RestoreCommandOptions> = async (ctx, ref) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const target = parseRestoreTarget(ctx.opts.to as string);
-  const dest = destinationOf(config);
-  const renames = (ctx.opts.rename as string[]).map((r) => {
+  const target = parseRestoreTarget(ctx.opts.to);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
+  const renames = ctx.opts.rename.map((r) => {
     try {
       return parseRename(r);
     } catch (err) {
@@ -49,11 +50,11 @@ export const run: Run = async (ctx, ref) => {
   if (ctx.opts.toTime !== undefined) {
     if (ref !== undefined) throw new UsageError(`give a backup (${ref}) or --to-time, not both: --to-time picks its base backup itself`);
     if (target.kind !== "mongodb") throw new ConfigError("--to", "--to-time restores into MongoDB (a mongodb:// URI); dir:// targets are not supported with it yet");
-    await runToTime(ctx, dest, target.uri, renames, await loadDecryptionKeys(config));
+    await runToTime(ctx, dest, target.uri, ctx.opts.toTime, renames, await loadDecryptionKeys(config));
     return;
   }
   if (ref === undefined) throw new UsageError("give the backup to restore (an id, or latest), or --to-time for a point-in-time restore");
-  if (target.kind === "dir" && (renames.length || (ctx.opts.include as string[]).length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
+  if (target.kind === "dir" && (renames.length || ctx.opts.include.length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
   const keys = await loadDecryptionKeys(config);
   // Known in the first second, before anything is downloaded.
   if (target.kind === "dir") await checkDumpTarget(target.path, "--to");
@@ -77,7 +78,7 @@ export const run: Run = async (ctx, ref) => {
       ctx.out.addSecrets(uri);
       await (await connectMongo(uri)).close();
     }
-    const filter = createNamespaceFilter(ctx.opts.include as string[]);
+    const filter = createNamespaceFilter(ctx.opts.include);
     const rename = createRenamer(renames);
     const where = target.kind === "dir" ? target.path : redactUri(target.uri);
     const plan = manifest.namespaces.filter((n) => filter.matches(n.ns)).map((n) => ({ ns: n.ns, target: target.kind === "dir" ? n.ns : rename(n.ns), documents: n.documents }));
@@ -98,7 +99,7 @@ export const run: Run = async (ctx, ref) => {
       const restoring = ctx.progress("restore");
       const report = await restoreToMongo(opened.events, {
         uri,
-        include: ctx.opts.include as string[],
+        include: ctx.opts.include,
         rename: renames,
         drop: Boolean(ctx.opts.drop),
         expected: new Map(opened.manifest.namespaces.map((n) => [n.ns, n.documents])),
@@ -126,9 +127,9 @@ export const run: Run = async (ctx, ref) => {
 };
 
 /** `restore --to-time`: plan, then (unless --dry-run) restore the base and replay the oplog. */
-async function runToTime(ctx: Parameters<Run>[0], dest: Destination, uriText: string, renames: RenameRule[], keys: DecryptionKeys): Promise<void> {
-  const time = parseOplogTime(ctx.opts.toTime as string, "--to-time");
-  createNamespaceFilter(ctx.opts.include as string[]);
+async function runToTime(ctx: CommandContext<RestoreCommandOptions>, dest: Destination, uriText: string, toTime: string, renames: RenameRule[], keys: DecryptionKeys): Promise<void> {
+  const time = parseOplogTime(toTime, "--to-time");
+  createNamespaceFilter(ctx.opts.include);
   createRenamer(renames);
   const uri = new Secret(uriText);
   ctx.out.addSecrets(uri);
@@ -148,7 +149,7 @@ async function runToTime(ctx: Parameters<Run>[0], dest: Destination, uriText: st
     return;
   }
   const progress = ctx.progress("restore");
-  const report = await restoreToTime(dest, plan, keys, { uri, include: ctx.opts.include as string[], rename: renames, drop: Boolean(ctx.opts.drop), signal: ctx.signal }).finally(() => progress.done());
+  const report = await restoreToTime(dest, plan, keys, { uri, include: ctx.opts.include, rename: renames, drop: Boolean(ctx.opts.drop), signal: ctx.signal }).finally(() => progress.done());
   const r = report.replay;
   // The base's .oplog is replayed here, not skipped: only the other skips are reported.
   const restored = { ...report.restore, skipped: report.restore.skipped.filter((k) => k.ns !== ".oplog") };

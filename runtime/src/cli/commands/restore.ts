@@ -1,6 +1,17 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, collect } from "../common.js";
+import { addDecryptionFlags, collect, type DecryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync restore`, declared by its flags below. */
+export interface RestoreCommandOptions extends DecryptionFlagOptions {
+  readonly from?: string;
+  readonly to: string;
+  readonly include: string[];
+  readonly rename: string[];
+  readonly drop?: boolean;
+  readonly dryRun?: boolean;
+  readonly toTime?: string;
+}
 
 /** `cloudsync restore <id|latest>`: confirm, decrypt and unpack a backup into a target. */
 export function register(program: Command, app: CliApp): void {
@@ -28,5 +39,5 @@ Examples:
   cloudsync restore latest --from ./backups --to mongodb://127.0.0.1:27017 --rename 'shop.*:shop_restored.*' -i identity.txt
   cloudsync restore --to-time 2026-12-02T18:30:05Z --from ./backups --to mongodb://127.0.0.1:27017 -i identity.txt --dry-run`,
     );
-  addDecryptionFlags(cmd).action(app.action(async () => (await import("./restore.run.js")).run));
+  addDecryptionFlags(cmd).action(app.action<RestoreCommandOptions>(async () => (await import("./restore.run.js")).run));
 }

@@ -12,6 +12,7 @@ import { verifySeedSet } from "../../seed/verify.js";
 import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import type { Run } from "../app.js";
+import type { SeedExportCommandOptions, SeedImportCommandOptions, SeedListCommandOptions, SeedVerifyCommandOptions } from "./seed.js";
 
 /** A scratch directory for a seed set that only passes through this host; removed afterwards. */
 async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -24,22 +25,21 @@ async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** Runs `cloudsync seed export`. */
-export const exportSet: Run = async (ctx) => {
+export const exportSet: Run<SeedExportCommandOptions> = async (ctx) => {
   const o = ctx.opts;
-  const to = o.to as string | undefined;
-  const toDestination = o.toDestination as string | undefined;
+  const { to, toDestination } = o;
   if (!to && !toDestination) throw new UsageError("seed export needs --to <dir>, --to-destination <destination>, or both");
   const { flags, names } = flagsToConfig(o);
   const config = ctx.config(flags, names);
   // Key material first: a bad recipient must fail before the database is read.
   const encryption = toDestination ? await planEncryption(config) : undefined;
   const run = async (dir: string): Promise<{ report: SeedExportReport; pushed?: SeedPushResult }> => {
-    const report = await exportSeed({ uri: config.mongodbUri, dir, include: o.include as string[], exclude: o.exclude as string[], signal: ctx.signal }).catch((err: unknown) => {
+    const report = await exportSeed({ uri: config.mongodbUri, dir, include: o.include, exclude: o.exclude, signal: ctx.signal }).catch((err: unknown) => {
       throw describeLocalIO(err, `seed export to ${dir}`);
     });
     if (!toDestination || !encryption) return { report };
-    const destination = destinationOf(config, toDestination);
-    const pushed = await pushSeedSet({ dir: report.dir, destination, encryption, id: o.id as string | undefined, signal: ctx.signal });
+    const destination = destinationOf(config, toDestination, ctx.destinationWrappers);
+    const pushed = await pushSeedSet({ dir: report.dir, destination, encryption, id: o.id, signal: ctx.signal });
     return { report, pushed };
   };
   const { report, pushed } = to ? await run(to) : await withScratch(run);
@@ -61,10 +61,9 @@ export const exportSet: Run = async (ctx) => {
 };
 
 /** Runs `cloudsync seed import`. */
-export const importSet: Run = async (ctx) => {
+export const importSet: Run<SeedImportCommandOptions> = async (ctx) => {
   const o = ctx.opts;
-  const from = o.from as string | undefined;
-  const fromDestination = o.fromDestination as string | undefined;
+  const { from, fromDestination } = o;
   if (Boolean(from) === Boolean(fromDestination)) throw new UsageError("seed import needs exactly one of --from <dir> or --from-destination <destination> --id <id>");
   if (fromDestination && !o.id) throw new UsageError("--from-destination needs --id <id> (list them with `cloudsync seed list --from-destination …`)");
   const { flags, names } = flagsToConfig(o);
@@ -74,7 +73,7 @@ export const importSet: Run = async (ctx) => {
     ? await load(from)
     : await withScratch(async (dir) => {
         const keys = await loadDecryptionKeys(config);
-        await pullSeedSet({ destination: destinationOf(config, fromDestination), id: String(o.id), dir, keys, signal: ctx.signal });
+        await pullSeedSet({ destination: destinationOf(config, fromDestination, ctx.destinationWrappers), id: String(o.id), dir, keys, signal: ctx.signal });
         return load(dir);
       });
   for (const w of report.warnings) ctx.out.warn(`seed import: ${w}`);
@@ -91,16 +90,16 @@ export const importSet: Run = async (ctx) => {
 };
 
 /** Runs `cloudsync seed verify`. */
-export const verifySet: Run = async (ctx) => {
-  const dir = path.resolve(String(ctx.opts.from));
+export const verifySet: Run<SeedVerifyCommandOptions> = async (ctx) => {
+  const dir = path.resolve(ctx.opts.from);
   const index = await verifySeedSet(dir);
   ctx.out.result({ dir, ok: true, collections: index.collections }, () => `seed set ${dir} verified: ${index.collections.length} ${index.collections.length === 1 ? "collection" : "collections"}, every file matches SHA256SUMS`);
 };
 
 /** Runs `cloudsync seed list`. */
-export const listSets: Run = async (ctx) => {
+export const listSets: Run<SeedListCommandOptions> = async (ctx) => {
   const config = ctx.config();
-  const destination = destinationOf(config, String(ctx.opts.fromDestination));
+  const destination = destinationOf(config, ctx.opts.fromDestination, ctx.destinationWrappers);
   const ids = await listSeedSets(destination);
   ctx.out.result({ destination: destination.url, ids }, () => (ids.length ? ids.join("\n") : `no seed sets in ${destination.url}`));
 };

@@ -1,6 +1,35 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, addEncryptionFlags, collect } from "../common.js";
+import { addDecryptionFlags, addEncryptionFlags, collect, type DecryptionFlagOptions, type EncryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync seed export`, declared by its flags below. */
+export interface SeedExportCommandOptions extends EncryptionFlagOptions {
+  readonly uri?: string;
+  readonly to?: string;
+  readonly toDestination?: string;
+  readonly id?: string;
+  readonly include: string[];
+  readonly exclude: string[];
+}
+
+/** The options of `cloudsync seed import`. */
+export interface SeedImportCommandOptions extends DecryptionFlagOptions {
+  readonly from?: string;
+  readonly fromDestination?: string;
+  readonly id?: string;
+  readonly uri?: string;
+  readonly dryRun?: boolean;
+}
+
+/** The options of `cloudsync seed verify`. */
+export interface SeedVerifyCommandOptions {
+  readonly from: string;
+}
+
+/** The options of `cloudsync seed list`. */
+export interface SeedListCommandOptions {
+  readonly fromDestination: string;
+}
 
 /**
  * `cloudsync seed export|import|verify|list`: seed sets of canonical Extended JSON with checksums,
@@ -25,7 +54,7 @@ Examples:
   cloudsync seed export --uri mongodb://localhost --include 'models.*' --to ./seed
   cloudsync seed export --include models.licenses --to-destination s3://my-bucket/mongo -r age1…`,
   );
-  exp.action(app.action(async () => (await import("./seed.run.js")).exportSet));
+  exp.action(app.action<SeedExportCommandOptions>(async () => (await import("./seed.run.js")).exportSet));
 
   const imp = seed
     .command("import")
@@ -42,17 +71,17 @@ Examples:
   cloudsync seed import --from ./seed --uri mongodb://localhost --dry-run
   cloudsync seed import --from-destination s3://my-bucket/mongo --id 20260102T030405Z-1a2b3c4d -i identity.txt`,
   );
-  imp.action(app.action(async () => (await import("./seed.run.js")).importSet));
+  imp.action(app.action<SeedImportCommandOptions>(async () => (await import("./seed.run.js")).importSet));
 
   seed
     .command("verify")
     .description("Check a seed set directory against its SHA256SUMS (what import does first)")
     .requiredOption("--from <dir>", "seed set directory")
-    .action(app.action(async () => (await import("./seed.run.js")).verifySet));
+    .action(app.action<SeedVerifyCommandOptions>(async () => (await import("./seed.run.js")).verifySet));
 
   seed
     .command("list")
     .description("List the complete seed sets stored in a destination")
     .requiredOption("--from-destination <destination>", "destination (path, file://, s3://, azblob:// or gs://)")
-    .action(app.action(async () => (await import("./seed.run.js")).listSets));
+    .action(app.action<SeedListCommandOptions>(async () => (await import("./seed.run.js")).listSets));
 }

@@ -3,8 +3,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { NODE_FLAGS } from "../../metadata/deploy/options.js";
-import { resolveServerOptions, type ServerFlags } from "../../metadata/server-options.js";
+import { resolveServerOptions, serveEnv, type ServerFlags } from "../../metadata/server-options.js";
 import type { Run } from "../app.js";
+import type { ServeMetadataCommandOptions } from "./serve-metadata.js";
 
 // The deployed entry, beside this module in dist/ (SERVER_ENTRY, relative to a release).
 const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.meta.url));
@@ -19,19 +20,16 @@ const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.
  * replace a process (Windows), the entry runs as a child with this terminal, stopped by the same
  * signals.
  */
-export const run: Run = async (ctx) => {
-  const given: ServerFlags = { db: flag(ctx.opts.db), port: flag(ctx.opts.port), host: flag(ctx.opts.host), docs: flag(ctx.opts.docs), readRateLimit: flag(ctx.opts.readRateLimit) };
-  resolveServerOptions(given);
+export const run: Run<ServeMetadataCommandOptions> = async (ctx) => {
+  const { db, port, host, docs, readRateLimit } = ctx.opts;
+  const given: ServerFlags = { db, port, host, docs, readRateLimit };
+  resolveServerOptions(given, ctx.env);
   const apiKey = ctx.config().cloudSync.apiKey;
   const args = [...NODE_FLAGS, SERVE_MAIN];
   for (const [name, value] of [["--db", given.db], ["--port", given.port], ["--host", given.host], ["--docs", given.docs], ["--read-rate-limit", given.readRateLimit]] as const) {
     if (value !== undefined) args.push(name, value);
   }
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (apiKey) env.CLOUD_SYNC_API_KEY = apiKey.reveal();
-  else delete env.CLOUD_SYNC_API_KEY;
-  // bin/cloudsync.js sizes libuv's pool for compression; the unit runs the server on the default.
-  delete env.UV_THREADPOOL_SIZE;
+  const env = serveEnv(ctx.env, apiKey);
   if (typeof process.execve === "function") return process.execve(process.execPath, [process.execPath, ...args], env);
   const child = spawn(process.execPath, args, { env, stdio: "inherit" });
   const stop = (): void => void child.kill("SIGTERM");
@@ -40,7 +38,3 @@ export const run: Run = async (ctx) => {
   ctx.signal.removeEventListener("abort", stop);
   ctx.setExitCode(code);
 };
-
-function flag(value: unknown): string | undefined {
-  return value === undefined ? undefined : String(value);
-}

@@ -1,6 +1,15 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync serve-metadata`, declared by its flags below. */
+export interface ServeMetadataCommandOptions {
+  readonly db?: string;
+  readonly port?: string;
+  readonly host?: string;
+  readonly docs?: string;
+  readonly readRateLimit?: string;
+}
+
 /**
  * `cloudsync serve-metadata --db <sqlite-file> [--port <n>] [--host 127.0.0.1] [--docs <dir>]
  * [--read-rate-limit <n|off>]`: runs the public metadata API until SIGINT/SIGTERM (then exits 0).
@@ -18,5 +27,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--host <address>", "listen address (default $METADATA_HOST or 127.0.0.1)")
     .option("--docs <dir>", "directory served under /docs/ (default $METADATA_DOCS_DIR)")
     .option("--read-rate-limit <n>", 'GET requests per second per client, bursts of twice that; "off" disables (default $METADATA_READ_RATE_LIMIT or 50)')
-    .action(app.action(async () => (await import("./serve-metadata.run.js")).run));
+    .action(app.action<ServeMetadataCommandOptions>(async () => (await import("./serve-metadata.run.js")).run));
 }

@@ -8,11 +8,11 @@ import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { mongoUriFlag } from "./migrate.js";
 import type { Run } from "../app.js";
-import { parseInterval, statusLine } from "./standby.js";
+import { parseInterval, statusLine, type StandbyCommandOptions } from "./standby.js";
 
 /** Runs `cloudsync standby`. */
-export const run: Run = async (ctx) => {
-  const statePath = ctx.opts.state as string;
+export const run: Run<StandbyCommandOptions> = async (ctx) => {
+  const statePath = ctx.opts.state;
   if (ctx.opts.status) {
     const state = await loadState(statePath);
     if (!state.last) throw new ConfigError("--state", `${statePath} holds no status yet; run cloudsync standby first`);
@@ -25,20 +25,21 @@ export const run: Run = async (ctx) => {
   ctx.out.addSecrets(standby, primary);
   if (!primary && !ctx.opts.fromBackups) throw new ConfigError("--primary", "is required (or --from-backups <destination>)");
   if (primary && ctx.opts.fromBackups) throw new ConfigError("--from-backups", "reads backups instead of the primary; give --primary or --from-backups, not both");
-  const intervalMs = parseInterval(ctx.opts.interval as string);
+  const intervalMs = parseInterval(ctx.opts.interval);
   let backups: StandbyOptions["backups"];
-  if (ctx.opts.fromBackups) {
+  const { fromBackups } = ctx.opts;
+  if (fromBackups) {
     const { flags, names } = flagsToConfig(ctx.opts);
-    const config = ctx.config({ ...flags, destination: ctx.opts.fromBackups as string }, { ...names, destination: "--from-backups" });
-    backups = { dest: destinationOf(config), keys: await loadDecryptionKeys(config) };
+    const config = ctx.config({ ...flags, destination: fromBackups }, { ...names, destination: "--from-backups" });
+    backups = { dest: destinationOf(config, config.destination, ctx.destinationWrappers), keys: await loadDecryptionKeys(config) };
   }
   const run = await runStandby({
     standby,
     ...(primary ? { primary } : {}),
     ...(backups ? { backups } : {}),
     statePath,
-    include: ctx.opts.include as string[],
-    exclude: ctx.opts.exclude as string[],
+    include: ctx.opts.include,
+    exclude: ctx.opts.exclude,
     once: Boolean(ctx.opts.once),
     intervalMs,
     signal: ctx.signal,

@@ -2,7 +2,20 @@ import type { Command } from "commander";
 import { DAY, DURATION_DOC, parseDuration, SECOND } from "../../config/duration.js";
 import { type StandbyStatus } from "../../standby/state.js";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags, collect } from "../common.js";
+import { addDecryptionFlags, collect, type DecryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync standby`, declared by its flags below. */
+export interface StandbyCommandOptions extends DecryptionFlagOptions {
+  readonly primary?: string;
+  readonly standby?: string;
+  readonly state: string;
+  readonly include: string[];
+  readonly exclude: string[];
+  readonly once?: boolean;
+  readonly interval: string;
+  readonly fromBackups?: string;
+  readonly status?: boolean;
+}
 
 /**
  * Parses `--interval`, a duration (config/duration.ts) from 1 s to 24 d (the longest a Node timer
@@ -35,5 +48,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--interval <duration>", `time between passes and between status reports, e.g. 30s, 5m (minutes), 1h; ${DURATION_DOC}`, "60s")
     .option("--from-backups <destination>", "restore the latest backup from this destination instead of reading the primary")
     .option("--status", "print the last status saved in the state file and exit, connecting to nothing");
-  addDecryptionFlags(cmd).action(app.action(async () => (await import("./standby.run.js")).run));
+  addDecryptionFlags(cmd).action(app.action<StandbyCommandOptions>(async () => (await import("./standby.run.js")).run));
 }

@@ -4,10 +4,11 @@ import { assessStatus, readStatus, statusPath } from "../../daemon/status.js";
 import { EXIT } from "../../errors.js";
 import { formatBytes } from "../progress.js";
 import type { Run } from "../app.js";
+import type { StatusCommandOptions } from "./status.js";
 
 /** Runs `cloudsync status`. */
-export const run: Run = async (ctx) => {
-  const { stateDir } = ctx.config({ stateDir: ctx.opts.stateDir as string | undefined }, { stateDir: "--state-dir" }).daemon;
+export const run: Run<StatusCommandOptions> = async (ctx) => {
+  const { stateDir } = ctx.config({ stateDir: ctx.opts.stateDir }, { stateDir: "--state-dir" }).daemon;
   const status = await readStatus(stateDir);
   const health = assessStatus(status);
   ctx.out.result({ healthy: health.healthy, problems: health.problems, stateDir, status: status ?? null }, () => {

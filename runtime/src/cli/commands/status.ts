@@ -1,6 +1,11 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync status`, declared by its flags below. */
+export interface StatusCommandOptions {
+  readonly stateDir?: string;
+}
+
 /**
  * `cloudsync status [--json] [--state-dir DIR]`: prints the daemon's status.json and exits 1 when
  * the last run failed, the last success is older than twice the schedule interval, or no status
@@ -11,5 +16,5 @@ export function register(program: Command, app: CliApp): void {
     .command("status")
     .description("Show the backup daemon's last run and next run; exits 1 when the last run failed or backups are overdue")
     .option("--state-dir <dir>", "the daemon's state directory (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
-    .action(app.action(async () => (await import("./status.run.js")).run));
+    .action(app.action<StatusCommandOptions>(async () => (await import("./status.run.js")).run));
 }

@@ -2,11 +2,13 @@
 // its dependencies load only then.
 import { ConfigError } from "../../errors.js";
 import { syncMetadata } from "../../metadata/sync.js";
+import { Secret } from "../../secret.js";
 import type { Run } from "../app.js";
+import type { SyncMetadataCommandOptions } from "./sync-metadata.js";
 import { defaultSyncStatePath } from "../../metadata/sync-state.js";
 
 /** Runs `cloudsync sync-metadata`. */
-export const run: Run = async (ctx) => {
+export const run: Run<SyncMetadataCommandOptions> = async (ctx) => {
   const config = ctx.config();
   const { enabled, endpoint, apiKey } = config.cloudSync;
   if (enabled && !endpoint) throw new ConfigError("CLOUD_SYNC_ENDPOINT", "is required when CLOUD_SYNC_ENABLED=true (the metadata server's base URL, e.g. https://jeffreysanford.us)");
@@ -14,9 +16,10 @@ export const run: Run = async (ctx) => {
   const result = await syncMetadata({
     enabled,
     endpoint: endpoint ?? "",
-    apiKey: apiKey as NonNullable<typeof apiKey>,
-    source: { uri: config.mongodbUri, database: String(ctx.opts.database), collection: String(ctx.opts.collection) },
-    statePath: ctx.opts.state === undefined ? defaultSyncStatePath() : String(ctx.opts.state),
+    // Disabled, nothing is pushed and the key is never used (as the library's syncMetadata does).
+    apiKey: apiKey ?? new Secret(""),
+    source: { uri: config.mongodbUri, database: ctx.opts.database, collection: ctx.opts.collection },
+    statePath: ctx.opts.state ?? defaultSyncStatePath(),
     full: Boolean(ctx.opts.full),
     watch: Boolean(ctx.opts.watch),
     signal: ctx.signal,

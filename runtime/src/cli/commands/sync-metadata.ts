@@ -1,6 +1,15 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
 
+/** The options of `cloudsync sync-metadata`, declared by its flags below. */
+export interface SyncMetadataCommandOptions {
+  readonly watch?: boolean;
+  readonly full?: boolean;
+  readonly state?: string;
+  readonly database: string;
+  readonly collection: string;
+}
+
 /**
  * `cloudsync sync-metadata [--watch] [--full]`: pushes the public fields of the MongoDB model
  * catalogue (MONGODB_URI) to the metadata server (CLOUD_SYNC_ENDPOINT, signed with
@@ -15,5 +24,5 @@ export function register(program: Command, app: CliApp): void {
     .option("--state <file>", "sync state file (default $XDG_STATE_HOME/cloudsync/metadata-sync.json)")
     .option("--database <name>", "MongoDB database of the catalogue", "models")
     .option("--collection <name>", "MongoDB collection of the catalogue", "models")
-    .action(app.action(async () => (await import("./sync-metadata.run.js")).run));
+    .action(app.action<SyncMetadataCommandOptions>(async () => (await import("./sync-metadata.run.js")).run));
 }

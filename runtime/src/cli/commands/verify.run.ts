@@ -11,12 +11,13 @@ import { destinationOf } from "../../destinations/from-config.js";
 import { flagsToConfig } from "../common.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
+import type { VerifyCommandOptions } from "./verify.js";
 
 /** Runs `cloudsync verify`. */
-export const run: Run = async (ctx, ref) => {
+export const run: Run<VerifyCommandOptions> = async (ctx, ref) => {
   const { flags, names } = flagsToConfig(ctx.opts, "from");
   const config = ctx.config(flags, names);
-  const dest = destinationOf(config);
+  const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
   const keys = await loadDecryptionKeys(config);
   const progress = ctx.progress("verify");
   let seen = 0;
@@ -24,7 +25,7 @@ export const run: Run = async (ctx, ref) => {
     progress.update({ bytes: bytes - seen, total });
     seen = bytes;
   };
-  const scratch = ctx.opts.restoreTo as string | undefined;
+  const scratch = ctx.opts.restoreTo;
   if (scratch !== undefined && !/^mongodb(\+srv)?:\/\//.test(scratch)) throw new ConfigError("--restore-to", "must be a mongodb:// URI of a scratch server");
   const record = ctx.opts.record !== false;
   const { manifest } = await findBackup(dest, ref!);

@@ -1,6 +1,14 @@
 import type { Command } from "commander";
 import type { CliApp } from "../app.js";
-import { addDecryptionFlags } from "../common.js";
+import { addDecryptionFlags, type DecryptionFlagOptions } from "../common.js";
+
+/** The options of `cloudsync verify`, declared by its flags below. */
+export interface VerifyCommandOptions extends DecryptionFlagOptions {
+  readonly from?: string;
+  readonly restoreTo?: string;
+  /** `--no-record` makes it false. */
+  readonly record: boolean;
+}
 
 /** `cloudsync verify <id|latest>`: read a backup back and check everything against its manifest. */
 export function register(program: Command, app: CliApp): void {
@@ -26,5 +34,5 @@ Examples:
   cloudsync verify latest --from ./backups -i ~/.config/cloudsync/identity.txt
   cloudsync verify latest --from ./backups            # checksum only, on a host without the identity`,
     );
-  addDecryptionFlags(cmd).action(app.action(async () => (await import("./verify.run.js")).run));
+  addDecryptionFlags(cmd).action(app.action<VerifyCommandOptions>(async () => (await import("./verify.run.js")).run));
 }
