@@ -35,7 +35,7 @@ export function buildProgram(app = createCliApp()): Command {
     .version(VERSION, "-V, --version")
     .option("--json", "print one JSON document on stdout (results, or {\"error\":…})")
     .option("-q, --quiet", "print only errors")
-    .option("--debug", "print stack traces with errors")
+    .option("--debug", "print stack traces with errors, and one line per storage operation (put, get, list, delete: key, outcome, time) on stderr")
     .option("-c, --config <file>", "JSON config file (default ./cloudsync.config.json when present)")
     // commander echoes what it could not parse (an age key pasted as a command, say): redact it
     // like everything else printed. Set before the commands are added, which copy it.
