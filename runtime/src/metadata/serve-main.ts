@@ -44,12 +44,14 @@ async function run(): Promise<void> {
     return;
   }
   if (!options.apiKey) stderr("metadata: CLOUD_SYNC_API_KEY is not set; pushes are disabled (503)");
-  writeSync(1, `metadata: listening on ${server.url}\n`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };
+  // Handlers first: a supervisor that signals as soon as it reads the line below must meet them,
+  // not the default action (a process preempted between the write and the handlers died of it).
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+  writeSync(1, `metadata: listening on ${server.url}\n`);
 }
 
 await run();
