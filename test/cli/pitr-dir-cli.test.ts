@@ -10,10 +10,8 @@
 // at T. Refusals (--include, a time past the capture, a non-empty directory), --dry-run, a
 // damaged slice (nothing published), and the PITR restore drill (`verify --restore-to --to-time`).
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { BSON, MongoClient, Timestamp, type Document } from "mongodb";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
@@ -22,17 +20,11 @@ import { listSlices } from "../../runtime/src/manifest/slices.js";
 import { canonicalJson } from "../../runtime/src/mongo/compare.js";
 import { CLI_SKIP, runCli } from "../support/cli.js";
 import { mongoToolPath, mongoToolsSkipReason } from "../support/peers.js";
+import { nextSecond, startPitrSource, type Item, type PitrSource } from "../support/pitr.js";
 import { onEachServer, testServers, type TestServer } from "../support/servers.js";
 
 if (CLI_SKIP) console.warn(`skipping point-in-time dir:// CLI tests: ${CLI_SKIP}`);
 const toolsSkip = mongoToolsSkipReason();
-
-type Item = { _id: number } & Document;
-
-/** Waits until the wall clock is in a later second than `ms` (the oplog's `ts` counts seconds). */
-async function nextSecond(ms = Date.now()): Promise<void> {
-  await sleep(1000 - (ms % 1000) + 20);
-}
 
 /** Runs `cmd args`; resolves with its exit code and stderr. */
 function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -79,16 +71,15 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
   if (CLI_SKIP) return;
   let work: string;
   let identity: string;
-  let recipient: string;
   let client: MongoClient;
   let backups: string;
   let baseEnd: OplogTime;
+  let source: PitrSource;
   const src = `pitrdir_${process.pid}_${Date.now().toString(36)}`;
-  const dests: string[] = [];
   /** The middle phase: its ISO second (the restore point) and the collection's content then. */
   let middle: { time: string; t: number; docs: Document[] };
 
-  const follow = () => runCli(["oplog", "follow", "--uri", server.uri, "--to", backups, "-r", recipient, "--state", join(work, "state.json"), "--once", "--json"], { timeoutMs: 60_000 });
+  const follow = () => source.follow();
   const toDir = (dir: string, time: string, extra: string[] = [], from = backups) => runCli(["restore", "--to-time", time, "--from", from, "--to", `dir://${dir}`, "-i", identity, ...extra], { timeoutMs: 60_000 });
   /** What the server's own oplog holds for this test's collection after the base's end. */
   const serverEntries = async (): Promise<Document[]> =>
@@ -100,17 +91,10 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
       .toArray();
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "cloudsync-pitrdir-"));
-    backups = join(work, "backups");
-    identity = join(work, "identity.txt");
-    recipient = (await runCli(["keys", "new", "--out", identity, "--json"])).json<{ recipient: string }>().recipient;
-    client = new MongoClient(server.uri);
-    await client.connect();
+    source = await startPitrSource(server, src, "cloudsync-pitrdir-", Array.from({ length: 10 }, (_, i) => ({ _id: i, n: i, state: "seed" })));
+    ({ work, identity, client, backups } = source);
     const items = client.db(src).collection<Item>("items");
-    await items.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i, n: i, state: "seed" })));
-    const base = await runCli(["backup", "--uri", server.uri, "--include", `${src}.*`, "--oplog", "--to", backups, "-r", recipient, "--json"]);
-    expect(base.code, base.stderr).toBe(0);
-    baseEnd = base.json<{ consistency: { detail: { oplogWindow: { end: OplogTime } } } }>().consistency.detail.oplogWindow.end;
+    baseEnd = source.base.json<{ consistency: { detail: { oplogWindow: { end: OplogTime } } } }>().consistency.detail.oplogWindow.end;
     await nextSecond();
     await items.insertMany([{ _id: 100, n: 100, state: "a" }]);
     await items.updateOne({ _id: 1 }, { $set: { state: "a" } });
@@ -133,9 +117,7 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
   }, 120_000);
 
   afterAll(async () => {
-    for (const db of [src, ...dests]) await client?.db(db).dropDatabase().catch(() => undefined);
-    await client?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await source?.stop([]);
   });
 
   it("writes the base's dump and an oplog.bson holding exactly the entries up to and including T", async () => {
