@@ -86,6 +86,12 @@ export interface PitrOptions {
 export interface PitrReport {
   readonly restore: RestoreReport;
   readonly replay: OplogApplyReport;
+  /**
+   * Top-level entries of the replay's window handed to the applier: the base's own, then the
+   * slices' after the base's end up to and including the target. Each was applied or counted under
+   * a reason in `replay`; one the applier could not apply stopped the restore with an error.
+   */
+  readonly entries: number;
   readonly ok: boolean;
 }
 
@@ -123,17 +129,19 @@ export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: Dec
     const applier = createOplogApplier(client, { ...(opts.include ? { include: opts.include } : {}), ...(opts.rename ? { rename: opts.rename } : {}), limit: plan.target });
     for (const raw of baseOplog) await applier.apply(decodeEntry(raw));
     let alreadyInBase = 0;
+    let entries = baseOplog.length;
     await forEachSliceEntry(dest, plan.slices, keys, opts.signal, async (raw) => {
       opts.signal?.throwIfAborted();
       if (compareTimes(rawTime(raw), plan.baseEnd) <= 0) {
         alreadyInBase++;
         return;
       }
+      if (replayed(plan, raw)) entries++;
       await applier.apply(decodeEntry(raw));
     });
     const replay = applier.finish();
     replay.before += alreadyInBase;
-    return { restore, replay, ok: restore.ok };
+    return { restore, replay, entries, ok: restore.ok };
   } finally {
     await client.close().catch(() => undefined);
   }
