@@ -209,6 +209,53 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     expect(readdirSync(parent)).toEqual([]);
   });
 
+  type Drill = { ok: boolean; level: string; recorded: boolean; planned: number; replayed: number; scratchDatabases: string[]; cleanedUp: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> };
+  const drill = (extra: string[]) => runCli(["verify", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity, "--json", ...extra], { timeoutMs: 90_000 });
+
+  it("verify --restore-to --to-time --keep: a point-in-time drill whose scratch copy holds the content recorded at T", async () => {
+    const r = await drill(["--keep"]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<Drill>();
+    expect(doc).toMatchObject({ ok: true, level: "pitr-drill", recorded: false, cleanedUp: false });
+    expect(doc.planned).toBe(doc.replayed);
+    expect(doc.checks.map((c) => [c.check, c.ok])).toEqual([["namespaces", true], ["replay", true], ["base-counts", true]]);
+    expect(doc.checks[2]!.detail).toContain("not compared: ");
+    const [scratch] = doc.scratchDatabases;
+    expect(doc.scratchDatabases).toEqual([expect.stringMatching(new RegExp(`^cs_drill_[0-9a-f]{6}_${src}$`))]);
+    try {
+      expect(await client.db(scratch).collection("items").find({}).sort({ _id: 1 }).toArray()).toEqual(middle.docs);
+    } finally {
+      await client.db(scratch).dropDatabase();
+    }
+  });
+
+  it("verify --restore-to --to-time compares the base's counts with its verification and drops its scratch databases", async () => {
+    const base = source.base.json<{ id: string }>().id;
+    const v = await runCli(["verify", base, "--from", backups, "-i", identity, "--json"]);
+    expect(v.code, v.stderr).toBe(0);
+    const r = await drill([]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<Drill>();
+    expect(doc).toMatchObject({ ok: true, cleanedUp: true });
+    expect(doc.checks.find((c) => c.check === "base-counts")?.detail).toMatch(/^the base's counts against its read verification of /);
+    const names = (await client.db("admin").admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name);
+    expect(names.filter((n) => doc.scratchDatabases.includes(n))).toEqual([]);
+    // The text form names each check and says nothing was recorded.
+    const text = await runCli(["verify", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity], { timeoutMs: 90_000 });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`verified by point-in-time restore drill to ${middle.t},4294967295 (${middle.time}) into `);
+    expect(text.stdout).toContain("scratch databases dropped; no verification record stored");
+  });
+
+  it("verify --to-time refuses without --restore-to, and with a backup id (exit 2)", async () => {
+    const alone = await runCli(["verify", "--to-time", middle.time, "--from", backups, "-i", identity]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--to-time: a point-in-time drill restores into a scratch server: give --restore-to <scratch mongodb:// URI> too");
+    const both = await runCli(["verify", "latest", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give a backup (latest) or --to-time, not both");
+  });
+
   const candidates = [server, ...testServers().filter((s) => s.name === "jongodb")];
   let replayTarget: TestServer | undefined;
   let refusals: string[] = [];
