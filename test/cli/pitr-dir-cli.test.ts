@@ -210,7 +210,7 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
   });
 
   type Drill = { ok: boolean; level: string; recorded: boolean; planned: number; replayed: number; scratchDatabases: string[]; cleanedUp: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> };
-  const drill = (extra: string[]) => runCli(["verify", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity, "--json", ...extra], { timeoutMs: 90_000 });
+  const drill = (extra: string[]) => runCli(["verify", "latest", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity, "--json", ...extra], { timeoutMs: 90_000 });
 
   it("verify --restore-to --to-time --keep: a point-in-time drill whose scratch copy holds the content recorded at T", async () => {
     const r = await drill(["--keep"]);
@@ -241,19 +241,23 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     const names = (await client.db("admin").admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name);
     expect(names.filter((n) => doc.scratchDatabases.includes(n))).toEqual([]);
     // The text form names each check and says nothing was recorded.
-    const text = await runCli(["verify", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity], { timeoutMs: 90_000 });
+    const text = await runCli(["verify", base, "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity], { timeoutMs: 90_000 });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`verified by point-in-time restore drill to ${middle.t},4294967295 (${middle.time}) into `);
     expect(text.stdout).toContain("scratch databases dropped; no verification record stored");
   });
 
-  it("verify --to-time refuses without --restore-to, and with a backup id (exit 2)", async () => {
-    const alone = await runCli(["verify", "--to-time", middle.time, "--from", backups, "-i", identity]);
+  it("verify --to-time refuses without --restore-to, and with an id that is not the base the time picks (exit 2)", async () => {
+    const alone = await runCli(["verify", "latest", "--to-time", middle.time, "--from", backups, "-i", identity]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain("--to-time: a point-in-time drill restores into a scratch server: give --restore-to <scratch mongodb:// URI> too");
-    const both = await runCli(["verify", "latest", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity]);
-    expect(both.code).toBe(2);
-    expect(both.stderr).toContain("give a backup (latest) or --to-time, not both");
+    // A second backup without --oplog is no base: the time still picks the first.
+    const other = await runCli(["backup", "--uri", server.uri, "--include", `${src}.*`, "--to", backups, "-r", source.recipient, "--json"]);
+    expect(other.code, other.stderr).toBe(0);
+    const id = other.json<{ id: string }>().id;
+    const wrong = await runCli(["verify", id, "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`restores from base ${source.base.json<{ id: string }>().id}, not ${id}; give latest (the base the time picks) or that id`);
   });
 
   const candidates = [server, ...testServers().filter((s) => s.name === "jongodb")];

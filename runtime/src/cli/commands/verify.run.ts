@@ -1,6 +1,6 @@
 // The implementation of `cloudsync verify`, imported by ./verify.ts only when the command runs, so that
 // its dependencies load only then.
-import { ConfigError, EXIT, UsageError } from "../../errors.js";
+import { ConfigError, EXIT } from "../../errors.js";
 import { findBackup, writeVerification, type VerificationRecord } from "../../manifest/store.js";
 import { runRestoreDrill } from "../../mongo/drill.js";
 import { parseOplogTime } from "../../mongo/oplog-apply.js";
@@ -38,13 +38,11 @@ export const run: Run<VerifyCommandOptions> = async (ctx, ref) => {
   if (ctx.opts.keep && scratch === undefined) throw new ConfigError("--keep", "keeps a restore drill's scratch databases: give --restore-to <scratch mongodb:// URI> too");
   if (ctx.opts.toTime !== undefined) {
     if (scratch === undefined) throw new ConfigError("--to-time", "a point-in-time drill restores into a scratch server: give --restore-to <scratch mongodb:// URI> too");
-    if (ref !== undefined) throw new UsageError(`give a backup (${ref}) or --to-time, not both: --to-time picks its base backup itself`);
     progress.done();
-    await runPitrVerify(ctx, dest, scratch, parseOplogTime(ctx.opts.toTime, "--to-time"), keys);
+    await runPitrVerify(ctx, dest, scratch, parseOplogTime(ctx.opts.toTime, "--to-time"), ref!, keys);
     return;
   }
-  if (ref === undefined) throw new UsageError("give the backup to verify (an id, or latest), or --to-time with --restore-to for a point-in-time drill");
-  const { manifest } = await findBackup(dest, ref);
+  const { manifest } = await findBackup(dest, ref!);
   if (scratch === undefined && keys.ageIdentities.length === 0 && !keys.passphrase && manifest.encryption.scheme.startsWith("age")) {
     const checked = await verifyChecksum(dest, manifest.id, { record, signal: ctx.signal, onDownload }).finally(() => progress.done());
     ctx.out.result(
@@ -106,10 +104,14 @@ export const run: Run<VerifyCommandOptions> = async (ctx, ref) => {
  * manifest store's levels (checksum, read, restore-drill) have none for a drill of a base plus
  * replay, and prune's "newest verified" rule must not count one as a full restore drill.
  */
-async function runPitrVerify(ctx: CommandContext<VerifyCommandOptions>, dest: Destination, scratch: string, time: OplogTime, keys: DecryptionKeys): Promise<void> {
+async function runPitrVerify(ctx: CommandContext<VerifyCommandOptions>, dest: Destination, scratch: string, time: OplogTime, ref: string, keys: DecryptionKeys): Promise<void> {
   const uri = new Secret(scratch);
   ctx.out.addSecrets(uri);
   const plan = await planPointInTime(dest, time);
+  // The time picks the base; an id names the base the user expects, and must be that one.
+  if (ref !== "latest" && (await findBackup(dest, ref)).manifest.id !== plan.base.id) {
+    throw new ConfigError("--to-time", `${formatTime(plan.target)} (${isoOf(plan.target)}) restores from base ${plan.base.id}, not ${ref}; give latest (the base the time picks) or that id`);
+  }
   const progress = ctx.progress("drill");
   const drill = await runPitrDrill(dest, plan, keys, { scratchUri: uri, cleanup: !ctx.opts.keep, signal: ctx.signal }).finally(() => progress.done());
   for (const w of drill.warnings) ctx.out.warn(`warning: ${w}`);

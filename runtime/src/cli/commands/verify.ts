@@ -16,7 +16,7 @@ export interface VerifyCommandOptions extends DecryptionFlagOptions {
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("verify")
-    .argument("[id|latest]", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one); not with --to-time")
+    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one); with --to-time, latest is the base that time picks, and an id must be that base")
     .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest (without an identity: size and SHA-256 only); stores a verification record")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
     .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards unless --keep")
@@ -36,7 +36,7 @@ next batch, drops its scratch databases and says what it had restored.
 
 Examples:
   cloudsync verify latest --from ./backups -i ~/.config/cloudsync/identity.txt
-  cloudsync verify --to-time 2026-12-02T18:30:05Z --restore-to mongodb://127.0.0.1:27018 --from ./backups -i identity.txt
+  cloudsync verify latest --to-time 2026-12-02T18:30:05Z --restore-to mongodb://127.0.0.1:27018 --from ./backups -i identity.txt
   cloudsync verify latest --from ./backups            # checksum only, on a host without the identity`,
     );
   addDecryptionFlags(cmd).action(app.action<VerifyCommandOptions>(async () => (await import("./verify.run.js")).run));
