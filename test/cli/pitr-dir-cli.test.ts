@@ -275,12 +275,23 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     const dir = join(work, "replay");
     const r = await toDir(dir, middle.time);
     expect(r.code, r.stderr).toBe(0);
-    // mongorestore renames neither the oplog's namespaces nor filters them: the replay goes back
-    // under the source names, so the source database is dropped first (the content at T was
-    // recorded). It also replays the other databases' entries of the same seconds, as it would
-    // for any mongodump --oplog directory.
+    // mongorestore neither renames nor filters the oplog's namespaces: the replay goes back under
+    // the source names, so the source database is dropped first (the content at T was recorded).
+    // The directory's oplog.bson also holds the other databases' entries of those seconds (other
+    // test files on the same server: drops, creates); replaying them would drop or clash with
+    // their live databases, so mongorestore gets a copy keeping this database's entries only
+    // (the directory's entries were compared with the server's above).
+    const ours = join(work, "replay-ours");
+    cpSync(dir, ours, { recursive: true });
+    const raw = readFileSync(join(dir, "oplog.bson"));
+    const kept: Buffer[] = [];
+    for (let off = 0; off < raw.length; off += raw.readInt32LE(off)) {
+      const entry = raw.subarray(off, off + raw.readInt32LE(off));
+      if (String(BSON.deserialize(entry).ns).startsWith(`${src}.`)) kept.push(entry);
+    }
+    writeFileSync(join(ours, "oplog.bson"), Buffer.concat(kept));
     await client.db(src).dropDatabase();
-    const restored = await run(mongoToolPath("mongorestore")!, [`--uri=${replayTarget.uri}`, "--oplogReplay", dir]);
+    const restored = await run(mongoToolPath("mongorestore")!, [`--uri=${replayTarget.uri}`, "--oplogReplay", ours]);
     expect(restored.code, restored.stderr).toBe(0);
     const c = new MongoClient(replayTarget.uri);
     try {
