@@ -18,6 +18,7 @@ import { createLocalDestination } from "../../runtime/src/destinations/local.js"
 import { compareTimes, type OplogTime } from "../../runtime/src/manifest/manifest.js";
 import { listSlices } from "../../runtime/src/manifest/slices.js";
 import { canonicalJson } from "../../runtime/src/mongo/compare.js";
+import { oplogLimitAfter } from "../../runtime/src/pipeline/pitr.js";
 import { CLI_SKIP, runCli } from "../support/cli.js";
 import { mongoToolPath, mongoToolsSkipReason } from "../support/peers.js";
 import { nextSecond, startPitrSource, type Item, type PitrSource } from "../support/pitr.js";
@@ -66,6 +67,12 @@ async function applyOpsMissing(server: TestServer): Promise<string | undefined> 
     await client.close();
   }
 }
+
+it("oplogLimitAfter gives the ts just after T, as mongorestore's exclusive --oplogLimit takes it", () => {
+  expect(oplogLimitAfter({ t: 1796235406, i: 3 })).toBe("1796235406:4");
+  // An ISO second is (t, 2^32-1): the next one is the following second's ordinal 0.
+  expect(oplogLimitAfter({ t: 1796235406, i: 0xffffffff })).toBe("1796235407:0");
+});
 
 onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog"], (server) => {
   if (CLI_SKIP) return;
