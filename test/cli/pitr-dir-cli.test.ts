@@ -20,6 +20,7 @@ import { listSlices } from "../../runtime/src/manifest/slices.js";
 import { canonicalJson } from "../../runtime/src/mongo/compare.js";
 import { oplogLimitAfter } from "../../runtime/src/pipeline/pitr.js";
 import { CLI_SKIP, runCli } from "../support/cli.js";
+import { interrupted } from "../support/interrupt.js";
 import { mongoToolPath, mongoToolsSkipReason } from "../support/peers.js";
 import { nextSecond, startPitrSource, type Item, type PitrSource } from "../support/pitr.js";
 import { onEachServer, testServers, type TestServer } from "../support/servers.js";
@@ -215,6 +216,35 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     expect(r.code, r.stderr).toBe(4);
     expect(readdirSync(parent)).toEqual([]);
   });
+
+  it("Ctrl-C while the directory is being written publishes nothing and leaves no temporary directory (exit 130)", async () => {
+    // A base large enough that its directory takes a moment to write, in a destination of its own.
+    const big = `${src}_big`;
+    const bigDest = join(work, "big-backups");
+    const filler = "x".repeat(8 * 1024);
+    for (let k = 0; k < 4; k++) await client.db(big).collection<Item>("blobs").insertMany(Array.from({ length: 500 }, (_, i) => ({ _id: k * 500 + i, filler })));
+    const base = await runCli(["backup", "--uri", server.uri, "--include", `${big}.*`, "--oplog", "--to", bigDest, "-r", source.recipient, "--json"], { timeoutMs: 120_000 });
+    expect(base.code, base.stderr).toBe(0);
+    await nextSecond();
+    await client.db(big).collection<Item>("blobs").insertOne({ _id: -1 });
+    const at = Math.floor(Date.now() / 1000);
+    await nextSecond();
+    await client.db(big).collection("marker").insertOne({ after: true });
+    const captured = await runCli(["oplog", "follow", "--uri", server.uri, "--to", bigDest, "-r", source.recipient, "--state", join(work, "big-state.json"), "--once", "--json"], { timeoutMs: 60_000 });
+    expect(captured.code, captured.stderr).toBe(0);
+    const parent = join(work, "big-out");
+    mkdirSync(parent);
+    const staging = (): boolean => readdirSync(parent).some((n) => n.startsWith(".dump.tmp-"));
+    try {
+      const end = await interrupted(["restore", "--to-time", String(at) + ",4294967295", "--from", bigDest, "--to", `dir://${join(parent, "dump")}`, "-i", identity], {}, staging, "the staging directory", "SIGINT");
+      expect(end.code, end.stderr).toBe(130);
+      expect(end.stdout).toBe("");
+      expect(end.stderr).toMatch(/interrupted; nothing was written/);
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      await client.db(big).dropDatabase();
+    }
+  }, 180_000);
 
   type Drill = { ok: boolean; level: string; recorded: boolean; planned: number; replayed: number; scratchDatabases: string[]; cleanedUp: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> };
   const drill = (extra: string[]) => runCli(["verify", "latest", "--to-time", middle.time, "--restore-to", server.uri, "--from", backups, "-i", identity, "--json", ...extra], { timeoutMs: 90_000 });

@@ -206,7 +206,7 @@ export async function* sliceEntries(dest: Destination, slices: readonly SliceMan
 const APPEND_BATCH = 1000;
 
 /** The oplog time just after `ts`: what `mongorestore --oplogLimit` (exclusive) needs to stop after `ts`. */
-export function timeAfter(ts: OplogTime): OplogTime {
+function timeAfter(ts: OplogTime): OplogTime {
   return ts.i < 0xffffffff ? { t: ts.t, i: ts.i + 1 } : { t: ts.t + 1, i: 0 };
 }
 
