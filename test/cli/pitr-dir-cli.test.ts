@@ -8,7 +8,8 @@
 // the directory and restore the base before the server refuses its first applyOps; with
 // MONGODB_URI (the workflow's mongod) the replay runs whole and is compared with what was recorded
 // at T. Refusals (--include, a time past the capture, a non-empty directory), --dry-run, a
-// damaged slice (nothing published), and the PITR restore drill (`verify --restore-to --to-time`).
+// damaged slice and a SIGINT mid-write (nothing published), and the PITR restore drill
+// (`verify --restore-to --to-time`).
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
