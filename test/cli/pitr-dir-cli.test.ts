@@ -257,7 +257,7 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     expect(doc).toMatchObject({ ok: true, level: "pitr-drill", recorded: false, cleanedUp: false });
     expect(doc.planned).toBe(doc.replayed);
     expect(doc.checks.map((c) => [c.check, c.ok])).toEqual([["namespaces", true], ["replay", true], ["base-counts", true]]);
-    expect(doc.checks[2]!.detail).toContain("not compared: ");
+    expect(doc.checks[2]!.detail).toContain("the base's counts against its manifest; not against a verification: ");
     const [scratch] = doc.scratchDatabases;
     expect(doc.scratchDatabases).toEqual([expect.stringMatching(new RegExp(`^cs_drill_[0-9a-f]{6}_${src}$`))]);
     try {
@@ -275,7 +275,7 @@ onEachServer("restore --to-time to a mongodump directory, as processes", ["oplog
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json<Drill>();
     expect(doc).toMatchObject({ ok: true, cleanedUp: true });
-    expect(doc.checks.find((c) => c.check === "base-counts")?.detail).toMatch(/^the base's counts against its read verification of /);
+    expect(doc.checks.find((c) => c.check === "base-counts")?.detail).toMatch(/^the base's counts against its manifest and its read verification of /);
     const names = (await client.db("admin").admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name);
     expect(names.filter((n) => doc.scratchDatabases.includes(n))).toEqual([]);
     // The text form names each check and says nothing was recorded.

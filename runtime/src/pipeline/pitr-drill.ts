@@ -2,9 +2,9 @@
  * The point-in-time restore drill behind `verify --restore-to <scratch> --to-time T` (issue 15
  * §4): the restore `restore --to-time` would do, into fresh scratch databases, then the checks
  * that can be made without knowing what the database held at T: every namespace of the base is
- * there, the replay handed over exactly the entries it planned and the applier refused none, and,
- * when the destination holds a full verification of the base, the base restored with the counts
- * that verification read.
+ * there, the replay handed over exactly the entries it planned and the applier refused none, and
+ * the base restored with its manifest's counts and, when the destination holds a full verification
+ * of the base, with the counts that verification read.
  */
 import type { Destination } from "../destinations/destination.js";
 import { compareTimes, formatTime } from "../manifest/manifest.js";
@@ -143,16 +143,21 @@ function replayCheck(planned: number, handed: number, r: OplogApplyReport, plan:
 }
 
 /**
- * The base's namespaces restored with the counts its newest full verification read ("read" or
- * "restore-drill"); not applicable (ok) when the destination holds none.
+ * The base's namespaces restored with the counts of its manifest, and with those its newest passed
+ * full verification ("read" or "restore-drill") read, when the destination holds one.
  */
 async function baseCountsCheck(dest: Destination, plan: PitrPlan, restore: RestoreReport): Promise<PitrDrillCheck> {
+  const differ = restore.namespaces.filter((n) => !n.ok).map((n) => `${n.ns}: ${n.restored} restored, the manifest says ${n.expected}`);
   const state = (await latestVerifications(dest)).get(plan.base.id);
   const full: VerificationRecord | undefined = state?.last.level === "checksum" ? state.lastFull : state?.last;
-  const read = Array.isArray(full?.detail.namespaces) ? (full.detail.namespaces as Array<{ ns: string; found: number }>) : undefined;
-  if (!full?.ok || !read) return { check: "base-counts", ok: true, detail: `not compared: ${dest.url} holds no passed full verification of base ${plan.base.id} (run \`cloudsync verify ${plan.base.id} -i …\`)` };
-  const restored = new Map(restore.namespaces.map((n) => [n.ns, n.restored]));
-  const differ = read.filter((n) => !n.ns.startsWith(".") && restored.get(n.ns) !== n.found).map((n) => `${n.ns}: ${restored.get(n.ns) ?? 0} restored, the verification of ${full.verifiedAt} read ${n.found}`);
-  const detail = `the base's counts against its ${full.level} verification of ${full.verifiedAt}`;
+  const read = full?.ok && Array.isArray(full.detail.namespaces) ? (full.detail.namespaces as Array<{ ns: string; found: number }>) : undefined;
+  let detail = `the base's counts against its manifest`;
+  if (read && full) {
+    const restored = new Map(restore.namespaces.map((n) => [n.ns, n.restored]));
+    differ.push(...read.filter((n) => !n.ns.startsWith(".") && restored.get(n.ns) !== n.found).map((n) => `${n.ns}: ${restored.get(n.ns) ?? 0} restored, the verification of ${full.verifiedAt} read ${n.found}`));
+    detail += ` and its ${full.level} verification of ${full.verifiedAt}`;
+  } else {
+    detail += `; not against a verification: ${dest.url} holds no passed full verification of base ${plan.base.id} (\`cloudsync verify ${plan.base.id} -i …\` makes one)`;
+  }
   return differ.length === 0 ? { check: "base-counts", ok: true, detail } : { check: "base-counts", ok: false, detail, problem: differ.join("; ") };
 }
