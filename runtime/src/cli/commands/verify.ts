@@ -20,7 +20,7 @@ export function register(program: Command, app: CliApp): void {
     .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest (without an identity: size and SHA-256 only); stores a verification record")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
     .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards unless --keep")
-    .option("--to-time <ISO-8601|t,i>", "with --restore-to: a point-in-time restore drill: the base backup and the captured oplog replayed up to and including that time, as restore --to-time picks them, into scratch databases; checks every namespace of the base is there, the replay applied every entry it planned and refused none, and the base's counts against its verification (stores no record)")
+    .option("--to-time <ISO-8601|t,i>", "with --restore-to: a point-in-time restore drill: the base backup and the captured oplog replayed up to and including that time, as restore --to-time picks them, into scratch databases; checks every namespace of the base is there, the replay applied every entry it planned and refused none, and the base's counts against its manifest and verification (stores no record)")
     .option("--keep", "keep the drill's scratch databases (default: dropped afterwards)")
     .option("--no-record", "do not store a verification record")
     .addHelpText(
