@@ -8,8 +8,7 @@
 // Runs where the server has an oplog (FerretDB here, polled: it does not tail; mongod with
 // MONGODB_URI). FerretDB records an update as $set of the whole new document, so the writes
 // here never remove a field (a removal would not be in its oplog).
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoClient, type Document } from "mongodb";
@@ -18,18 +17,10 @@ import { createLocalDestination } from "../../runtime/src/destinations/local.js"
 import { chainOf, listSlices } from "../../runtime/src/manifest/slices.js";
 import { compareTimes, formatTime } from "../../runtime/src/manifest/manifest.js";
 import { CLI_SKIP, runCli, spawnCli } from "../support/cli.js";
+import { nextSecond, startPitrSource, type Item, type PitrSource } from "../support/pitr.js";
 import { lacks, onEachServer, testServers } from "../support/servers.js";
 
 if (CLI_SKIP) console.warn(`skipping point-in-time CLI tests: ${CLI_SKIP}`);
-
-/** A test document: numeric ids, any fields. */
-type Item = { _id: number } & Document;
-
-/** Waits until the wall clock is in a later second than `ms` (the oplog's `ts` counts seconds). */
-async function nextSecond(ms = Date.now()): Promise<void> {
-  const wait = 1000 - (ms % 1000) + 20;
-  await sleep(wait);
-}
 
 onEachServer("point-in-time restore end to end, as processes", ["oplog"], (server) => {
   if (CLI_SKIP) return;
@@ -37,6 +28,7 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
   let identity: string;
   let recipient: string;
   let client: MongoClient;
+  let source: PitrSource;
   const src = `pitr_${process.pid}_${Date.now().toString(36)}`;
   const dests: string[] = [];
   const recorded: Array<{ label: string; time: string; docs: Document[] }> = [];
@@ -50,20 +42,13 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
       await c.close();
     }
   };
-  const follow = (extra: string[]) => runCli(["oplog", "follow", "--uri", server.uri, "--to", backups, "-r", recipient, "--state", join(work, "state.json"), "--json", ...extra], { timeoutMs: 60_000 });
+  const follow = () => source.follow();
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "cloudsync-pitr-"));
-    backups = join(work, "backups");
-    identity = join(work, "identity.txt");
-    recipient = (await runCli(["keys", "new", "--out", identity, "--json"])).json<{ recipient: string }>().recipient;
-    client = new MongoClient(server.uri);
-    await client.connect();
+    source = await startPitrSource(server, src, "cloudsync-pitr-", Array.from({ length: 20 }, (_, i) => ({ _id: i, n: i, state: "seed" })));
+    ({ work, identity, recipient, client, backups } = source);
     const items = client.db(src).collection<Item>("items");
-    await items.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, n: i, state: "seed" })));
-    const base = await runCli(["backup", "--uri", server.uri, "--include", `${src}.*`, "--oplog", "--to", backups, "-r", recipient, "--json"]);
-    expect(base.code, base.stderr).toBe(0);
-    expect(base.json<{ consistency: { detail: { oplogIncluded: boolean } } }>().consistency.detail.oplogIncluded).toBe(true);
+    expect(source.base.json<{ consistency: { detail: { oplogIncluded: boolean } } }>().consistency.detail.oplogIncluded).toBe(true);
     await nextSecond();
 
     // Phase A: inserts and updates, in one second.
@@ -73,7 +58,7 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     await items.deleteOne({ _id: 2 });
     expect(Math.floor(Date.now() / 1000), "phase A stayed in one second").toBe(Math.floor(a / 1000));
     recorded.push({ label: "A", time: new Date(Math.floor(a / 1000) * 1000).toISOString().replace(".000Z", "Z"), docs: await items.find({}).sort({ _id: 1 }).toArray() });
-    const sliceA = await follow(["--once"]);
+    const sliceA = await follow();
     expect(sliceA.code, sliceA.stderr).toBe(0);
     await nextSecond();
 
@@ -83,7 +68,7 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     await items.updateMany({ _id: { $in: [6, 7] } }, { $set: { state: "b" } });
     const [lastB] = await client.db("local").collection("oplog.rs").find({ ns: `${src}.items` }).sort({ $natural: -1 }).limit(1).toArray();
     recorded.push({ label: "B", time: formatTime({ t: lastB!.ts.high >>> 0, i: lastB!.ts.low >>> 0 }), docs: await items.find({}).sort({ _id: 1 }).toArray() });
-    const sliceB = await follow(["--once"]);
+    const sliceB = await follow();
     expect(sliceB.code, sliceB.stderr).toBe(0);
     await nextSecond();
 
@@ -96,14 +81,12 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     // captured (until then more of that second may come): a marker in another collection.
     await nextSecond();
     await client.db(src).collection("markers").insertOne({ after: "C" });
-    const sliceC = await follow(["--once"]);
+    const sliceC = await follow();
     expect(sliceC.code, sliceC.stderr).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    for (const db of [src, ...dests]) await client?.db(db).dropDatabase().catch(() => undefined);
-    await client?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await source?.stop(dests);
   });
 
   it("stores three chained slices after the base, each with its manifest under oplog/", async () => {
@@ -227,7 +210,7 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     // FerretDB closes a tailable cursor at the end of the oplog: the follower says it polls.
     if (server.name === "FerretDB") expect(stderr).toContain("does not tail); polling every 1000 ms");
     for (let k = 0; k < 10; k++, n++) await items.insertOne({ _id: 1000 + n, n: 1000 + n, state: "after" });
-    const resumed = await follow(["--once"]);
+    const resumed = await follow();
     expect(resumed.code, `${stderr}\n${resumed.stderr}`).toBe(0);
     const slices = await listSlices(createLocalDestination(backups));
     expect(slices.length).toBeGreaterThan(slicesBefore + 1);

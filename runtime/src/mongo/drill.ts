@@ -19,6 +19,11 @@ import { connectMongo } from "./connect.js";
 import { splitNamespace } from "./namespaces.js";
 import { restoreToMongo, type RestoreProgress } from "./restore.js";
 
+/** A new prefix for a drill's scratch databases, `cs_drill_<6 hex>_`: fresh names on every run. */
+export function newScratchPrefix(): string {
+  return `cs_drill_${randomBytes(3).toString("hex")}_`;
+}
+
 /** Options of `runRestoreDrill`. */
 export interface DrillOptions {
   /** The scratch server. Databases named `<prefix><db>` are created there. */
@@ -69,7 +74,7 @@ export interface DrillReport {
  * drill's own: on any failure they are dropped (unless `cleanup` is false), as after a success.
  */
 export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts: DrillOptions): Promise<DrillReport> {
-  const prefix = opts.prefix ?? `cs_drill_${randomBytes(3).toString("hex")}_`;
+  const prefix = opts.prefix ?? newScratchPrefix();
   const metas = new Map<string, NamespaceMetadata>();
   const digests = new Map<string, DocumentDigest>();
   // Every scratch database the restore may have created, for dropping after a failure.
@@ -90,7 +95,7 @@ export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts:
   const warnings: string[] = [];
   /** Drops what the drill created and passes on why it stopped: the interruption as said at `signal`. */
   const failed = async (err: unknown, dbs: readonly string[]): Promise<never> => {
-    const dropped = opts.cleanup !== false && (await dropAll(opts.scratchUri, dbs, warnings));
+    const dropped = opts.cleanup !== false && (await dropScratchDatabases(opts.scratchUri, dbs, warnings));
     if (!opts.signal?.aborted) throw err;
     const rows = [...written.values()].filter((p) => p.restored > 0);
     const what = rows.length ? `${rows.map((p) => `${p.restored} documents of ${p.ns} into ${p.target}`).join(", ")} had been restored` : "no documents had been restored";
@@ -134,7 +139,7 @@ export async function runRestoreDrill(events: AsyncIterable<ArchiveEvent>, opts:
   } catch (err) {
     return failed(err, scratchDatabases);
   }
-  const cleanedUp = opts.cleanup !== false && (await dropAll(opts.scratchUri, scratchDatabases, warnings));
+  const cleanedUp = opts.cleanup !== false && (await dropScratchDatabases(opts.scratchUri, scratchDatabases, warnings));
   return { namespaces, scratchDatabases, cleanedUp, warnings, ok: namespaces.every((n) => n.ok) };
 }
 
@@ -144,7 +149,11 @@ function indexSpecsOf(meta: NamespaceMetadata | undefined): string[] | undefined
   return Array.isArray(doc.indexes) ? (doc.indexes as Document[]).map(normalizeIndexSpec).sort() : undefined;
 }
 
-async function dropAll(uri: Secret, dbs: readonly string[], warnings: string[]): Promise<boolean> {
+/**
+ * Drops the scratch databases `dbs` on `uri`. Never throws: each database that could not be
+ * dropped adds a warning saying to drop it by hand, and the result is false.
+ */
+export async function dropScratchDatabases(uri: Secret, dbs: readonly string[], warnings: string[]): Promise<boolean> {
   if (dbs.length === 0) return true;
   let ok = true;
   try {

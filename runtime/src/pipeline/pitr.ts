@@ -18,7 +18,11 @@ import { restoreToMongo, type RestoreReport } from "../mongo/restore.js";
 import type { Secret } from "../secret.js";
 import type { DecryptionKeys } from "./encryption.js";
 import { fetchVerified } from "./fetch.js";
-import { openManifest } from "./restore.js";
+import type { ArtifactLayers } from "./decode.js";
+import { openManifest, restoreManifestToDirectory, type NamespaceCheck } from "./restore.js";
+
+/** The archive namespace of the oplog (mongodump's `oplog.bson`). */
+const OPLOG_NS = ".oplog";
 
 /** What a restore to `target` will use. */
 export interface PitrPlan {
@@ -65,7 +69,7 @@ export async function planPointInTime(dest: Destination, target: OplogTime): Pro
   }
   const base = bases.find((b) => b.manifest.id === window.base)!.manifest;
   const slices = (window.segment?.slices ?? []).filter((s) => compareTimes(s.oplog.last, window.from) > 0 && compareTimes(s.oplog.first, target) <= 0);
-  const baseEntries = base.namespaces.find((n) => n.ns === ".oplog")?.documents ?? 0;
+  const baseEntries = base.namespaces.find((n) => n.ns === OPLOG_NS)?.documents ?? 0;
   return { target, base, baseEnd: window.from, baseEntries, slices, windows, gaps };
 }
 
@@ -82,6 +86,12 @@ export interface PitrOptions {
 export interface PitrReport {
   readonly restore: RestoreReport;
   readonly replay: OplogApplyReport;
+  /**
+   * Top-level entries of the replay's window handed to the applier: the base's own, then the
+   * slices' after the base's end up to and including the target. Each was applied or counted under
+   * a reason in `replay`; one the applier could not apply stopped the restore with an error.
+   */
+  readonly entries: number;
   readonly ok: boolean;
 }
 
@@ -99,7 +109,7 @@ export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: Dec
   try {
     async function* keepOplog(): AsyncGenerator<ArchiveEvent> {
       for await (const ev of opened.events) {
-        if (ev.kind === "documents" && ev.ns === ".oplog") for (const d of ev.docs) baseOplog.push(Buffer.from(d));
+        if (ev.kind === "documents" && ev.ns === OPLOG_NS) for (const d of ev.docs) baseOplog.push(Buffer.from(d));
         yield ev;
       }
     }
@@ -119,17 +129,19 @@ export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: Dec
     const applier = createOplogApplier(client, { ...(opts.include ? { include: opts.include } : {}), ...(opts.rename ? { rename: opts.rename } : {}), limit: plan.target });
     for (const raw of baseOplog) await applier.apply(decodeEntry(raw));
     let alreadyInBase = 0;
+    let entries = baseOplog.length;
     await forEachSliceEntry(dest, plan.slices, keys, opts.signal, async (raw) => {
       opts.signal?.throwIfAborted();
       if (compareTimes(rawTime(raw), plan.baseEnd) <= 0) {
         alreadyInBase++;
         return;
       }
+      if (replayed(plan, raw)) entries++;
       await applier.apply(decodeEntry(raw));
     });
     const replay = applier.finish();
     replay.before += alreadyInBase;
-    return { restore, replay, ok: restore.ok };
+    return { restore, replay, entries, ok: restore.ok };
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -141,19 +153,31 @@ export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: Dec
  */
 export async function countReplay(dest: Destination, plan: PitrPlan, keys: DecryptionKeys, signal?: AbortSignal): Promise<number> {
   let n = 0;
-  await forEachSliceEntry(dest, plan.slices, keys, signal, (raw) => {
-    const ts = rawTime(raw);
-    if (compareTimes(ts, plan.baseEnd) > 0 && compareTimes(ts, plan.target) <= 0) n++;
-  });
+  for await (const raw of sliceEntries(dest, plan.slices, keys, signal)) if (replayed(plan, raw)) n++;
   return n;
 }
 
+/** Whether a slice entry belongs to the replay of `plan`: after the base's end, at or before the target. */
+function replayed(plan: PitrPlan, raw: Uint8Array): boolean {
+  const ts = rawTime(raw);
+  return compareTimes(ts, plan.baseEnd) > 0 && compareTimes(ts, plan.target) <= 0;
+}
+
 /**
- * Calls `fn` with every entry of `slices`, in order. Each slice is fetched and confirmed against
- * its manifest first; its `.oplog` CRC and its entry count must match the manifest, or this
- * throws IntegrityError naming the slice.
+ * Calls `fn` with every entry of `slices`, in order, checked as `sliceEntries` checks them.
  */
 export async function forEachSliceEntry(dest: Destination, slices: readonly SliceManifest[], keys: DecryptionKeys, signal: AbortSignal | undefined, fn: (raw: Uint8Array) => unknown): Promise<void> {
+  for await (const raw of sliceEntries(dest, slices, keys, signal)) await fn(raw);
+}
+
+/**
+ * Every entry of `slices`, in order, as raw BSON. Each slice is fetched and confirmed against its
+ * manifest first; its `.oplog` CRC and its entry count must match the manifest, or this throws
+ * IntegrityError naming the slice (after the entries read so far were yielded: a consumer that
+ * publishes anything must do so only once the iteration ended). Stopping the iteration early
+ * removes the downloaded copy.
+ */
+export async function* sliceEntries(dest: Destination, slices: readonly SliceManifest[], keys: DecryptionKeys, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   for (const slice of slices) {
     const opened = await openManifest(dest, slice, keys, signal ? { signal } : {});
     try {
@@ -161,10 +185,10 @@ export async function forEachSliceEntry(dest: Destination, slices: readonly Slic
       let ended = false;
       for await (const ev of opened.events) {
         if (ev.kind === "documents") {
-          if (ev.ns !== ".oplog") throw new IntegrityError(`oplog slice ${slice.id}: holds namespace ${ev.ns}; a slice holds only .oplog`);
+          if (ev.ns !== OPLOG_NS) throw new IntegrityError(`oplog slice ${slice.id}: holds namespace ${ev.ns}; a slice holds only .oplog`);
           for (const d of ev.docs) {
             seen++;
-            await fn(d);
+            yield d;
           }
         } else if (ev.kind === "eof") {
           if (!ev.crcOk) throw new IntegrityError(`oplog slice ${slice.id}: the CRC-64 of its entries does not match its EOF header; the slice is damaged`);
@@ -176,6 +200,84 @@ export async function forEachSliceEntry(dest: Destination, slices: readonly Slic
       await opened.cleanup();
     }
   }
+}
+
+/** Entries per `documents` event when the slices' entries are appended to the base's `.oplog`. */
+const APPEND_BATCH = 1000;
+
+/** The oplog time just after `ts`: what `mongorestore --oplogLimit` (exclusive) needs to stop after `ts`. */
+function timeAfter(ts: OplogTime): OplogTime {
+  return ts.i < 0xffffffff ? { t: ts.t, i: ts.i + 1 } : { t: ts.t + 1, i: 0 };
+}
+
+/** `--oplogLimit` of mongorestore that stops right after `ts` (`<seconds>:<ordinal>`, exclusive). */
+export function oplogLimitAfter(ts: OplogTime): string {
+  const next = timeAfter(ts);
+  return `${next.t}:${next.i}`;
+}
+
+/** What `restoreToTimeDirectory` wrote. */
+export interface PitrDirectoryReport {
+  readonly dir: string;
+  /** The base's namespaces, compared with its manifest (all ok, or the call threw). */
+  readonly checks: NamespaceCheck[];
+  readonly layers: ArtifactLayers;
+  /** `oplog.bson`: the base's own entries, then the slices' entries after the base's end up to and including the target. */
+  readonly oplog: { readonly baseEntries: number; readonly sliceEntries: number; readonly entries: number; readonly newest: OplogTime | null };
+}
+
+/**
+ * Carries out `plan` into the mongodump directory `dir`, laid out as `mongodump --oplog` lays
+ * out a dump: the base's collections as `restoreToDirectory` writes them, and `oplog.bson` at the
+ * top holding the base's own `.oplog` entries followed by every slice entry after the base's end
+ * up to and including the target (`ts` compared exactly), so that a plain
+ * `mongorestore --oplogReplay <dir>` gives the database at the target. The directory appears whole
+ * or not at all (built beside it, renamed at the end): a damaged base or slice (IntegrityError),
+ * a wrong key, a full disk or `signal` leave nothing behind. ConfigError (field "dir") when `dir`
+ * exists and is not empty.
+ */
+export async function restoreToTimeDirectory(dest: Destination, plan: PitrPlan, dir: string, keys: DecryptionKeys, opts: { signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<PitrDirectoryReport> {
+  let baseEntries = 0;
+  let appended = 0;
+  let newest: OplogTime | null = null;
+  async function* batches(): AsyncGenerator<ArchiveEvent> {
+    let docs: Buffer[] = [];
+    for await (const raw of sliceEntries(dest, plan.slices, keys, opts.signal)) {
+      if (!replayed(plan, raw)) continue;
+      newest = rawTime(raw);
+      docs.push(raw);
+      if (docs.length >= APPEND_BATCH) {
+        appended += docs.length;
+        yield { kind: "documents", ns: OPLOG_NS, docs };
+        docs = [];
+      }
+    }
+    appended += docs.length;
+    if (docs.length) yield { kind: "documents", ns: OPLOG_NS, docs };
+  }
+  async function* appendOplog(events: AsyncIterable<ArchiveEvent>): AsyncGenerator<ArchiveEvent> {
+    let done = false;
+    for await (const ev of events) {
+      if (ev.kind === "documents" && ev.ns === OPLOG_NS) {
+        baseEntries += ev.docs.length;
+        if (ev.docs.length) newest = rawTime(ev.docs.at(-1)!);
+      }
+      if (ev.kind === "eof" && ev.ns === OPLOG_NS) {
+        // The slices' entries go after the base's last one, before the file is closed. The EOF
+        // event still describes the base's archive (its counts were checked against the manifest).
+        yield* batches();
+        done = true;
+      }
+      yield ev;
+    }
+    if (!done) {
+      // A base without an `.oplog` namespace: oplog.bson holds the slices' entries alone.
+      yield* batches();
+      yield { kind: "eof", ns: OPLOG_NS, documents: appended, bytes: 0, crc: 0n, computedCrc: 0n, crcOk: true };
+    }
+  }
+  const result = await restoreManifestToDirectory(dest, plan.base, dir, keys, { ...opts, extend: appendOplog });
+  return { dir, checks: result.checks, layers: result.layers, oplog: { baseEntries, sliceEntries: appended, entries: baseEntries + appended, newest } };
 }
 
 /** The document form of a plan, for `--dry-run --json` and the restore's result. */

@@ -86,6 +86,26 @@ async function* asInterrupted(events: AsyncIterable<ArchiveEvent>, signal: Abort
   }
 }
 
+/** Options of `restoreToDirectory` and `restoreManifestToDirectory`. */
+export interface DirectoryRestoreOptions {
+  readonly spoolDir?: string;
+  readonly signal?: AbortSignal;
+  readonly onDownload?: (bytes: number, total: number) => void;
+  /**
+   * Rewrites the archive's events on their way to the directory, after they were checked against
+   * the manifest (a point-in-time restore appends the captured oplog to `.oplog` here). Whatever it
+   * throws discards the directory as any other failure does.
+   */
+  readonly extend?: (events: AsyncIterable<ArchiveEvent>) => AsyncIterable<ArchiveEvent>;
+}
+
+/** What a restore into a directory wrote. */
+export interface DirectoryRestoreResult {
+  readonly manifest: BackupManifest;
+  readonly checks: NamespaceCheck[];
+  readonly layers: ArtifactLayers;
+}
+
 /**
  * Restores backup `ref` into a mongodump directory layout at `dir` (readable by
  * `mongorestore --dir` and `bsondump`). Writes nothing until the object matched its manifest;
@@ -93,10 +113,15 @@ async function* asInterrupted(events: AsyncIterable<ArchiveEvent>, signal: Abort
  * manifest (IntegrityError on any difference, and the directory is not kept). When `signal` fires,
  * at any stage, the call rejects, nothing is published and no temporary file is left.
  */
-export async function restoreToDirectory(dest: Destination, ref: string, dir: string, keys: DecryptionKeys, opts: { spoolDir?: string; signal?: AbortSignal; onDownload?: (bytes: number, total: number) => void } = {}): Promise<{ manifest: BackupManifest; checks: NamespaceCheck[]; layers: ArtifactLayers }> {
-  const opened = await openBackup(dest, ref, keys, opts);
+export async function restoreToDirectory(dest: Destination, ref: string, dir: string, keys: DecryptionKeys, opts: DirectoryRestoreOptions = {}): Promise<DirectoryRestoreResult> {
+  const { manifest } = await findBackup(dest, ref);
+  return restoreManifestToDirectory(dest, manifest, dir, keys, opts);
+}
+
+/** `restoreToDirectory` for a manifest already in hand, with the same guarantees. */
+export async function restoreManifestToDirectory(dest: Destination, manifest: BackupManifest, dir: string, keys: DecryptionKeys, opts: DirectoryRestoreOptions = {}): Promise<DirectoryRestoreResult> {
+  const opened = await openManifest(dest, manifest, keys, opts);
   try {
-    const manifest = opened.manifest;
     let checks: NamespaceCheck[] = [];
     // Counts are compared before the directory is committed, so a mismatch leaves nothing behind.
     async function* checked(): AsyncGenerator<ArchiveEvent> {
@@ -113,7 +138,7 @@ export async function restoreToDirectory(dest: Destination, ref: string, dir: st
       checks = compareWithManifest(manifest, { header: header!, namespaces: seen, metadata: [] });
       assertMatchesManifest(manifest, checks);
     }
-    await writeDumpDirectory(checked(), dir, { signal: opts.signal });
+    await writeDumpDirectory(opts.extend ? opts.extend(checked()) : checked(), dir, { signal: opts.signal });
     return { manifest, checks, layers: opened.layers };
   } finally {
     await opened.cleanup();

@@ -4,9 +4,9 @@ import { resolve } from "node:path";
 import { ConfigError, EXIT, UsageError } from "../../errors.js";
 import { createNamespaceFilter, createRenamer, parseRename, type RenameRule } from "../../mongo/namespaces.js";
 import { parseOplogTime } from "../../mongo/oplog-apply.js";
-import { formatTime } from "../../manifest/manifest.js";
+import { formatTime, type OplogTime } from "../../manifest/manifest.js";
 import { isoOf } from "../../manifest/slices.js";
-import { countReplay, describePlan, planPointInTime, restoreToTime } from "../../pipeline/pitr.js";
+import { countReplay, describePlan, oplogLimitAfter, planPointInTime, restoreToTime, restoreToTimeDirectory, type PitrPlan } from "../../pipeline/pitr.js";
 import type { Destination } from "../../destinations/destination.js";
 import { checkDumpTarget } from "../../archive/dump-dir.js";
 import { connectMongo } from "../../mongo/connect.js";
@@ -47,14 +47,17 @@ export const run: Run<RestoreCommandOptions> = async (ctx, ref) => {
       throw new ConfigError("--rename", (err as Error).message);
     }
   });
+  if (ctx.opts.toTime !== undefined && ref !== undefined) throw new UsageError(`give a backup (${ref}) or --to-time, not both: --to-time picks its base backup itself`);
+  if (target.kind === "dir" && (renames.length || ctx.opts.include.length || ctx.opts.drop)) {
+    throw new ConfigError("--to", `--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets${ctx.opts.toTime !== undefined ? " (with --to-time too: the directory holds the whole base and every captured entry; mongorestore's --nsInclude, --nsFrom/--nsTo and --drop choose at restore time)" : ""}`);
+  }
   if (ctx.opts.toTime !== undefined) {
-    if (ref !== undefined) throw new UsageError(`give a backup (${ref}) or --to-time, not both: --to-time picks its base backup itself`);
-    if (target.kind !== "mongodb") throw new ConfigError("--to", "--to-time restores into MongoDB (a mongodb:// URI); dir:// targets are not supported with it yet");
-    await runToTime(ctx, dest, target.uri, ctx.opts.toTime, renames, await loadDecryptionKeys(config));
+    const time = parseOplogTime(ctx.opts.toTime, "--to-time");
+    if (target.kind === "dir") await runToTimeDirectory(ctx, dest, target.path, time, await loadDecryptionKeys(config));
+    else await runToTime(ctx, dest, target.uri, time, renames, await loadDecryptionKeys(config));
     return;
   }
   if (ref === undefined) throw new UsageError("give the backup to restore (an id, or latest), or --to-time for a point-in-time restore");
-  if (target.kind === "dir" && (renames.length || ctx.opts.include.length || ctx.opts.drop)) throw new ConfigError("--to", "--include, --rename and --drop apply to restores into MongoDB, not to dir:// targets");
   const keys = await loadDecryptionKeys(config);
   // Known in the first second, before anything is downloaded.
   if (target.kind === "dir") await checkDumpTarget(target.path, "--to");
@@ -127,19 +130,14 @@ export const run: Run<RestoreCommandOptions> = async (ctx, ref) => {
 };
 
 /** `restore --to-time`: plan, then (unless --dry-run) restore the base and replay the oplog. */
-async function runToTime(ctx: CommandContext<RestoreCommandOptions>, dest: Destination, uriText: string, toTime: string, renames: RenameRule[], keys: DecryptionKeys): Promise<void> {
-  const time = parseOplogTime(toTime, "--to-time");
+async function runToTime(ctx: CommandContext<RestoreCommandOptions>, dest: Destination, uriText: string, time: OplogTime, renames: RenameRule[], keys: DecryptionKeys): Promise<void> {
   createNamespaceFilter(ctx.opts.include);
   createRenamer(renames);
   const uri = new Secret(uriText);
   ctx.out.addSecrets(uri);
   const plan = await planPointInTime(dest, time);
   const where = redactUri(uriText);
-  const planLines = (entries: string): string[] => [
-    `base ${plan.base.id} (oplog end ${formatTime(plan.baseEnd)}, ${plan.baseEntries} entries of its own)`,
-    ...plan.slices.map((s) => `slice ${s.id}: ${formatTime(s.oplog.first)} to ${formatTime(s.oplog.last)}, ${s.oplog.entries} entries`),
-    entries,
-  ];
+  const planLines = (entries: string): string[] => [...describePlanLines(plan), entries];
   if (ctx.opts.dryRun) {
     const replayed = await countReplay(dest, plan, keys, ctx.signal);
     await (await connectMongo(uri)).close();
@@ -161,4 +159,66 @@ async function runToTime(ctx: CommandContext<RestoreCommandOptions>, dest: Desti
     ].join("\n"),
   );
   if (!report.ok) ctx.setExitCode(EXIT.integrity);
+}
+
+/** The base and the slices of `plan`, one line each, for the text output of every --to-time restore. */
+function describePlanLines(plan: PitrPlan): string[] {
+  return [
+    `base ${plan.base.id} (oplog end ${formatTime(plan.baseEnd)}, ${plan.baseEntries} entries of its own)`,
+    ...plan.slices.map((s) => `slice ${s.id}: ${formatTime(s.oplog.first)} to ${formatTime(s.oplog.last)}, ${s.oplog.entries} entries`),
+  ];
+}
+
+/** A path as one POSIX shell word (single-quoted unless it needs no quoting). */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `restore --to-time --to dir://`: the base's dump directory with `oplog.bson` holding the base's
+ * entries and the slices' up to and including the time, for `mongorestore --oplogReplay`.
+ */
+async function runToTimeDirectory(ctx: CommandContext<RestoreCommandOptions>, dest: Destination, dir: string, time: OplogTime, keys: DecryptionKeys): Promise<void> {
+  // Known in the first second, before anything is downloaded.
+  await checkDumpTarget(dir, "--to");
+  const plan = await planPointInTime(dest, time);
+  const replay = `mongorestore --oplogReplay ${shellWord(dir)}`;
+  const limit = oplogLimitAfter(plan.target);
+  const advice = [
+    `then: ${replay}`,
+    `  (add --uri=<mongodb://…> for another server, and --drop to replace collections that already exist there; without it documents already there stay)`,
+    `  the directory stops at ${formatTime(plan.target)} by itself; a copy holding later entries stops there with --oplogLimit ${limit} (exclusive)`,
+  ];
+  const mongorestore = { command: replay, oplogLimit: limit, drop: "add --drop to replace collections that already exist on the target" };
+  if (ctx.opts.dryRun) {
+    const entries = await countReplay(dest, plan, keys, ctx.signal);
+    ctx.out.result({ dryRun: true, target: dir, ...describePlan(plan), replayEntries: entries, oplogEntries: plan.baseEntries + entries, mongorestore }, () =>
+      [
+        `would write ${dir} as a mongodump --oplog directory for ${formatTime(plan.target)} (${isoOf(plan.target)}), writing nothing now:`,
+        ...describePlanLines(plan),
+        `oplog.bson would hold ${plan.baseEntries + entries} entries: the base's ${plan.baseEntries}, then ${entries} slice entries after the base's end, up to and including ${formatTime(plan.target)}`,
+        ...advice,
+      ].join("\n"),
+    );
+    return;
+  }
+  const progress = ctx.progress("download");
+  let seen = 0;
+  const onDownload = (bytes: number, total: number): void => {
+    progress.update({ bytes: bytes - seen, total });
+    seen = bytes;
+  };
+  const report = await restoreToTimeDirectory(dest, plan, dir, keys, { signal: ctx.signal, onDownload }).finally(() => progress.done());
+  const o = report.oplog;
+  ctx.out.result(
+    { target: dir, ...describePlan(plan), layers: report.layers, namespaces: report.checks, oplog: { ...o, newest: o.newest ? formatTime(o.newest) : null }, replayEntries: o.sliceEntries, mongorestore },
+    () =>
+      [
+        `wrote ${dir} for ${formatTime(plan.target)} (${isoOf(plan.target)}), laid out as mongodump --oplog lays out a dump:`,
+        ...describePlanLines(plan),
+        table(["NAMESPACE", "EXPECTED", "RESTORED", "OK"], report.checks.map((c) => [c.ns, String(c.expected), String(c.found), c.ok ? "yes" : "NO"])),
+        `oplog.bson holds ${o.entries} entries: the base's ${o.baseEntries}, then ${o.sliceEntries} slice entries after the base's end, up to and including ${formatTime(plan.target)} (newest ${o.newest ? formatTime(o.newest) : "none"})`,
+        ...advice,
+      ].join("\n"),
+  );
 }

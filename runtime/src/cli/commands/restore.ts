@@ -24,7 +24,7 @@ export function register(program: Command, app: CliApp): void {
     .option("--include <pattern>", "restore only namespaces matching db.coll (* wildcards) (repeatable)", collect, [])
     .option("--rename <from:to>", "restore namespace(s) under another name, e.g. shop.*:drill_shop.* (repeatable)", collect, [])
     .option("--drop", "drop each target collection before restoring into it")
-    .option("--to-time <ISO-8601|t,i>", "point-in-time restore into MongoDB: the newest base backup (backup --oplog) at or before that time, then the captured oplog (oplog follow) replayed up to and including it; an ISO time means its whole second")
+    .option("--to-time <ISO-8601|t,i>", "point-in-time restore: the newest base backup (backup --oplog) at or before that time, then the captured oplog (oplog follow) replayed up to and including it; an ISO time means its whole second. With dir://, the base's dump plus an oplog.bson of every entry up to and including it, for mongorestore --oplogReplay <dir>")
     .option("--dry-run", "check everything a restore would, writing nothing: the stored object's size and SHA-256, that the key decrypts it, every document, count and CRC, and that the target is an empty directory or a reachable server; exits as the restore would (4 damaged, 6 wrong or missing key)")
     .addHelpText(
       "after",
@@ -37,7 +37,8 @@ stops at the next batch and reports what had been written (those documents stay)
 Examples:
   cloudsync restore latest --from ./backups --to dir://./restored -i identity.txt --dry-run
   cloudsync restore latest --from ./backups --to mongodb://127.0.0.1:27017 --rename 'shop.*:shop_restored.*' -i identity.txt
-  cloudsync restore --to-time 2026-12-02T18:30:05Z --from ./backups --to mongodb://127.0.0.1:27017 -i identity.txt --dry-run`,
+  cloudsync restore --to-time 2026-12-02T18:30:05Z --from ./backups --to mongodb://127.0.0.1:27017 -i identity.txt --dry-run
+  cloudsync restore --to-time 2026-12-02T18:30:05Z --from ./backups --to dir://./pitr -i identity.txt && mongorestore --oplogReplay ./pitr`,
     );
   addDecryptionFlags(cmd).action(app.action<RestoreCommandOptions>(async () => (await import("./restore.run.js")).run));
 }

@@ -6,6 +6,8 @@ import { addDecryptionFlags, type DecryptionFlagOptions } from "../common.js";
 export interface VerifyCommandOptions extends DecryptionFlagOptions {
   readonly from?: string;
   readonly restoreTo?: string;
+  readonly toTime?: string;
+  readonly keep?: boolean;
   /** `--no-record` makes it false. */
   readonly record: boolean;
 }
@@ -14,10 +16,12 @@ export interface VerifyCommandOptions extends DecryptionFlagOptions {
 export function register(program: Command, app: CliApp): void {
   const cmd = program
     .command("verify")
-    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one)")
+    .argument("<id|latest>", "backup id (or a unique prefix), or latest: the newest backup (exit 4 if it cannot be read; never an older one); with --to-time, latest is the base that time picks, and an id must be that base")
     .description("Read a backup back: size and SHA-256, decryption, every document parsed, every CRC and count against the manifest (without an identity: size and SHA-256 only); stores a verification record")
     .option("-f, --from <destination>", "where backups are stored (default ./backups or CLOUDSYNC_DESTINATION)")
-    .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards")
+    .option("--restore-to <scratch-uri>", "also restore into scratch databases on this MongoDB and compare counts, index specs and a content hash (a restore drill); the scratch databases are dropped afterwards unless --keep")
+    .option("--to-time <ISO-8601|t,i>", "with --restore-to: a point-in-time restore drill: the base backup and the captured oplog replayed up to and including that time, as restore --to-time picks them, into scratch databases; checks every namespace of the base is there, the replay applied every entry it planned and refused none, and the base's counts against its manifest and verification (stores no record)")
+    .option("--keep", "keep the drill's scratch databases (default: dropped afterwards)")
     .option("--no-record", "do not store a verification record")
     .addHelpText(
       "after",
@@ -32,6 +36,7 @@ next batch, drops its scratch databases and says what it had restored.
 
 Examples:
   cloudsync verify latest --from ./backups -i ~/.config/cloudsync/identity.txt
+  cloudsync verify latest --to-time 2026-12-02T18:30:05Z --restore-to mongodb://127.0.0.1:27018 --from ./backups -i identity.txt
   cloudsync verify latest --from ./backups            # checksum only, on a host without the identity`,
     );
   addDecryptionFlags(cmd).action(app.action<VerifyCommandOptions>(async () => (await import("./verify.run.js")).run));
