@@ -123,7 +123,7 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
   it("status exits 1 when no daemon ever ran", async () => {
     const s = await run(["status", "--state-dir", join(dir, "nothing"), "--json"]);
     expect(s.code).toBe(1);
-    expect(JSON.parse(s.stdout)).toEqual({ healthy: false, problems: ["no status recorded: the daemon has not run with this state directory"], stateDir: join(dir, "nothing"), status: null });
+    expect(JSON.parse(s.stdout)).toEqual({ healthy: false, health: "failing", problems: ["no status recorded: the daemon has not run with this state directory"], stateDir: join(dir, "nothing"), status: null });
   });
 
   it("--once exits 7 when a live run holds the lock", async () => {

@@ -9,12 +9,13 @@ export interface StatusCommandOptions {
 /**
  * `cloudsync status [--json] [--state-dir DIR]`: prints the daemon's status.json and exits 1 when
  * the last run failed, the last success is older than twice the schedule interval, or no status
- * exists (the container HEALTHCHECK runs it).
+ * exists (failing), or, with --oplog-follow, an oplog gap is unresolved or the follower is down
+ * (degraded); the container HEALTHCHECK runs it.
  */
 export function register(program: Command, app: CliApp): void {
   program
     .command("status")
-    .description("Show the backup daemon's last run and next run; exits 1 when the last run failed or backups are overdue")
+    .description("Show the backup daemon's last run, next run and oplog follower; exits 1 when the last run failed, backups are overdue or an oplog gap is unresolved")
     .option("--state-dir <dir>", "the daemon's state directory (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
     .action(app.action<StatusCommandOptions>(async () => (await import("./status.run.js")).run));
 }
