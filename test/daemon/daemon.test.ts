@@ -114,7 +114,7 @@ describe("daemon run", () => {
       expect(status.lastRun).toEqual(r);
       expect(status.lastSuccessAt).toBe(r.finishedAt);
       expect(new Date(status.nextRunAt!).getUTCHours()).toBe(3);
-      expect(assessStatus(status)).toEqual({ healthy: true, problems: [] });
+      expect(assessStatus(status)).toEqual({ healthy: true, level: "healthy", problems: [] });
       expect(existsSync(lockPath(join(dir, "state")))).toBe(false);
       expect(logs.join("\n")).not.toContain("secret-check-uuid");
     } finally {

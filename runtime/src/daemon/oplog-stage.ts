@@ -174,7 +174,7 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
         if (r.manifest) noteBase(r.manifest);
         if (!unresolved(gap) || o.signal.aborted) return;
         const why = r.ok && r.manifest ? `base backup ${r.manifest.id} has no oplog end at or after ${formatTime(gap.to)}` : (r.why ?? "the run failed");
-        o.log(`the base backup after the oplog gap did not resolve it (${why}); trying again in ${Math.round(delay / 1000)} s`);
+        o.log(`the base backup after the oplog gap did not resolve it (${why}); trying again in ${delay / 1000} s`);
         if (!(await pause(delay))) return;
         delay = Math.min(delay * 2, backoff.maxMs);
       }
@@ -290,7 +290,7 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
       const fresh = await follow();
       if (o.signal.aborted) break;
       if (fresh) delay = backoff.firstMs;
-      o.log(`oplog follower: ${state === "restarting" ? `failed (${lastError?.message ?? "unknown error"}); restarting` : "trying again"} in ${Math.round(delay / 1000)} s`);
+      o.log(`oplog follower: ${state === "restarting" ? `failed (${lastError?.message ?? "unknown error"}); restarting` : "trying again"} in ${delay / 1000} s`);
       if (!(await pause(delay))) break;
       delay = Math.min(delay * 2, backoff.maxMs);
     }
