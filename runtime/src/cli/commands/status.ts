@@ -15,7 +15,7 @@ export interface StatusCommandOptions {
 export function register(program: Command, app: CliApp): void {
   program
     .command("status")
-    .description("Show the backup daemon's last run, next run and oplog follower; exits 1 when the last run failed, backups are overdue or an oplog gap is unresolved")
+    .description("Show the backup daemon's last run and next run; exits 1 when the last run failed or backups are overdue")
     .option("--state-dir <dir>", "the daemon's state directory (default CLOUDSYNC_STATE_DIR, else $XDG_STATE_HOME/cloudsync)")
     .action(app.action<StatusCommandOptions>(async () => (await import("./status.run.js")).run));
 }
