@@ -86,7 +86,8 @@ function statusOf(o: DaemonOptions, st: DaemonState): DaemonStatus {
     ...(st.nextRunAt ? { nextRunAt: st.nextRunAt } : {}),
     ...(st.lastSuccessAt ? { lastSuccessAt: st.lastSuccessAt } : {}),
     ...(st.lastRun ? { lastRun: st.lastRun } : {}),
-    ...(st.stage ? { oplog: st.stage.status() } : {}),
+    // A --once run beside a following daemon keeps the follower's last status rather than dropping it.
+    ...(st.stage ? { oplog: st.stage.status() } : st.previousOplog ? { oplog: st.previousOplog } : {}),
   };
 }
 
@@ -225,6 +226,8 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
   const now = o.now ?? (() => new Date());
   const random = o.random ?? Math.random;
   const st = await openState(o);
+  // A daemon started without --oplog-follow has no follower: an earlier one's status would be stale.
+  if (!o.oplog) st.previousOplog = undefined;
   await saveState(o, st);
   const once = async (reason?: string, onStarted?: (at: Date) => void): Promise<BaseRunResult> => {
     try {
