@@ -119,6 +119,10 @@ onEachServer("daemon --oplog-follow, as a process", ["oplog"], (server) => {
     expect(metrics).toMatch(/\ncloudsync_oplog_last_capture_timestamp_seconds \d{10}\n/);
     expect(metrics).toMatch(/\ncloudsync_oplog_slices_total [1-9]\d*\n/);
     expect(metrics).toContain("\ncloudsync_oplog_gaps_total 0\n");
+    // A second follower of the same state file (by hand, beside the daemon) is refused: nothing stored twice.
+    const byHand = await runCli(["oplog", "follow", "--once", "--uri", server.uri, "--to", backups, "-r", recipient, "--state", followStatePath(state, dest.url)], { env: env() });
+    expect(byHand.code, byHand.stderr).toBe(7);
+    expect(byHand.stderr).toContain(`cloudsync: another cloudsync run holds the lock ${followStatePath(state, dest.url)}.lock (pid ${first.proc.pid} on `);
     // SIGTERM while writes go on (a slice may be in progress): the daemon stops cleanly.
     for (let k = 0; k < 5; k++) await insert(n++, "before-term");
     first.proc.kill("SIGTERM");
@@ -127,7 +131,7 @@ onEachServer("daemon --oplog-follow, as a process", ["oplog"], (server) => {
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).toContain("daemon stopped");
     expect(existsSync(join(state, "daemon.lock"))).toBe(false);
-    expect(existsSync(join(state, "oplog-follow.lock"))).toBe(false);
+    expect(existsSync(`${followStatePath(state, dest.url)}.lock`)).toBe(false);
     expect(statusFile(state)?.oplog?.state).toBe("stopped");
     // A restart resumes after the last stored slice: no base backup again, no entry twice.
     const before = (await listSlices(dest)).length;

@@ -2,8 +2,8 @@
  * The daemon's oplog-follow stage (`cloudsync daemon --oplog-follow`, issue 15 §1–2): the
  * follower of pipeline/oplog-follow.ts run continuously beside the schedule, in the daemon's
  * process, into the primary destination, with its state file in the daemon's state directory.
- * It takes a lock of its own (`oplog-follow.lock`), never the daemon's, so scheduled runs and the
- * follower run at the same time. It starts once a base backup with an oplog window exists (asking
+ * It holds only the follower's lock (`<state file>.lock`, taken by followOplog), never the
+ * daemon's, so scheduled runs and the follower run at the same time. It starts once a base backup with an oplog window exists (asking
  * the daemon for one when there is none), restarts after an error with exponential backoff, and
  * stops when the signal fires: the slice in progress is then either stored whole with its
  * manifest or not at all (its entries are read again from the saved position next time). Every
@@ -11,7 +11,6 @@
  * base backup at once; a gap is resolved once a base backup whose oplog end is at or after the
  * gap's end exists.
  */
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CompressionChoice } from "../compression/kinds.js";
 import type { Destination } from "../destinations/destination.js";
@@ -22,7 +21,6 @@ import { listBackups } from "../manifest/store.js";
 import type { EncryptionPlan } from "../pipeline/encryption.js";
 import { followOplog, followStatePath, loadFollowState } from "../pipeline/oplog-follow.js";
 import type { Secret } from "../secret.js";
-import { acquireLock, type Lock } from "./lock.js";
 import type { OplogFigures } from "./metrics.js";
 import { isUnresolved, type OplogFollowerStatus, type OplogGapRecord } from "./status.js";
 
@@ -209,11 +207,9 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
   };
 
   const follow = async (): Promise<boolean> => {
-    let lock: Lock | undefined;
     let stored = false;
     const startedAt = now().getTime();
     try {
-      lock = await acquireLock(join(o.stateDir, "oplog-follow.lock"), { maxAgeMs: Number.POSITIVE_INFINITY, warn: o.log, now });
       await loadGaps();
       for (const g of gaps.filter(isUnresolved)) void ensureBase(g);
       await followOplog({
@@ -279,8 +275,6 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
       }
       // A follower that stored something or ran a while was healthy: start the backoff over.
       return stored || now().getTime() - startedAt > backoff.maxMs;
-    } finally {
-      await lock?.release();
     }
   };
 

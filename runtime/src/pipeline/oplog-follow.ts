@@ -14,6 +14,7 @@ import { writeArchive } from "../archive/writer.js";
 import type { CompressionChoice } from "../compression/kinds.js";
 import { MINUTE, parseDuration } from "../config/duration.js";
 import { parseSize } from "../config/size.js";
+import { acquireLock } from "../daemon/lock.js";
 import { writeFileAtomic } from "../daemon/status.js";
 import type { Destination } from "../destinations/destination.js";
 import { ConfigError, NotFoundError, describeLocalIO } from "../errors.js";
@@ -156,10 +157,23 @@ export async function resumePoint(dest: Destination, state: FollowState | undefi
 /**
  * Follows the oplog at `uri` into slices in `destination` until the signal fires (or, with
  * `once`, until it has stored what the oplog held at the start). Entries read but not yet stored
- * when it stops are not lost: the next run reads them again from the saved position. Throws
- * RemoteError when the server or the destination fails, NotFoundError as `resumePoint` does.
+ * when it stops are not lost: the next run reads them again from the saved position. Holds the
+ * lock `<statePath>.lock` while it runs, so two followers of one state file (`oplog follow` by
+ * hand beside `daemon --oplog-follow`) cannot both store a slice after the same position: the
+ * second throws BusyError (a lock whose process is gone is taken over). Throws RemoteError when
+ * the server or the destination fails, NotFoundError as `resumePoint` does.
  */
 export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
+  // Never stale by age: a follower runs for months; a dead holder is detected by its pid.
+  const lock = await acquireLock(`${opts.statePath}.lock`, { maxAgeMs: Number.POSITIVE_INFINITY, warn: opts.log });
+  try {
+    return await followLocked(opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function followLocked(opts: FollowOptions): Promise<FollowResult> {
   const dest = opts.destination;
   const state = await loadFollowState(opts.statePath, dest.url);
   const start = await resumePoint(dest, state);
