@@ -254,6 +254,7 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
       urgent.waiters.push({ resolve, onStarted });
       wake?.abort();
     });
+  let lastFollowerSave = 0;
   if (o.oplog) {
     const p = o.plan;
     st.stage = startOplogStage({
@@ -267,7 +268,14 @@ export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; 
       signal: o.signal,
       log: p.log,
       requestBase,
-      onChange: () => void saveState(o, st).catch((err: unknown) => p.log(`warning: ${(err as Error).message}`)),
+      onChange: (urgent) => {
+        const stage = st.stage;
+        if (stage) o.metrics.setOplog(stage.figures());
+        // The lag changes with every entry read: /metrics shows it live, status.json every 10 s.
+        if (!urgent && now().getTime() - lastFollowerSave < 10_000) return;
+        lastFollowerSave = now().getTime();
+        void saveState(o, st).catch((err: unknown) => p.log(`warning: ${(err as Error).message}`));
+      },
       ...(st.previousOplog ? { previous: st.previousOplog } : {}),
       ...(o.oplog.backoff ? { backoff: o.oplog.backoff } : {}),
       ...(o.oplog.waitMs ? { waitMs: o.oplog.waitMs } : {}),

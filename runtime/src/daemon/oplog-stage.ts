@@ -48,7 +48,7 @@ export interface OplogStageOptions {
    * `onStarted` when the run starts, and resolves when it has finished (or could not run).
    */
   readonly requestBase: (reason: string, onStarted: (at: Date) => void) => Promise<BaseRunResult>;
-  /** Told whenever the status changes; `urgent` is false for lag updates only (save those sparingly). */
+  /** Told whenever the status changes; `urgent` is false for a lag update only (each entry read: save those sparingly). */
   readonly onChange: (urgent: boolean) => void;
   /** The follower status a previous daemon left in status.json: its gaps carry over. */
   readonly previous?: OplogFollowerStatus;
@@ -108,7 +108,6 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
   let lastError: OplogFollowerStatus["lastError"];
   let gaps: OplogGapRecord[] = [...(o.previous?.destination === dest.url ? o.previous.gaps : [])];
   const ensuring = new Set<string>();
-  let lastLagChange = 0;
 
   const lag = (): number => (position && newestRead ? Math.max(0, newestRead.t - position.t) : 0);
   const status = (): OplogFollowerStatus => ({
@@ -135,8 +134,6 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
     restarts,
   });
   const changed = (urgent = true): void => {
-    if (!urgent && now().getTime() - lastLagChange < 10_000) return;
-    lastLagChange = now().getTime();
     o.onChange(urgent);
   };
 
@@ -266,8 +263,9 @@ export function startOplogStage(o: OplogStageOptions): OplogStage {
         o.log(`oplog follower: ${message}; starting a base backup (--oplog) now`);
         const r = await o.requestBase(`no base backup with an oplog window in ${dest.url}: the oplog follower starts after one`, () => undefined);
         if (r.manifest) noteBase(r.manifest);
-        if (r.ok) return true;
-        o.log(`oplog follower: the base backup did not complete (${r.why ?? "the run failed"})`);
+        if (r.ok && r.manifest && baseEndOf(r.manifest)) return true;
+        // Backoff, not an immediate retry: a server without an oplog would otherwise get a backup a second.
+        o.log(`oplog follower: ${r.ok && r.manifest ? `base backup ${r.manifest.id} has no oplog window (is ${dest.url}'s source a replica set member?)` : `the base backup did not complete (${r.why ?? "the run failed"})`}`);
       } else {
         restarts++;
         state = "restarting";
