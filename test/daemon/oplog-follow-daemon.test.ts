@@ -19,7 +19,7 @@ import { compareTimes } from "../../runtime/src/manifest/manifest.js";
 import { listBackups } from "../../runtime/src/manifest/store.js";
 import { followStatePath } from "../../runtime/src/pipeline/oplog-follow.js";
 import type { DaemonStatus } from "../../runtime/src/daemon/status.js";
-import { CLI, CLI_SKIP, runCli } from "../support/cli.js";
+import { CLI, CLI_SKIP, filesUnder, runCli } from "../support/cli.js";
 import { onEachServer } from "../support/servers.js";
 import { DIST_SKIP, waitFor } from "./helpers.js";
 
@@ -151,6 +151,8 @@ onEachServer("daemon --oplog-follow, as a process", ["oplog"], (server) => {
     const { segments, gaps, problems } = chainOf(all);
     expect({ segments: segments.length, gaps, problems }).toEqual({ segments: 1, gaps: [], problems: [] });
     for (const s of all) expect(compareTimes(s.oplog.first, s.oplog.after), s.id).toBeGreaterThan(0);
+    // Stored whole or not at all: every object under oplog/data/ is a listed slice's, no temporary file is left.
+    expect(filesUnder(join(backups, "oplog", "data")).map((f) => `oplog/data/${f}`)).toEqual(all.map((sl) => sl.object.key).sort());
     expect(JSON.parse(readFileSync(followStatePath(state, dest.url), "utf8")).lastSlice).toBe(all.at(-1)!.id);
     // Every oplog entry from the base's end to the last stored one is in the chain exactly once
     // (writes after it were not yet in a stored slice at SIGTERM: the next start reads them again).
