@@ -123,7 +123,7 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
   it("status exits 1 when no daemon ever ran", async () => {
     const s = await run(["status", "--state-dir", join(dir, "nothing"), "--json"]);
     expect(s.code).toBe(1);
-    expect(JSON.parse(s.stdout)).toEqual({ healthy: false, problems: ["no status recorded: the daemon has not run with this state directory"], stateDir: join(dir, "nothing"), status: null });
+    expect(JSON.parse(s.stdout)).toEqual({ healthy: false, health: "failing", problems: ["no status recorded: the daemon has not run with this state directory"], stateDir: join(dir, "nothing"), status: null });
   });
 
   it("--once exits 7 when a live run holds the lock", async () => {
@@ -164,6 +164,25 @@ describe.skipIf(DIST_SKIP)(`cloudsync daemon / status as processes${DIST_SKIP ? 
     const r = await collect(port);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('cloudsync: CLOUDSYNC_HEARTBEAT_URL: must be an http:// or https:// URL\n  CLOUDSYNC_METRICS_PORT: must be a whole number from 0 to 65535, got "99999"\n');
+    expect(existsSync(state())).toBe(false);
+  });
+
+  it("refuses --oplog-follow with --once or --from-archive, and --slice without it, naming the flag or variable (exit 2, nothing written)", async () => {
+    const withOnce = await run(["daemon", "--once", "--oplog-follow", "--uri", "mongodb://127.0.0.1:1", "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
+    expect(withOnce.code).toBe(2);
+    expect(withOnce.stderr).toBe("cloudsync: --oplog-follow: follows the oplog continuously and cannot be combined with --once; run `cloudsync oplog follow --once` for a one-off capture\n");
+    const fromArchive = await collect(spawn(process.execPath, [CLI, "daemon", "--from-archive", archive, "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()], { cwd: dir, env: { ...env(), CLOUDSYNC_OPLOG_FOLLOW: "true" }, stdio: ["ignore", "pipe", "pipe"] }));
+    expect(fromArchive.code).toBe(2);
+    expect(fromArchive.stderr).toBe("cloudsync: CLOUDSYNC_OPLOG_FOLLOW: needs a live MongoDB replica set member (--uri), not --from-archive: the oplog is read from the server the backups come from\n");
+    const slice = await run([...once(), "--slice", "1m"]);
+    expect(slice.code).toBe(2);
+    expect(slice.stderr).toBe("cloudsync: --slice: only applies with --oplog-follow (or CLOUDSYNC_OPLOG_FOLLOW=true)\n");
+    const badSize = await run(["daemon", "--oplog-follow", "--slice-size", "12", "--uri", "mongodb://127.0.0.1:1", "--to", join(dir, "backups"), "-r", recipient, "--state-dir", state()]);
+    expect(badSize.code).toBe(2);
+    expect(badSize.stderr).toBe('cloudsync: --slice-size: must be from 1KiB to 1GiB, got "12"\n');
+    const badVariable = await collect(spawn(process.execPath, [CLI, ...once()], { cwd: dir, env: { ...env(), CLOUDSYNC_OPLOG_FOLLOW: "sometimes" }, stdio: ["ignore", "pipe", "pipe"] }));
+    expect(badVariable.code).toBe(2);
+    expect(badVariable.stderr).toBe('cloudsync: CLOUDSYNC_OPLOG_FOLLOW: must be true or false, got "sometimes"\n');
     expect(existsSync(state())).toBe(false);
   });
 

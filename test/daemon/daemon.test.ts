@@ -114,7 +114,7 @@ describe("daemon run", () => {
       expect(status.lastRun).toEqual(r);
       expect(status.lastSuccessAt).toBe(r.finishedAt);
       expect(new Date(status.nextRunAt!).getUTCHours()).toBe(3);
-      expect(assessStatus(status)).toEqual({ healthy: true, problems: [] });
+      expect(assessStatus(status)).toEqual({ healthy: true, level: "healthy", problems: [] });
       expect(existsSync(lockPath(join(dir, "state")))).toBe(false);
       expect(logs.join("\n")).not.toContain("secret-check-uuid");
     } finally {
@@ -177,5 +177,23 @@ describe("daemon run", () => {
     await daemon;
     expect(logs.some((l) => l.startsWith("skipped this run: another cloudsync run holds the lock"))).toBe(true);
     expect(await listBackups(plan.destination)).toEqual([]);
+  });
+
+  it("a --once run keeps the follower status a following daemon wrote; a daemon without --oplog-follow drops it", async () => {
+    const { plan } = await planFor();
+    const state = join(dir, "state");
+    await mkdir(state, { recursive: true });
+    const oplog = { state: "following", destination: plan.destination.url, statePath: join(state, "oplog-x.json"), lagSeconds: 0, slices: 3, restarts: 0, updatedAt: "2026-12-01T00:00:00.000Z", gaps: [{ from: { t: 1000, i: 1 }, to: { t: 2000, i: 1 } }] };
+    await writeFile(join(state, "status.json"), JSON.stringify({ format: 1, pid: 1, schedule: "0 3 * * *", intervalSeconds: 86_400, daemonStartedAt: new Date().toISOString(), oplog }));
+    await runOnce(options(plan, new AbortController().signal));
+    const kept = await readStatus(state);
+    expect(kept?.oplog).toEqual(oplog);
+    expect(assessStatus(kept).level).toBe("degraded");
+    const controller = new AbortController();
+    const daemon = runDaemon(options(plan, controller.signal));
+    await waitFor("status with the next run", async () => (await readStatus(state))?.nextRunAt);
+    controller.abort();
+    await daemon;
+    expect((await readStatus(state))?.oplog).toBeUndefined();
   });
 });

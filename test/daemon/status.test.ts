@@ -12,23 +12,24 @@ const okRun = { startedAt: "2026-11-24T03:00:00.000Z", finishedAt: "2026-11-24T0
 describe("assessStatus", () => {
   const now = new Date("2026-11-25T12:00:00Z");
   it("is healthy after a recent success", () => {
-    expect(assessStatus({ ...base, lastSuccessAt: okRun.finishedAt, lastRun: okRun }, now)).toEqual({ healthy: true, problems: [] });
+    expect(assessStatus({ ...base, lastSuccessAt: okRun.finishedAt, lastRun: okRun }, now)).toEqual({ healthy: true, level: "healthy", problems: [] });
   });
   it("is healthy before the first run of a recently started daemon", () => {
-    expect(assessStatus({ ...base, daemonStartedAt: "2026-11-25T11:00:00.000Z" }, now)).toEqual({ healthy: true, problems: [] });
+    expect(assessStatus({ ...base, daemonStartedAt: "2026-11-25T11:00:00.000Z" }, now)).toEqual({ healthy: true, level: "healthy", problems: [] });
   });
   it("is unhealthy when the last run failed, naming the stage", () => {
     const failed = { ...okRun, ok: false, stages: [{ stage: "backup" as const, outcome: "failed" as const, seconds: 1, message: "boom" }] };
-    expect(assessStatus({ ...base, lastSuccessAt: "2026-11-24T03:00:10.000Z", lastRun: failed }, now)).toEqual({ healthy: false, problems: ["last run 2026-11-24T03:00:10.000Z failed: backup (boom)"] });
+    expect(assessStatus({ ...base, lastSuccessAt: "2026-11-24T03:00:10.000Z", lastRun: failed }, now)).toEqual({ healthy: false, level: "failing", problems: ["last run 2026-11-24T03:00:10.000Z failed: backup (boom)"] });
   });
   it("is unhealthy when the last success is older than twice the interval", () => {
     expect(assessStatus({ ...base, lastSuccessAt: "2026-11-23T11:59:59.000Z", lastRun: okRun }, now)).toEqual({
       healthy: false,
+      level: "failing",
       problems: ["last success 2026-11-23T11:59:59.000Z is older than twice the schedule interval (2880 min)"],
     });
   });
   it("is unhealthy without any status", () => {
-    expect(assessStatus(undefined, now)).toEqual({ healthy: false, problems: ["no status recorded: the daemon has not run with this state directory"] });
+    expect(assessStatus(undefined, now)).toEqual({ healthy: false, level: "failing", problems: ["no status recorded: the daemon has not run with this state directory"] });
   });
 });
 

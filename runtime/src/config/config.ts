@@ -88,6 +88,8 @@ export interface Config {
     readonly heartbeatUrl?: Secret;
     /** Prefix under s3://cloudSyncBucket/ that the daemon copies backups to; no leading or trailing slash. */
     readonly cloudPrefix: string;
+    /** Follow the oplog into the destination beside the schedule (`daemon --oplog-follow`); its backups are then made with --oplog. */
+    readonly oplogFollow: boolean;
   };
 }
 
@@ -135,6 +137,7 @@ export interface RawConfig {
   metricsHost?: string;
   heartbeatUrl?: string;
   cloudPrefix?: string;
+  oplogFollow?: boolean | string;
 }
 
 /** Who reads an environment variable: the configuration below, a command, a script, or the test suite. */
@@ -188,6 +191,7 @@ export const VARIABLES: Readonly<Record<string, { readonly key?: keyof RawConfig
   CLOUDSYNC_METRICS_HOST: { key: "metricsHost", readBy: "config" },
   CLOUDSYNC_HEARTBEAT_URL: { key: "heartbeatUrl", readBy: "config" },
   CLOUDSYNC_CLOUD_PREFIX: { key: "cloudPrefix", readBy: "config" },
+  CLOUDSYNC_OPLOG_FOLLOW: { key: "oplogFollow", readBy: "config" },
   CLOUDSYNC_FAULT_PUSH_DELAY_MS: { readBy: "metadata server" },
   CLOUDSYNC_CLOUD_DESTINATION: { readBy: "scripts" },
   CLOUDSYNC_BIN: { readBy: "scripts" },
@@ -264,6 +268,7 @@ export const DEFAULTS = {
   metricsPort: 9464,
   metricsHost: "127.0.0.1",
   cloudPrefix: "",
+  oplogFollow: false,
 } as const satisfies RawConfig;
 
 /** Default place for a new identity (`keys new`): `$XDG_CONFIG_HOME/cloudsync/identity.txt`, else `~/.config/…`; never the backup folder. */
@@ -482,6 +487,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       metricsHost: str("metricsHost") ?? DEFAULTS.metricsHost,
       ...(heartbeatUrl !== undefined ? { heartbeatUrl: new Secret(heartbeatUrl) } : {}),
       cloudPrefix: (str("cloudPrefix") ?? DEFAULTS.cloudPrefix).replace(/^\/+|\/+$/g, ""),
+      oplogFollow: bool("oplogFollow"),
     },
   };
 

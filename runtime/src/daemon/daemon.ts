@@ -8,7 +8,19 @@ import { sendHeartbeat } from "./heartbeat.js";
 import { backupStage, cloudStage, metadataStage, pruneStage, verifyStage, type RunPlan, type StageResult } from "./jobs.js";
 import { acquireLock } from "./lock.js";
 import type { DaemonMetrics, Stage } from "./metrics.js";
-import { readStatus, writeFileAtomic, writeStatus, type DaemonStatus, type RunRecord, type StageOutcome } from "./status.js";
+import { startOplogStage, type BaseRunResult, type OplogStage } from "./oplog-stage.js";
+import { assessStatus, isUnresolved, readStatus, writeFileAtomic, writeStatus, type DaemonStatus, type OplogFollowerStatus, type RunRecord, type StageOutcome } from "./status.js";
+
+/** `--oplog-follow`: the follower run beside the schedule (see oplog-stage.ts). */
+export interface OplogFollowSettings {
+  readonly uri: Secret;
+  readonly sliceMs: number;
+  readonly sliceBytes: number;
+  /** How long a poll or awaitData read waits, in ms. */
+  readonly waitMs?: number;
+  /** Backoff after a follower error or a failed base backup (default 1 s doubling to 5 min). */
+  readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
+}
 
 /** Settings of the daemon, resolved by the CLI. */
 export interface DaemonOptions {
@@ -25,6 +37,8 @@ export interface DaemonOptions {
   /** Aborting stops the current stage cleanly (no manifest for an abandoned backup), releases the lock and returns. */
   readonly signal: AbortSignal;
   readonly lockMaxAgeMs?: number;
+  /** Follow the oplog into the primary destination beside the schedule (runDaemon only; the plan's backups must then be made with --oplog). */
+  readonly oplog?: OplogFollowSettings;
   readonly now?: () => Date;
   readonly random?: () => number;
 }
@@ -33,6 +47,8 @@ export interface DaemonOptions {
 export interface RunOutcome {
   readonly record: RunRecord;
   readonly error?: unknown;
+  /** The backup the run made, when it succeeded. */
+  readonly manifest?: BackupManifest;
 }
 
 /** Lock file of the state directory. */
@@ -49,16 +65,19 @@ interface DaemonState {
   lastSuccessAt?: string;
   lastRun?: RunRecord;
   nextRunAt?: string;
+  /** The follower status a previous daemon left, until this daemon's stage replaces it. */
+  previousOplog?: OplogFollowerStatus;
+  stage?: OplogStage;
 }
 
 async function openState(o: DaemonOptions): Promise<DaemonState> {
   const prev = await readStatus(o.stateDir).catch(() => undefined);
   if (prev?.lastSuccessAt) o.metrics.setLastSuccess(new Date(prev.lastSuccessAt));
-  return { daemonStartedAt: (o.now ?? (() => new Date()))().toISOString(), lastSuccessAt: prev?.lastSuccessAt, lastRun: prev?.lastRun };
+  return { daemonStartedAt: (o.now ?? (() => new Date()))().toISOString(), lastSuccessAt: prev?.lastSuccessAt, lastRun: prev?.lastRun, previousOplog: prev?.oplog };
 }
 
-async function saveState(o: DaemonOptions, st: DaemonState): Promise<void> {
-  const status: DaemonStatus = {
+function statusOf(o: DaemonOptions, st: DaemonState): DaemonStatus {
+  return {
     format: 1,
     pid: process.pid,
     schedule: o.schedule.source,
@@ -67,8 +86,14 @@ async function saveState(o: DaemonOptions, st: DaemonState): Promise<void> {
     ...(st.nextRunAt ? { nextRunAt: st.nextRunAt } : {}),
     ...(st.lastSuccessAt ? { lastSuccessAt: st.lastSuccessAt } : {}),
     ...(st.lastRun ? { lastRun: st.lastRun } : {}),
+    // A --once run beside a following daemon keeps the follower's last status rather than dropping it.
+    ...(st.stage ? { oplog: st.stage.status() } : st.previousOplog ? { oplog: st.previousOplog } : {}),
   };
-  await writeStatus(o.stateDir, status);
+}
+
+async function saveState(o: DaemonOptions, st: DaemonState): Promise<void> {
+  if (st.stage) o.metrics.setOplog(st.stage.figures());
+  await writeStatus(o.stateDir, statusOf(o, st));
   // The same figures as /metrics, for node_exporter's textfile collector when the daemon is run with --once from cron.
   await writeFileAtomic(join(o.stateDir, "metrics.prom"), o.metrics.render());
 }
@@ -82,11 +107,12 @@ async function saveState(o: DaemonOptions, st: DaemonState): Promise<void> {
  * the run succeeded (a heartbeat failure is logged, never fatal). A lock held by a live run
  * throws BusyError before anything else happens.
  */
-async function runLocked(o: DaemonOptions, st: DaemonState): Promise<RunOutcome> {
+async function runLocked(o: DaemonOptions, st: DaemonState, reason?: string, onStarted?: (at: Date) => void): Promise<RunOutcome> {
   const now = o.now ?? (() => new Date());
   const log = o.plan.log;
   const lock = await acquireLock(lockPath(o.stateDir), { maxAgeMs: o.lockMaxAgeMs, warn: log, now });
   const started = now();
+  onStarted?.(started);
   const stages: StageOutcome[] = [];
   let firstError: unknown;
   let manifest: BackupManifest | undefined;
@@ -112,7 +138,7 @@ async function runLocked(o: DaemonOptions, st: DaemonState): Promise<RunOutcome>
     }
   };
   try {
-    log(`run started (${o.plan.source.kind === "archive" ? `archive ${o.plan.source.path}` : "MongoDB"} → ${o.plan.destination.url})`);
+    log(`run started${reason ? ` now (${reason})` : ""} (${o.plan.source.kind === "archive" ? `archive ${o.plan.source.path}` : "MongoDB"} → ${o.plan.destination.url})`);
     const backedUp = await step("backup", async () => {
       manifest = await backupStage(o.plan, o.signal);
       return { detail: { id: manifest.id, key: manifest.object.key, bytes: manifest.object.size, documents: manifest.totals.documents } };
@@ -139,17 +165,40 @@ async function runLocked(o: DaemonOptions, st: DaemonState): Promise<RunOutcome>
     seconds: (finished.getTime() - started.getTime()) / 1000,
     stages,
     ...(manifest ? { backup: { id: manifest.id, bytes: manifest.object.size, archiveBytes: manifest.totals.archiveBytes, documents: manifest.totals.documents } } : {}),
+    ...(reason ? { reason } : {}),
   };
   o.metrics.recordRun({ ok, finishedAt: finished, totalSeconds: record.seconds, stages, backup: record.backup });
   st.lastRun = record;
   if (ok) st.lastSuccessAt = record.finishedAt;
+  if (ok && manifest) st.stage?.noteBase(manifest);
   await saveState(o, st);
   log(`run ${ok ? "succeeded" : record.interrupted ? "interrupted" : "FAILED"} in ${record.seconds.toFixed(1)} s${manifest ? ` (backup ${manifest.id})` : ""}`);
   if (ok && o.heartbeatUrl) {
-    const hb = await sendHeartbeat(o.heartbeatUrl, { body: { backup: record.backup?.id, seconds: record.seconds } });
+    const hb = await sendHeartbeat(o.heartbeatUrl, { body: heartbeatBody(statusOf(o, st), record, now()) });
     if (!hb.ok) log(`warning: ${hb.error ?? "heartbeat failed"}`);
   }
-  return firstError === undefined ? { record } : { record, error: firstError };
+  return firstError === undefined ? { record, ...(manifest ? { manifest } : {}) } : { record, error: firstError };
+}
+
+/**
+ * The JSON the heartbeat carries: the run's backup and duration, the health `assessStatus`
+ * gives (healthy, degraded or failing, with the problems), and with --oplog-follow the
+ * follower's position and lag and its gaps (unresolved ones, and the recent resolved ones with
+ * the base backup that resolved each).
+ */
+export function heartbeatBody(status: DaemonStatus, record: RunRecord, now: Date): Record<string, unknown> {
+  const health = assessStatus(status, now);
+  const f = status.oplog;
+  return {
+    backup: record.backup?.id,
+    seconds: record.seconds,
+    ...(record.reason ? { reason: record.reason } : {}),
+    health: health.level,
+    problems: health.problems,
+    ...(f
+      ? { oplog: { state: f.state, position: f.position ?? null, newestCapturedAt: f.newestCapturedAt ?? null, lagSeconds: f.lagSeconds, unresolvedGaps: f.gaps.filter(isUnresolved).length, gaps: f.gaps } }
+      : {}),
+  };
 }
 
 /**
@@ -166,35 +215,102 @@ export async function runOnce(o: DaemonOptions): Promise<RunOutcome> {
 /**
  * The scheduled daemon: writes status.json at start (so `cloudsync status` is healthy before the
  * first run), optionally runs at once (`runNow`), then sleeps until each cron time plus a random
- * jitter and runs. A run that finds the lock held by a live run is skipped and logged. Returns
- * when `signal` aborts (after the current stage stops and the lock is released); a run's failure
- * never stops the daemon.
+ * jitter and runs. A run that finds the lock held by a live run is skipped and logged. With
+ * `oplog`, the oplog stage follows beside the schedule and may ask for a run at once (no base
+ * backup with an oplog window yet, or a gap): that run starts as soon as the current one (if
+ * any) ends, and records why it ran. Returns when `signal` aborts (after the current stage
+ * stops, the lock is released and the follower has stopped); a run's failure never stops the
+ * daemon.
  */
 export async function runDaemon(o: DaemonOptions & { readonly runNow?: boolean; readonly onRun?: (r: RunOutcome) => void }): Promise<void> {
   const now = o.now ?? (() => new Date());
   const random = o.random ?? Math.random;
   const st = await openState(o);
+  // A daemon started without --oplog-follow has no follower: an earlier one's status would be stale.
+  if (!o.oplog) st.previousOplog = undefined;
   await saveState(o, st);
-  const once = async (): Promise<void> => {
+  const once = async (reason?: string, onStarted?: (at: Date) => void): Promise<BaseRunResult> => {
     try {
       // Not `o.onRun?.(await …)`: an optional call skips evaluating its arguments when onRun is absent.
-      const outcome = await runLocked(o, st);
+      const outcome = await runLocked(o, st, reason, onStarted);
       o.onRun?.(outcome);
+      const why = outcome.error === undefined ? undefined : (outcome.error as Error).message;
+      return { ok: outcome.record.ok, ...(outcome.manifest ? { manifest: outcome.manifest } : {}), ...(why ? { why } : {}) };
     } catch (err) {
       if (!(err instanceof BusyError)) throw err;
       o.metrics.recordSkip();
       o.plan.log(`skipped this run: ${err.message}`);
+      return { ok: false, why: err.message };
     }
   };
-  if (o.runNow) await once();
-  while (!o.signal.aborted) {
-    const at = scheduledAt(o.schedule, now(), o.jitterMs, random);
-    st.nextRunAt = at.toISOString();
-    o.metrics.setNextRun(at);
-    await saveState(o, st);
-    o.plan.log(`next run at ${st.nextRunAt}`);
-    if (!(await sleepUntil(at, o.signal, now))) break;
-    await once();
+  // Runs asked for outside the schedule, coalesced: every asker waits for the same next run.
+  let urgent: { reasons: string[]; waiters: Array<{ resolve: (r: BaseRunResult) => void; onStarted: (at: Date) => void }> } | undefined;
+  let wake: AbortController | undefined;
+  const requestBase = (reason: string, onStarted: (at: Date) => void): Promise<BaseRunResult> =>
+    new Promise((resolve) => {
+      if (o.signal.aborted) return resolve({ ok: false, why: "the daemon is stopping" });
+      urgent ??= { reasons: [], waiters: [] };
+      if (!urgent.reasons.includes(reason)) urgent.reasons.push(reason);
+      urgent.waiters.push({ resolve, onStarted });
+      wake?.abort();
+    });
+  let lastFollowerSave = 0;
+  if (o.oplog) {
+    const p = o.plan;
+    st.stage = startOplogStage({
+      uri: o.oplog.uri,
+      destination: p.destination,
+      compression: p.compression,
+      encryption: p.encryption,
+      stateDir: o.stateDir,
+      sliceMs: o.oplog.sliceMs,
+      sliceBytes: o.oplog.sliceBytes,
+      signal: o.signal,
+      log: p.log,
+      requestBase,
+      onChange: (urgent) => {
+        const stage = st.stage;
+        if (stage) o.metrics.setOplog(stage.figures());
+        // The lag changes with every entry read: /metrics shows it live, status.json every 10 s.
+        if (!urgent && now().getTime() - lastFollowerSave < 10_000) return;
+        lastFollowerSave = now().getTime();
+        void saveState(o, st).catch((err: unknown) => p.log(`warning: ${(err as Error).message}`));
+      },
+      ...(st.previousOplog ? { previous: st.previousOplog } : {}),
+      ...(o.oplog.backoff ? { backoff: o.oplog.backoff } : {}),
+      ...(o.oplog.waitMs ? { waitMs: o.oplog.waitMs } : {}),
+      now,
+    });
+  }
+  try {
+    if (o.runNow) await once();
+    while (!o.signal.aborted) {
+      if (urgent) {
+        const u = urgent;
+        urgent = undefined;
+        const r = await once(u.reasons.join("; "), (at) => u.waiters.forEach((w) => w.onStarted(at)));
+        u.waiters.forEach((w) => w.resolve(r));
+        continue;
+      }
+      const at = scheduledAt(o.schedule, now(), o.jitterMs, random);
+      st.nextRunAt = at.toISOString();
+      o.metrics.setNextRun(at);
+      await saveState(o, st);
+      o.plan.log(`next run at ${st.nextRunAt}`);
+      wake = new AbortController();
+      // A run asked for while status.json was being written found no sleep to cut short.
+      if (urgent) continue;
+      const slept = await sleepUntil(at, AbortSignal.any([o.signal, wake.signal]), now);
+      wake = undefined;
+      if (o.signal.aborted) break;
+      // Woken early for a run asked for: the loop's top runs it.
+      if (slept) await once();
+    }
+  } finally {
+    const u = urgent as typeof urgent;
+    u?.waiters.forEach((w) => w.resolve({ ok: false, why: "the daemon is stopping" }));
+    await st.stage?.done;
+    if (st.stage) await saveState(o, st).catch(() => undefined);
   }
 }
 

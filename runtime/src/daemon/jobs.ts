@@ -16,7 +16,8 @@ import { copyBackup } from "./copy.js";
 
 /** Where each run's backup comes from. */
 export type BackupSource =
-  | { readonly kind: "mongodb"; readonly uri: Secret; readonly include?: readonly string[]; readonly exclude?: readonly string[] }
+  /** `oplog`: each backup is a base for point-in-time restores (`backup --oplog`), as `daemon --oplog-follow` needs. */
+  | { readonly kind: "mongodb"; readonly uri: Secret; readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly oplog?: boolean }
   /** A mongodump archive file (or named pipe), read again on every run (tests, and hosts where mongodump runs separately). */
   | { readonly kind: "archive"; readonly path: string };
 
@@ -46,7 +47,7 @@ export interface StageResult {
 export async function backupStage(plan: RunPlan, signal: AbortSignal): Promise<BackupManifest> {
   const common = { destination: plan.destination, compression: plan.compression, encryption: plan.encryption, signal };
   if (plan.source.kind === "mongodb") {
-    const r = await backupFromMongo({ ...common, uri: plan.source.uri, include: plan.source.include, exclude: plan.source.exclude });
+    const r = await backupFromMongo({ ...common, uri: plan.source.uri, include: plan.source.include, exclude: plan.source.exclude, oplog: plan.source.oplog });
     for (const w of r.warnings) plan.log(`warning: ${w}`);
     return r.manifest;
   }

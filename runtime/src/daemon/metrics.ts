@@ -19,6 +19,13 @@ export const METRICS = {
   cloudsync_backup_bytes: { type: "gauge", help: "Size in bytes of the last stored backup object (compressed and encrypted)." },
   cloudsync_backup_archive_bytes: { type: "gauge", help: "Uncompressed archive bytes of the last backup." },
   cloudsync_backup_documents: { type: "gauge", help: "Documents in the last backup." },
+  cloudsync_oplog_follower_up: { type: "gauge", help: "1 while the oplog follower (daemon --oplog-follow) is following, 0 while it waits for a base backup or restarts after an error." },
+  cloudsync_oplog_last_capture_timestamp_seconds: { type: "gauge", help: "Unix time (the oplog ts seconds) of the newest oplog entry stored in a slice: point-in-time restores reach up to here." },
+  cloudsync_oplog_lag_seconds: { type: "gauge", help: "Seconds of oplog read but not yet stored in a slice (newest entry read minus newest stored)." },
+  cloudsync_oplog_slices_total: { type: "counter", help: "Oplog slices stored since start." },
+  cloudsync_oplog_gaps_total: { type: "counter", help: "Oplog gaps found since start (the oplog rolled past the follower's position; those entries are lost)." },
+  cloudsync_oplog_unresolved_gaps: { type: "gauge", help: "Oplog gaps no base backup newer than the gap covers yet (restores cannot resume after them until one does)." },
+  cloudsync_oplog_follower_restarts_total: { type: "counter", help: "Restarts of the oplog follower after an error since start." },
 } as const;
 
 /** A metric name the daemon exports. */
@@ -33,6 +40,18 @@ export interface RunFigures {
   readonly backup?: { readonly bytes: number; readonly archiveBytes: number; readonly documents: number };
 }
 
+/** The oplog follower's figures as the metrics need them (set whole, each time one changes). */
+export interface OplogFigures {
+  readonly up: boolean;
+  /** Unix seconds of the newest stored entry; undefined before the first is known. */
+  readonly lastCaptureSeconds?: number;
+  readonly lagSeconds: number;
+  readonly slices: number;
+  readonly gapsFound: number;
+  readonly unresolvedGaps: number;
+  readonly restarts: number;
+}
+
 /** The daemon's in-memory metrics. */
 export interface DaemonMetrics {
   /** Records a finished run: counters, last-run gauges, and last success when `ok`. */
@@ -42,6 +61,8 @@ export interface DaemonMetrics {
   setNextRun(at: Date | undefined): void;
   /** Seeds the last success time (from status.json after a restart), so the gauge survives restarts. */
   setLastSuccess(at: Date): void;
+  /** The oplog follower's figures; the cloudsync_oplog_* families appear only once this is called (daemon --oplog-follow). */
+  setOplog(figures: OplogFigures): void;
   /** Prometheus text exposition format 0.0.4, HELP and TYPE lines for every metric. */
   render(): string;
 }
@@ -58,6 +79,7 @@ export function createDaemonMetrics(): DaemonMetrics {
   let lastOk: number | undefined;
   let nextRun = 0;
   let backup: RunFigures["backup"];
+  let oplog: OplogFigures | undefined;
   return {
     recordRun(run) {
       runs[run.ok ? "success" : "failure"]++;
@@ -81,6 +103,9 @@ export function createDaemonMetrics(): DaemonMetrics {
     setLastSuccess(at) {
       lastSuccess = Math.max(lastSuccess, seconds(at));
     },
+    setOplog(figures) {
+      oplog = figures;
+    },
     render() {
       const out: string[] = [];
       const family = (name: MetricName, samples: Array<[Record<string, string>, number]>): void => {
@@ -98,6 +123,15 @@ export function createDaemonMetrics(): DaemonMetrics {
       family("cloudsync_backup_bytes", backup ? [[{}, backup.bytes]] : []);
       family("cloudsync_backup_archive_bytes", backup ? [[{}, backup.archiveBytes]] : []);
       family("cloudsync_backup_documents", backup ? [[{}, backup.documents]] : []);
+      if (oplog) {
+        family("cloudsync_oplog_follower_up", [[{}, oplog.up ? 1 : 0]]);
+        family("cloudsync_oplog_last_capture_timestamp_seconds", oplog.lastCaptureSeconds === undefined ? [] : [[{}, oplog.lastCaptureSeconds]]);
+        family("cloudsync_oplog_lag_seconds", [[{}, oplog.lagSeconds]]);
+        family("cloudsync_oplog_slices_total", [[{}, oplog.slices]]);
+        family("cloudsync_oplog_gaps_total", [[{}, oplog.gapsFound]]);
+        family("cloudsync_oplog_unresolved_gaps", [[{}, oplog.unresolvedGaps]]);
+        family("cloudsync_oplog_follower_restarts_total", [[{}, oplog.restarts]]);
+      }
       return out.join("\n") + "\n";
     },
   };

@@ -7,9 +7,14 @@
  * `kill -9` at any moment (before the object, between object and manifest, between manifest and
  * state) loses no entry and stores none twice.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { writeArchive } from "../archive/writer.js";
 import type { CompressionChoice } from "../compression/kinds.js";
+import { MINUTE, parseDuration } from "../config/duration.js";
+import { parseSize } from "../config/size.js";
+import { acquireLock } from "../daemon/lock.js";
 import { writeFileAtomic } from "../daemon/status.js";
 import type { Destination } from "../destinations/destination.js";
 import { ConfigError, NotFoundError, describeLocalIO } from "../errors.js";
@@ -55,6 +60,46 @@ export interface FollowOptions {
   readonly signal?: AbortSignal;
   /** A line for the log: where it starts, how it reads, gaps, each stored slice. */
   readonly log: (line: string) => void;
+  /** Told what happens, for a supervisor's status and metrics (the daemon's oplog stage). */
+  readonly observer?: FollowObserver;
+}
+
+/**
+ * What a follower tells its supervisor, as it happens. Each callback runs synchronously in the
+ * follower and must not throw; state it is told about is already saved (position, gap).
+ */
+export interface FollowObserver {
+  /** Capture starts after `position` (the resume point). */
+  onStart?(start: { readonly position: OplogTime; readonly lastSlice: string | null; readonly base: string }): void;
+  /** How the oplog is read, once it is known. */
+  onMode?(mode: "tailable" | "polling"): void;
+  /** An entry was read (not yet stored): the newest `ts` seen, for the lag. */
+  onRead?(ts: OplogTime): void;
+  /** A gap was found and saved in the state file (and will be recorded in the next slice). */
+  onGap?(gap: { readonly from: OplogTime; readonly to: OplogTime }): void;
+  /** A slice was stored, its manifest written and the position saved. */
+  onSlice?(slice: SliceManifest): void;
+}
+
+/**
+ * The slice limits from `--slice` (a duration up to 24 h, default 5m) and `--slice-size` (1KiB
+ * to 1GiB, default 16MiB), as `oplog follow` and `daemon --oplog-follow` take them. Throws
+ * ConfigError naming the flag.
+ */
+export function sliceLimitsOf(slice: string | undefined, sliceSize: string | undefined): { sliceMs: number; sliceBytes: number } {
+  const sliceMs = parseDuration(slice ?? "5m", { name: "--slice", max: 24 * 60 * MINUTE });
+  const sliceBytes = parseSize(sliceSize ?? "16MiB", "--slice-size");
+  if (sliceBytes < 1024 || sliceBytes > 1024 ** 3) throw new ConfigError("--slice-size", `must be from 1KiB to 1GiB, got "${sliceSize ?? ""}"`);
+  return { sliceMs, sliceBytes };
+}
+
+/**
+ * The default state file of a follower into `destinationUrl`: `<stateDir>/oplog-<12 hex of the
+ * URL's SHA-256>.json`, so `cloudsync oplog follow` and `cloudsync daemon --oplog-follow` with the
+ * same state directory and destination share one position.
+ */
+export function followStatePath(stateDir: string, destinationUrl: string): string {
+  return join(stateDir, `oplog-${createHash("sha256").update(destinationUrl).digest("hex").slice(0, 12)}.json`);
 }
 
 /** What a follower run did. */
@@ -112,10 +157,23 @@ export async function resumePoint(dest: Destination, state: FollowState | undefi
 /**
  * Follows the oplog at `uri` into slices in `destination` until the signal fires (or, with
  * `once`, until it has stored what the oplog held at the start). Entries read but not yet stored
- * when it stops are not lost: the next run reads them again from the saved position. Throws
- * RemoteError when the server or the destination fails, NotFoundError as `resumePoint` does.
+ * when it stops are not lost: the next run reads them again from the saved position. Holds the
+ * lock `<statePath>.lock` while it runs, so two followers of one state file (`oplog follow` by
+ * hand beside `daemon --oplog-follow`) cannot both store a slice after the same position: the
+ * second throws BusyError (a lock whose process is gone is taken over). Throws RemoteError when
+ * the server or the destination fails, NotFoundError as `resumePoint` does.
  */
 export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
+  // Never stale by age: a follower runs for months; a dead holder is detected by its pid.
+  const lock = await acquireLock(`${opts.statePath}.lock`, { maxAgeMs: Number.POSITIVE_INFINITY, warn: opts.log });
+  try {
+    return await followLocked(opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function followLocked(opts: FollowOptions): Promise<FollowResult> {
   const dest = opts.destination;
   const state = await loadFollowState(opts.statePath, dest.url);
   const start = await resumePoint(dest, state);
@@ -127,6 +185,7 @@ export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
   const stored: SliceManifest[] = [];
   const gaps: Array<{ from: OplogTime; to: OplogTime }> = [];
   let mode: "tailable" | "polling" | undefined;
+  const observer = opts.observer ?? {};
 
   const client = await connectMongo(opts.uri);
   try {
@@ -135,6 +194,7 @@ export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
     });
     const until = opts.once ? (await oplogBounds(client))?.newest ?? position : undefined;
     opts.log(`following the oplog of ${description} into ${dest.url} after ${formatTime(position)}, from ${start.from}`);
+    observer.onStart?.({ position, lastSlice, base });
     const save = (): Promise<void> =>
       writeFileAtomic(opts.statePath, JSON.stringify({ format: 1, destination: dest.url, position, lastSlice, base, ...(pendingGap ? { gap: pendingGap } : {}) } satisfies FollowState, null, 2) + "\n");
 
@@ -162,6 +222,7 @@ export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
       pendingGap = undefined;
       await save();
       stored.push(result.manifest as SliceManifest);
+      observer.onSlice?.(result.manifest as SliceManifest);
       opts.log(`stored slice ${result.manifest.id}: ${slice.entries} entries, ${formatTime(first)} to ${formatTime(last)} (${result.manifest.object.size} bytes)`);
       buffer = [];
       bytes = 0;
@@ -171,12 +232,14 @@ export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
     for await (const ev of readOplog(client, { after: position, until: () => until, ...(opts.waitMs ? { waitMs: opts.waitMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}), onMode: (m, why) => {
       mode = m;
       opts.log(why);
+      observer.onMode?.(m);
     } })) {
       if (ev.kind === "gap") {
         pendingGap = { from: ev.from, to: ev.to };
         gaps.push(pendingGap);
         opts.log(`gap: the oplog no longer holds the entries after ${formatTime(ev.from)} (its oldest entry is ${formatTime(ev.to)}); they are lost, restores cannot reach times between them, take a new base backup (\`cloudsync backup --oplog\`)`);
         await save();
+        observer.onGap?.(pendingGap);
         continue;
       }
       if (ev.kind === "entry") {
@@ -185,6 +248,7 @@ export async function followOplog(opts: FollowOptions): Promise<FollowResult> {
           opened = Date.now();
         }
         last = ev.ts;
+        observer.onRead?.(ev.ts);
         buffer.push(ev.raw);
         bytes += ev.raw.byteLength;
         if (bytes >= opts.sliceBytes) await cut();

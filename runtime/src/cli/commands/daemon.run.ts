@@ -2,11 +2,12 @@
 // its dependencies load only then.
 import { compressionOf, settingName, type Config } from "../../config/config.js";
 import { parseCron, scheduleIntervalSeconds } from "../../config/cron.js";
-import { runDaemon, runOnce, type DaemonOptions, type RunOutcome } from "../../daemon/daemon.js";
+import { runDaemon, runOnce, type DaemonOptions, type OplogFollowSettings, type RunOutcome } from "../../daemon/daemon.js";
 import type { RunPlan } from "../../daemon/jobs.js";
 import { createDaemonMetrics, serveMetrics, type MetricsServer } from "../../daemon/metrics.js";
 import { ConfigError, EXIT, exitCodeFor } from "../../errors.js";
 import { loadDecryptionKeys, planEncryption } from "../../pipeline/encryption.js";
+import { sliceLimitsOf } from "../../pipeline/oplog-follow.js";
 import { destinationOf } from "../../destinations/from-config.js";
 import { retentionPolicyOf } from "../../retention/policy.js";
 import { flagsToConfig } from "../common.js";
@@ -19,18 +20,19 @@ export const run: Run<DaemonCommandOptions> = async (ctx) => {
   const o = ctx.opts;
   const { flags, names } = flagsToConfig(o, "to");
   const config = ctx.config(
-    { ...flags, schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl },
-    { ...names, schedule: "--schedule", jitter: "--jitter", stateDir: "--state-dir", metricsPort: "--metrics-port", metricsHost: "--metrics-host", heartbeatUrl: "--heartbeat-url" },
+    { ...flags, schedule: o.schedule, jitter: o.jitter, stateDir: o.stateDir, metricsPort: o.metricsPort, metricsHost: o.metricsHost, heartbeatUrl: o.heartbeatUrl, oplogFollow: o.oplogFollow },
+    { ...names, schedule: "--schedule", jitter: "--jitter", stateDir: "--state-dir", metricsPort: "--metrics-port", metricsHost: "--metrics-host", heartbeatUrl: "--heartbeat-url", oplogFollow: "--oplog-follow" },
   );
   const d = config.daemon;
   const schedule = parseCron(d.schedule);
   const stateDir = d.stateDir;
   ctx.out.addSecrets(d.heartbeatUrl);
   if (o.once && o.runNow) throw new ConfigError("--run-now", "cannot be combined with --once");
+  const oplog = oplogSettings(config, o);
 
   const plan = await buildPlan(ctx, config, o);
   const metrics = createDaemonMetrics();
-  const options: DaemonOptions = { plan, stateDir, schedule, intervalSeconds: scheduleIntervalSeconds(schedule, new Date()), jitterMs: d.jitterMs, heartbeatUrl: d.heartbeatUrl, metrics, signal: ctx.signal };
+  const options: DaemonOptions = { plan, stateDir, schedule, intervalSeconds: scheduleIntervalSeconds(schedule, new Date()), jitterMs: d.jitterMs, heartbeatUrl: d.heartbeatUrl, metrics, signal: ctx.signal, ...(oplog ? { oplog } : {}) };
 
   if (o.once) {
     const outcome = await runOnce(options);
@@ -46,7 +48,7 @@ export const run: Run<DaemonCommandOptions> = async (ctx) => {
     });
     plan.log(`metrics at ${server.url}/metrics`);
   }
-  plan.log(`daemon started: schedule "${schedule.source}" (UTC), jitter ${d.jitter}, state ${stateDir}`);
+  plan.log(`daemon started: schedule "${schedule.source}" (UTC), jitter ${d.jitter}, state ${stateDir}${oplog ? `, following the oplog into ${plan.destination.url} (slices of ${o.slice ?? "5m"} or ${o.sliceSize ?? "16MiB"}; backups made with --oplog)` : ""}`);
   try {
     await runDaemon({ ...options, runNow: Boolean(o.runNow), onRun: (r) => report(ctx, r) });
   } finally {
@@ -56,6 +58,22 @@ export const run: Run<DaemonCommandOptions> = async (ctx) => {
   ctx.setExitCode(EXIT.ok);
   plan.log("daemon stopped");
 };
+
+/**
+ * The follower settings when --oplog-follow (or CLOUDSYNC_OPLOG_FOLLOW) is on, checked at
+ * start-up; undefined when off, where --slice and --slice-size are refused as meaningless.
+ */
+function oplogSettings(config: Config, o: DaemonCommandOptions): OplogFollowSettings | undefined {
+  const on = config.daemon.oplogFollow;
+  const follow = settingName(config, "oplogFollow");
+  if (!on) {
+    if (o.slice !== undefined || o.sliceSize !== undefined) throw new ConfigError(o.slice !== undefined ? "--slice" : "--slice-size", "only applies with --oplog-follow (or CLOUDSYNC_OPLOG_FOLLOW=true)");
+    return undefined;
+  }
+  if (o.once) throw new ConfigError(follow, "follows the oplog continuously and cannot be combined with --once; run `cloudsync oplog follow --once` for a one-off capture");
+  if (o.fromArchive) throw new ConfigError(follow, "needs a live MongoDB replica set member (--uri), not --from-archive: the oplog is read from the server the backups come from");
+  return { uri: config.mongodbUri, ...sliceLimitsOf(o.slice, o.sliceSize) };
+}
 
 /** Resolves sources, destinations, keys and policies once, so a bad setting fails at start-up. */
 async function buildPlan(ctx: CommandContext, config: Config, o: DaemonCommandOptions): Promise<RunPlan> {
@@ -76,7 +94,7 @@ async function buildPlan(ctx: CommandContext, config: Config, o: DaemonCommandOp
   }
   const log = (line: string): void => ctx.out.warn(`${new Date().toISOString()} ${line}`);
   return {
-    source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include, exclude: o.exclude },
+    source: from ? { kind: "archive", path: from } : { kind: "mongodb", uri: config.mongodbUri, include: o.include, exclude: o.exclude, ...(config.daemon.oplogFollow ? { oplog: true } : {}) },
     destination: destinationOf(config, config.destination, ctx.destinationWrappers),
     compression: compressionOf(config),
     encryption,
@@ -93,7 +111,7 @@ function report(ctx: CommandContext, outcome: RunOutcome): void {
   const r = outcome.record;
   ctx.out.result(r, () =>
     [
-      `run ${r.ok ? "succeeded" : r.interrupted ? "was interrupted" : "FAILED"} in ${r.seconds.toFixed(1)} s${r.backup ? `: backup ${r.backup.id}, ${formatBytes(r.backup.bytes)}, ${r.backup.documents.toLocaleString("en-US")} documents` : ""}`,
+      `run ${r.reason ? `(${r.reason}) ` : ""}${r.ok ? "succeeded" : r.interrupted ? "was interrupted" : "FAILED"} in ${r.seconds.toFixed(1)} s${r.backup ? `: backup ${r.backup.id}, ${formatBytes(r.backup.bytes)}, ${r.backup.documents.toLocaleString("en-US")} documents` : ""}`,
       ...r.stages.map((s) => `  ${s.stage.padEnd(14)} ${s.outcome.padEnd(8)} ${s.seconds.toFixed(1).padStart(6)} s${s.message ? `  ${s.message}` : ""}`),
     ].join("\n"),
   );

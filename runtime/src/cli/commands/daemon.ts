@@ -25,6 +25,9 @@ export interface DaemonCommandOptions extends EncryptionFlagOptions {
   readonly identity: string[];
   readonly compress?: string;
   readonly gzipLevel?: string;
+  readonly oplogFollow?: boolean;
+  readonly slice?: string;
+  readonly sliceSize?: string;
 }
 
 /**
@@ -56,6 +59,20 @@ export function register(program: Command, app: CliApp): void {
     .option("--cloud-to <destination>", "second destination each new backup is copied to (default s3://CLOUD_SYNC_BUCKET/CLOUDSYNC_CLOUD_PREFIX when CLOUD_SYNC_ENABLED=true)")
     .option("-i, --identity <file>", "age identity for a full read-back verify (repeatable; default CLOUDSYNC_IDENTITY_FILE); without one, verify checks size and SHA-256 only", collect, [])
     .option("--compress <gzip|zstd|none>", "compression (default gzip)")
-    .option("--gzip-level <1-9>", "gzip level (default 1)");
-  addEncryptionFlags(cmd).action(app.action<DaemonCommandOptions>(async () => (await import("./daemon.run.js")).run));
+    .option("--gzip-level <1-9>", "gzip level (default 1)")
+    .option("--oplog-follow", "also follow the oplog into --to beside the schedule, for restore --to-time; backups are then made with --oplog (default CLOUDSYNC_OPLOG_FOLLOW, else off)")
+    .option("--slice <duration>", "with --oplog-follow: cut a slice this long after its first entry (default 5m)")
+    .option("--slice-size <size>", "with --oplog-follow: …or once its entries reach this size (default 16MiB)");
+  addEncryptionFlags(cmd).addHelpText(
+    "after",
+    `
+With --oplog-follow the follower runs in the same process, into the primary destination, with its
+position in the state directory (oplog-<hash>.json, the file \`cloudsync oplog follow\` uses). It
+starts after the newest base backup with an oplog window, and makes one first when there is none.
+It does not take the daemon's lock, so scheduled runs go on beside it. After an error it restarts
+with backoff (1 s doubling to 5 min); on SIGTERM the slice in progress is stored whole or not at
+all. When it finds that the oplog rolled past its position (a gap), status, /metrics and the
+heartbeat report the gap and a new base backup starts at once; the gap is resolved once that
+backup completes.`,
+  ).action(app.action<DaemonCommandOptions>(async () => (await import("./daemon.run.js")).run));
 }

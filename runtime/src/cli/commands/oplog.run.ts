@@ -1,15 +1,12 @@
 // The implementation of `cloudsync oplog follow`, imported by ./oplog.ts only when the command runs, so
 // that its dependencies load only then.
-import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { compressionOf } from "../../config/config.js";
-import { MINUTE, parseDuration } from "../../config/duration.js";
-import { parseSize } from "../../config/size.js";
 import { destinationOf } from "../../destinations/from-config.js";
-import { ConfigError, EXIT } from "../../errors.js";
+import { EXIT } from "../../errors.js";
 import { formatTime } from "../../manifest/manifest.js";
 import { planEncryption } from "../../pipeline/encryption.js";
-import { followOplog } from "../../pipeline/oplog-follow.js";
+import { followOplog, followStatePath, sliceLimitsOf } from "../../pipeline/oplog-follow.js";
 import { verifyChain } from "../../pipeline/pitr.js";
 import { loadDecryptionKeys } from "../../pipeline/encryption.js";
 import { flagsToConfig } from "../common.js";
@@ -21,12 +18,10 @@ export const run: Run<OplogFollowCommandOptions> = async (ctx) => {
   const o = ctx.opts;
   const { flags, names } = flagsToConfig(o, "to");
   const config = ctx.config(flags, names);
-  const sliceMs = parseDuration(o.slice ?? "5m", { name: "--slice", max: 24 * 60 * MINUTE });
-  const sliceBytes = parseSize(o.sliceSize ?? "16MiB", "--slice-size");
-  if (sliceBytes < 1024 || sliceBytes > 1024 ** 3) throw new ConfigError("--slice-size", `must be from 1KiB to 1GiB, got "${o.sliceSize ?? ""}"`);
+  const { sliceMs, sliceBytes } = sliceLimitsOf(o.slice, o.sliceSize);
   const encryption = await planEncryption(config);
   const dest = destinationOf(config, config.destination, ctx.destinationWrappers);
-  const statePath = o.state ? resolve(o.state) : join(config.daemon.stateDir, `oplog-${createHash("sha256").update(dest.url).digest("hex").slice(0, 12)}.json`);
+  const statePath = o.state ? resolve(o.state) : followStatePath(config.daemon.stateDir, dest.url);
   const result = await followOplog({
     uri: config.mongodbUri,
     destination: dest,

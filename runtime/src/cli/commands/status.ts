@@ -9,7 +9,8 @@ export interface StatusCommandOptions {
 /**
  * `cloudsync status [--json] [--state-dir DIR]`: prints the daemon's status.json and exits 1 when
  * the last run failed, the last success is older than twice the schedule interval, or no status
- * exists (the container HEALTHCHECK runs it).
+ * exists (failing), or, with --oplog-follow, an oplog gap is unresolved or the follower is down
+ * (degraded); the container HEALTHCHECK runs it.
  */
 export function register(program: Command, app: CliApp): void {
   program
