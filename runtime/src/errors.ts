@@ -144,6 +144,8 @@ export function describeLocalIO(err: unknown, what: string): unknown {
     EACCES: "permission denied; check the owner and mode of the path",
     EPERM: "operation not permitted; check the owner and mode of the path",
     EROFS: "the file system is read-only; choose a writable destination",
+    EISDIR: "that path is a directory where a file was expected; give a file's path, or move the directory away",
+    ENOTDIR: "a component of the path is a file, not a directory; check the path",
   };
   if (code && hints[code]) return new LocalIOError(`${what}: ${hints[code]} (${code})`, { cause: err });
   return err;

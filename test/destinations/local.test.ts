@@ -95,6 +95,20 @@ describe.skipIf(!!tmpfs.reason)(`local destination on a full disk${tmpfs.reason 
   });
 });
 
+describe("local destination where a directory stands at the object's path", () => {
+  it("fails with LocalIOError naming the path and what to do, and leaves the directory as it was", async () => {
+    const root = await freshRoot();
+    await mkdir(path.join(root, "backups", "taken", "inner"), { recursive: true });
+    const dest = createLocalDestination(root);
+    const err = await dest.put("backups/taken", Readable.from([Buffer.from("data")])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LocalIOError);
+    expect((err as Error).message).toContain(path.join(root, "backups", "taken"));
+    expect((err as Error).message).toContain("is a directory where a file was expected");
+    expect(await readdir(path.join(root, "backups"))).toEqual(["taken"]);
+    expect(await readdir(path.join(root, "backups", "taken"))).toEqual(["inner"]);
+  });
+});
+
 // kill -9 mid-put, for real: a child process runs the compiled module from dist/.
 // CLOUDSYNC_DIST points at another build output (default <repo>/dist).
 const distModule = path.join(process.env.CLOUDSYNC_DIST ?? path.join(repoRoot, "dist"), "runtime", "src", "destinations", "index.js");
