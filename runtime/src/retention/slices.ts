@@ -69,7 +69,7 @@ export function planSlicePrune(input: SlicePruneInput): SlicePrunePlan {
   let keptBefore: string | undefined;
   segments.forEach((segment, index) => {
     for (const s of segment.slices) {
-      const reason = blocked ?? keptBefore ?? keepReason(s, segment, index === segments.length - 1, windows, ends, input);
+      const reason = blocked ?? keepReason(s, segment, index === segments.length - 1, windows, ends, input) ?? keptBefore;
       if (reason) {
         keep.push({ id: s.id, reason });
         keptBefore ??= `an older slice (${s.id}) is kept, and removing this one would leave a break in the chain after it`;
