@@ -88,16 +88,16 @@ async function storeSlice(dest: Destination, encryption: EncryptionPlan, info: O
 }
 
 /**
- * Three bases (40, 20 and 3 days old) and three chain segments: z alone (holding the old base's
- * end), then after a gap a1..a4 (the middle base's end inside a3), then after a second gap b1, b2
- * (the newest, the recent base's end inside b1).
+ * Three bases (47, 20 and 3 days old, each started shortly before its oplog end) and three chain
+ * segments: z alone (holding the old base's end), then after a gap a1..a4 (the middle base's end
+ * inside a3), then after a second gap b1, b2 (the newest, the recent base's end inside b1).
  */
 async function seed(dest: Destination, encryption: EncryptionPlan, nowMs: number): Promise<Seeded> {
   const t = (days: number, i = 1): OplogTime => ({ t: secondsAgo(nowMs, days), i });
   const ends = { old: t(47), middle: t(20), recent: t(3) };
-  const old = await storeBase(dest, encryption, nowMs, 40, ends.old);
-  const middle = await storeBase(dest, encryption, nowMs, 19.9, ends.middle);
-  const recent = await storeBase(dest, encryption, nowMs, 2.9, ends.recent);
+  const old = await storeBase(dest, encryption, nowMs, 47.01, ends.old);
+  const middle = await storeBase(dest, encryption, nowMs, 20.01, ends.middle);
+  const recent = await storeBase(dest, encryption, nowMs, 3.01, ends.recent);
   const slices: SliceManifest[] = [];
   const next = async (first: OplogTime, last: OplogTime, opts: { gap?: boolean; after?: OplogTime } = {}): Promise<void> => {
     const prev = slices.at(-1);

@@ -57,7 +57,9 @@ export interface SlicePrunePlan {
  * unknown, so nothing is provably garbage; the plan says so in `blocked`), and when an older slice
  * is kept: removals are always the oldest slices, so what stays is still one unbroken chain from
  * its first slice on, and `oplog verify` finds no break that pruning made. No kept base's window
- * loses a slice: a restore to any time in it replays exactly the slices it did before.
+ * loses a slice: a restore to any time in it uses the same base and replays the same slices as
+ * before (where a chain break made two segments overlap, it may use the other one, which also
+ * reaches that time).
  */
 export function planSlicePrune(input: SlicePruneInput): SlicePrunePlan {
   const { segments } = chainOf(input.slices);
