@@ -44,9 +44,10 @@ export interface Orphan {
  * backup still being written has its object or temporary file but not yet its manifest, and must
  * never be taken for an orphan). An object whose id has a manifest object, even an unreadable one,
  * is kept: that is a damaged backup, reported by prune, not garbage. The same holds for a slice's
- * data object and the slice manifests under oplog/manifests/.
+ * data object and the slice manifests under oplog/manifests/. `known.slices`, when the caller has
+ * just listed them (`listSlices`), saves reading every slice manifest again.
  */
-export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_400_000): Promise<Orphan[]> {
+export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_400_000, known: { slices?: readonly SliceManifest[] } = {}): Promise<Orphan[]> {
   const ids = new Set<string>();
   const objects = new Set<string>();
   for await (const m of dest.list(MANIFEST_PREFIX)) {
@@ -63,7 +64,7 @@ export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_40
   }
   const sliceIds = new Set<string>();
   for await (const m of dest.list(SLICE_MANIFEST_PREFIX)) sliceIds.add(sliceIdOfKey(m.key));
-  const sliceObjects = new Set((await listSlices(dest)).map((s) => s.object.key));
+  const sliceObjects = new Set((known.slices ?? (await listSlices(dest))).map((s) => s.object.key));
   for await (const o of dest.list(SLICE_DATA_PREFIX)) {
     if (!sliceObjects.has(o.key) && !sliceIds.has(sliceIdOfKey(o.key)) && old(o)) orphans.push({ ...o, reason: "oplog slice data object without a manifest (an interrupted capture, or a prune interrupted after the slice's manifest)" });
   }

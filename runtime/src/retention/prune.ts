@@ -64,7 +64,7 @@ export async function planDestinationPrune(dest: Destination, policy: RetentionP
     grace,
     now,
   });
-  const orphans = await findOrphans(dest, now, grace);
+  const orphans = await findOrphans(dest, now, grace, { slices });
   return { destination: dest.url, plan, manifests, orphans, problems, slices: slicePlan, sliceManifests: new Map(slices.map((s) => [s.id, s])), sliceProblems };
 }
 
