@@ -1,13 +1,15 @@
 // planDestinationPrune / executePrune with oplog slices on a real local destination: slices are
 // deleted oldest first, each manifest before its object, so a prune that fails between the two
 // leaves an unlisted data object, which the next run (once the grace period has passed) removes
-// as an orphan; the chain left is never listed with a slice whose data is gone.
+// as an orphan; the chain left is never listed with a slice whose data is gone. The daemon's prune
+// stage prunes slices the same way.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { serialize, Timestamp } from "bson";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeArchive } from "../../runtime/src/archive/writer.js";
+import { pruneStage, type RunPlan } from "../../runtime/src/daemon/jobs.js";
 import type { Destination } from "../../runtime/src/destinations/destination.js";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { RemoteError } from "../../runtime/src/errors.js";
@@ -96,5 +98,17 @@ describe("executePrune with oplog slices on a local destination", () => {
     expect(outcome).toEqual({ deleted: [], slicesDeleted: [], orphansDeleted: [s2.object.key] });
     await expect(dest.head(s2.object.key)).rejects.toThrow();
     expect((await listSlices(dest)).map((s) => s.id)).toEqual([s3.id]);
+  });
+
+  it("the daemon's prune stage deletes the same slices", async () => {
+    const s1 = await store(t(40), t(40, 2), t(35), undefined);
+    const s2 = await store(s1.oplog.last, t(35, 2), t(30), s1);
+    const s3 = await store(s2.oplog.last, t(5), t(4), s2, true);
+    const lines: string[] = [];
+    const result = await pruneStage({ destination: dest, retention: { keepLast: 1 }, log: (l: string) => lines.push(l) } as unknown as RunPlan);
+    expect(result.detail).toMatchObject({ kept: 0, deleted: [], orphansDeleted: [] });
+    expect((await listSlices(dest)).map((s) => s.id)).toEqual([s3.id]);
+    for (const s of [s1, s2]) await expect(dest.head(s.object.key)).rejects.toThrow();
+    expect(lines).toEqual([]);
   });
 });
