@@ -71,7 +71,7 @@ describe("planSlicePrune, named cases", () => {
       { id: s[1]!.id, reason: `in the restorable window of base b1 (${formatTime(at(150))} to ${formatTime(at(400))})` },
       { id: s[2]!.id, reason: `in the restorable window of base b1 (${formatTime(at(150))} to ${formatTime(at(400))})` },
       { id: s[3]!.id, reason: `in the restorable window of base b1 (${formatTime(at(150))} to ${formatTime(at(400))})` },
-      { id: newest[0]!.id, reason: "in the newest chain segment (the follower extends it, and a base backup made now starts in it)" },
+      { id: newest[0]!.id, reason: "the newest slice (the follower continues from it)" },
     ]);
     expect(p.windows.map((w) => [w.base, w.from, w.to, windowSlices(w).length])).toEqual([
       ["b2", at(250), at(400), 2],
@@ -109,11 +109,24 @@ describe("planSlicePrune, named cases", () => {
     expect(ids(plan([...s, ...newest], [base("b2", at(250)), base("plain")]).remove)).toEqual([s[0]!.id, s[1]!.id]);
   });
 
-  it("never removes a slice of the newest segment, even before every kept base's end", () => {
+  it("in the newest segment (one follower that never stopped), removes what is before the oldest kept base's end but never the newest slice, and nothing while no kept base starts in it", () => {
     const s = chain([[10, 100], [110, 200], [210, 300], [310, 400]]);
-    const p = plan(s, [base("b2", at(350))]);
-    expect(p.remove).toEqual([]);
-    expect(p.keep.every((k) => k.reason.startsWith("in the newest chain segment"))).toBe(true);
+    const p = plan(s, [base("b2", at(350)), base("b3", at(380))]);
+    expect(ids(p.remove)).toEqual([s[0]!.id, s[1]!.id, s[2]!.id]);
+    expect(p.keep).toEqual([{ id: s[3]!.id, reason: "the newest slice (the follower continues from it)" }]);
+    expect(p.windows.map((w) => [w.base, w.from, w.to, windowSlices(w).length])).toEqual([
+      ["b3", at(380), at(400), 1],
+      ["b2", at(350), at(400), 1],
+    ]);
+    // A base whose end is the newest entry: the newest slice stays anyway.
+    expect(ids(plan(s, [base("b4", at(400))]).keep)).toEqual([s[3]!.id]);
+    // No kept base starts in the newest segment yet (a base being made now will): nothing goes.
+    const none = plan(s, [base("plain")]);
+    expect(none.remove).toEqual([]);
+    expect(none.keep.map((k) => k.reason)).toEqual([
+      ...Array(3).fill("in the newest chain segment, which no kept base starts in yet (the follower extends it, and a base backup made now starts in it)"),
+      "the newest slice (the follower continues from it)",
+    ]);
   });
 
   it("an unreadable slice or backup manifest blocks every removal, and the plan says which", () => {
@@ -236,9 +249,13 @@ describe("planSlicePrune, property over generated chains", () => {
       const remaining = slices.filter((s) => !removed.has(s.id));
       if (removed.size) removedSomething++;
       if (extra.unreadableSlices || extra.unreadableBases) expect(removed.size, where).toBe(0);
-      // Never the newest segment, never a slice within the grace period.
+      // Never the newest slice, nor one within the grace period; in the newest segment only what is
+      // before the oldest kept base's end there.
       const before = chainOf(slices);
-      for (const s of before.segments.at(-1)?.slices ?? []) expect(removed.has(s.id), where).toBe(false);
+      const newestSegment = before.segments.at(-1);
+      if (slices.length) expect(removed.has(slices.at(-1)!.id), where).toBe(false);
+      const endsInNewest = restorableWindows(bases, before.segments).filter((w) => w.segment === newestSegment).map((w) => w.from);
+      for (const s of newestSegment?.slices ?? []) if (removed.has(s.id)) expect(endsInNewest.some((e) => compareTimes(s.oplog.last, e) <= 0), where).toBe(true);
       for (const s of slices) if (now.getTime() - Date.parse(s.completedAt) < DAY) expect(removed.has(s.id), where).toBe(false);
       // Every kept base's window: same start, reaches at least as far, and a restore to its start,
       // its end and every slice boundary inside it picks the same base and replays the same slices.

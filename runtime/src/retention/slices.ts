@@ -51,8 +51,10 @@ export interface SlicePrunePlan {
  *   the base's end); or
  * - its segment holds no kept base's oplog end and ends before the oplog end of every kept base
  *   (a restore uses only the segment its base's end is in).
- * And whatever those say, a slice is kept when it is in the newest segment (the follower is
- * extending it, and a base being made now will start in it), when it was stored less than `grace`
+ * The first rule applies to the newest segment too (a base being made now ends after every kept
+ * base, so it needs none of those slices), the second never does (the follower is extending that
+ * segment, and a base being made now will start in it). And whatever those say, a slice is kept
+ * when it is the newest slice (the follower continues from it), when it was stored less than `grace`
  * ago, when any slice or backup manifest cannot be read (where the unreadable one belongs is
  * unknown, so nothing is provably garbage; the plan says so in `blocked`), and when an older slice
  * is kept: removals are always the oldest slices, so what stays is still one unbroken chain from
@@ -100,11 +102,15 @@ function windowsIn(segment: Segment, windows: readonly RestorableWindow[]): Rest
 
 /** Why `s` must stay, or undefined when nothing keeps it. */
 function keepReason(s: SliceManifest, segment: Segment, newest: boolean, windows: readonly RestorableWindow[], ends: readonly OplogTime[], input: SlicePruneInput): string | undefined {
-  if (newest) return "in the newest chain segment (the follower extends it, and a base backup made now starts in it)";
+  // The follower resumes after the newest slice and names it as the next one's previous.
+  if (newest && s === segment.slices.at(-1)) return "the newest slice (the follower continues from it)";
   const stored = Date.parse(s.completedAt);
   if (!(input.now.getTime() - stored >= input.grace)) return "stored less than the grace period ago";
   const oldest = windowsIn(segment, windows)[0];
   if (oldest) return compareTimes(s.oplog.last, oldest.from) <= 0 ? undefined : `in the restorable window of base ${oldest.base} (${formatTime(oldest.from)} to ${formatTime(oldest.to)})`;
+  // No kept base starts here yet, but a base backup made now will: its oplog end comes after
+  // every stored entry, in the segment the follower is extending.
+  if (newest) return "in the newest chain segment, which no kept base starts in yet (the follower extends it, and a base backup made now starts in it)";
   const later = ends.find((e) => compareTimes(segment.to, e) >= 0);
   return later ? `no kept base starts in its chain segment, but the segment ends at ${formatTime(segment.to)}, at or after the oplog end ${formatTime(later)} of a kept base` : undefined;
 }

@@ -42,10 +42,11 @@ day, are removed as orphans.
 
 Oplog slices (oplog follow) go only when no kept base backup can use them: those whose entries are
 all at or before the oplog end of the oldest kept base in their chain segment, and whole segments
-older than every kept base that no kept base starts in; always the oldest first, never one of the
-newest segment or stored less than a day ago, and none while a slice or backup manifest cannot be
-read. The plan lists each slice it deletes with its first and last entry and why, and the windows
-that stay restorable. Slice data objects with no manifest, older than a day, are orphans.
+older than every kept base that no kept base starts in (never the newest segment); always the
+oldest first, never the newest slice or one stored less than a day ago, and none while a slice or
+backup manifest cannot be read. The plan lists each slice it deletes with its first and last entry
+and why, and the windows that stay restorable. Slice data objects with no manifest, older than a
+day, are orphans.
 
 Examples:
   cloudsync prune --from ./backups --keep-daily 7 --dry-run
