@@ -79,8 +79,9 @@ export interface PruneOutcome {
 /**
  * Deletes what `planned` says to remove: backups, then oplog slices, each oldest first and each
  * manifest before its data (so an interruption leaves orphans for the next run rather than listed
- * backups or slices without data), then the orphans. Idempotent: running it again after a failure finishes the job. Throws the
- * destination's errors; what was deleted before the error stays deleted.
+ * backups or slices without data), then the orphans. Idempotent: running it again after a failure
+ * finishes the job. Throws the destination's errors; what was deleted before the error stays
+ * deleted.
  */
 export async function executePrune(dest: Destination, planned: DestinationPrunePlan): Promise<PruneOutcome> {
   const deleted: string[] = [];
