@@ -59,10 +59,11 @@ describe.skipIf(!!CLI_SKIP)("cloudsync prune never deletes what it cannot prove 
     expect(filesUnder(root).filter((f) => f.startsWith("data/"))).toHaveLength(3);
   });
 
-  it("leaves every oplog slice alone (object and manifest, under oplog/), and keeps a slice manifest misplaced under manifests/ with its object", async () => {
+  it("keeps the only oplog slice (the newest chain segment, object and manifest), and keeps a slice manifest misplaced under manifests/ with its object", async () => {
     const dest = createLocalDestination(root);
     const old = new Date(Date.now() - 60 * DAY);
-    // A slice as oplog follow stores it, 60 days old: prune does not know slices and must not touch them.
+    // A slice as oplog follow stores it, 60 days old: the only one, so the newest chain segment, which the
+    // follower extends; and the unreadable manifest below stops every slice removal anyway.
     const sliceId = `${old.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}-0000aa`;
     const sliceKey = sliceObjectKeyFor(sliceId, "gzip", "age-x25519");
     await dest.put(sliceKey, Readable.from([Buffer.from("slice")]));

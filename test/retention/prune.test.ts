@@ -86,7 +86,7 @@ describe("planDestinationPrune / executePrune on a local destination", () => {
     expect(await exists(dest, "data/20261101T000000Z-deadbe.archive.gz.age")).toBe(true);
 
     const outcome = await executePrune(dest, planned);
-    expect(outcome).toEqual({ deleted: [older, junk[5], junk[4], junk[3]], orphansDeleted: ["data/20261101T000000Z-deadbe.archive.gz.age"] });
+    expect(outcome).toEqual({ deleted: [older, junk[5], junk[4], junk[3]], slicesDeleted: [], orphansDeleted: ["data/20261101T000000Z-deadbe.archive.gz.age"] });
     expect((await listBackups(dest)).map((e) => e.manifest.id)).toEqual([junk[0], junk[1], junk[2], good]);
     for (const id of [older, junk[3] as string]) {
       expect(await exists(dest, manifestKeyFor(id))).toBe(false);
@@ -97,7 +97,7 @@ describe("planDestinationPrune / executePrune on a local destination", () => {
     // Idempotent: a second run with the same policy removes nothing more.
     const again = await planDestinationPrune(dest, { keepLast: 3 }, now);
     expect(again.plan.remove).toEqual([]);
-    expect(await executePrune(dest, again)).toEqual({ deleted: [], orphansDeleted: [] });
+    expect(await executePrune(dest, again)).toEqual({ deleted: [], slicesDeleted: [], orphansDeleted: [] });
   });
 
   it("an unreadable manifest is reported and never deleted", async () => {

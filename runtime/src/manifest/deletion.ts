@@ -1,8 +1,9 @@
-// Removing backups from a destination: deleting one whole backup (manifest first), and finding and
-// deleting orphans, the objects no readable manifest references (crash leftovers).
+// Removing backups from a destination: deleting one whole backup or oplog slice (manifest first),
+// and finding and deleting orphans, the objects no readable manifest references (crash leftovers).
 import type { Destination, ObjectInfo } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
-import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, type BackupManifest } from "./manifest.js";
+import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, sliceManifestKeyFor, type BackupManifest } from "./manifest.js";
+import { SLICE_DATA_PREFIX, SLICE_MANIFEST_PREFIX, listSlices, sliceIdOfKey, type SliceManifest } from "./slices.js";
 import { listBackups } from "./store.js";
 
 /**
@@ -16,7 +17,17 @@ export async function deleteBackup(dest: Destination, manifest: BackupManifest):
   for await (const v of dest.list(`${VERIFICATION_PREFIX}${manifest.id}/`)) await dest.delete(v.key);
 }
 
-/** An object that belongs to no complete backup. */
+/**
+ * Deletes one oplog slice: its manifest first, so it leaves the chain at once, then its data
+ * object. Interrupted in between, the data object is an orphan (`findOrphans`), never a listed
+ * slice without data. Idempotent (as `Destination.delete` is).
+ */
+export async function deleteSlice(dest: Destination, slice: SliceManifest): Promise<void> {
+  await dest.delete(sliceManifestKeyFor(slice.id));
+  await dest.delete(slice.object.key);
+}
+
+/** An object that belongs to no complete backup or slice. */
 export interface Orphan {
   readonly key: string;
   readonly size: number;
@@ -28,13 +39,15 @@ export interface Orphan {
 }
 
 /**
- * Objects under data/ and verifications/ that no manifest references, and temporary files of
+ * Objects under data/, oplog/data/ and verifications/ that no manifest references, and temporary files of
  * interrupted writes (where the destination has them), older than `minAgeMs` (default one day: a
  * backup still being written has its object or temporary file but not yet its manifest, and must
  * never be taken for an orphan). An object whose id has a manifest object, even an unreadable one,
- * is kept: that is a damaged backup, reported by prune, not garbage.
+ * is kept: that is a damaged backup, reported by prune, not garbage. The same holds for a slice's
+ * data object and the slice manifests under oplog/manifests/. `known.slices`, when the caller has
+ * just listed them (`listSlices`), saves reading every slice manifest again.
  */
-export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_400_000): Promise<Orphan[]> {
+export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_400_000, known: { slices?: readonly SliceManifest[] } = {}): Promise<Orphan[]> {
   const ids = new Set<string>();
   const objects = new Set<string>();
   for await (const m of dest.list(MANIFEST_PREFIX)) {
@@ -48,6 +61,12 @@ export async function findOrphans(dest: Destination, now: Date, minAgeMs = 86_40
     // A manifest that exists but cannot be read makes its object a damaged backup, never an orphan:
     // only an object with no manifest at all is provably an interrupted write.
     if (!objects.has(o.key) && !ids.has(idOfKey(o.key)) && old(o)) orphans.push({ ...o, reason: "data object without a manifest (an interrupted or failed backup)" });
+  }
+  const sliceIds = new Set<string>();
+  for await (const m of dest.list(SLICE_MANIFEST_PREFIX)) sliceIds.add(sliceIdOfKey(m.key));
+  const sliceObjects = new Set((known.slices ?? (await listSlices(dest))).map((s) => s.object.key));
+  for await (const o of dest.list(SLICE_DATA_PREFIX)) {
+    if (!sliceObjects.has(o.key) && !sliceIds.has(sliceIdOfKey(o.key)) && old(o)) orphans.push({ ...o, reason: "oplog slice data object without a manifest (an interrupted capture, or a prune interrupted after the slice's manifest)" });
   }
   for await (const o of dest.list(VERIFICATION_PREFIX)) {
     const id = idOfKey(o.key);

@@ -3,8 +3,13 @@
 import { text } from "node:stream/consumers";
 import type { Destination } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
-import { OPLOG_PREFIX, compareTimes, formatTime, parseManifest, type BackupManifest, type OplogTime } from "./manifest.js";
+import { OPLOG_PREFIX, compareTimes, formatTime, idOfKey, parseManifest, type BackupManifest, type OplogTime } from "./manifest.js";
 import type { BackupEntry } from "./store.js";
+
+/** Key prefix of slice manifests (`oplog/manifests/<id>.json`). */
+export const SLICE_MANIFEST_PREFIX = `${OPLOG_PREFIX}manifests/`;
+/** Key prefix of slice data objects (`oplog/data/<id>.oplog.archive…`). */
+export const SLICE_DATA_PREFIX = `${OPLOG_PREFIX}data/`;
 
 /** A stored oplog slice: a manifest with `kind: "oplog-slice"` (its `oplog` is always set). */
 export type SliceManifest = BackupManifest & { readonly kind: "oplog-slice"; readonly oplog: NonNullable<BackupManifest["oplog"]> };
@@ -21,7 +26,7 @@ export function isoOf(ts: OplogTime): string {
  */
 export async function listSlices(dest: Destination, onProblem?: (key: string, err: unknown) => void): Promise<SliceManifest[]> {
   const out: SliceManifest[] = [];
-  for await (const info of dest.list(`${OPLOG_PREFIX}manifests/`)) {
+  for await (const info of dest.list(SLICE_MANIFEST_PREFIX)) {
     if (!info.key.endsWith(".json")) continue;
     try {
       const m = parseManifest(await text(await dest.get(info.key)), info.key);
@@ -98,7 +103,8 @@ function justBefore(ts: OplogTime): OplogTime {
 
 /** The oplog end of a base backup made with `--oplog`, or undefined when it has none. */
 export function baseEndOf(m: BackupManifest): OplogTime | undefined {
-  const d = m.consistency.detail as { oplogIncluded?: unknown; oplogWindow?: { end?: OplogTime } } | undefined;
+  // parseManifest does not require `consistency`, so a manifest without one has no oplog end.
+  const d = (m.consistency as BackupManifest["consistency"] | undefined)?.detail as { oplogIncluded?: unknown; oplogWindow?: { end?: OplogTime } } | undefined;
   if (d?.oplogIncluded !== true || !d.oplogWindow?.end) return undefined;
   const end = d.oplogWindow.end;
   return Number.isInteger(end.t) && Number.isInteger(end.i) ? end : undefined;
@@ -127,4 +133,17 @@ export function restorableWindows(bases: readonly BackupEntry[], segments: reado
     out.push({ base: b.manifest.id, from: end, to: segment ? segment.to : end, ...(segment ? { segment } : {}) });
   }
   return out.sort((a, b) => compareTimes(b.from, a.from));
+}
+
+/**
+ * The slice id a key under `oplog/` belongs to (`oplog/data/<id>.oplog.archive.gz.age` and
+ * `oplog/manifests/<id>.json` → `<id>`); not checked against the id shape (see `isBackupId`).
+ */
+export function sliceIdOfKey(key: string): string {
+  return idOfKey(key.startsWith(OPLOG_PREFIX) ? key.slice(OPLOG_PREFIX.length) : key);
+}
+
+/** The slices of `window`'s segment a restore from its base replays: those ending after the base's end. */
+export function windowSlices(window: RestorableWindow): SliceManifest[] {
+  return (window.segment?.slices ?? []).filter((s) => compareTimes(s.oplog.last, window.from) > 0);
 }

@@ -2,6 +2,8 @@
 // its dependencies load only then.
 import { executePrune, planDestinationPrune, type DestinationPrunePlan } from "../../retention/prune.js";
 import { EXIT } from "../../errors.js";
+import { formatTime, type OplogTime } from "../../manifest/manifest.js";
+import { isoOf, windowSlices } from "../../manifest/slices.js";
 import { newestFirst } from "../../manifest/order.js";
 import { destinationOf } from "../../destinations/from-config.js";
 import { retentionPolicyOf } from "../../retention/policy.js";
@@ -10,6 +12,27 @@ import { formatBytes } from "../progress.js";
 import { table } from "./list.js";
 import type { Run } from "../app.js";
 import type { PruneCommandOptions } from "./prune.js";
+
+/** An oplog time as the CLI prints it in text: `t,i (ISO second)`. */
+function timeText(ts: OplogTime): string {
+  return `${formatTime(ts)} (${isoOf(ts)})`;
+}
+
+/** An oplog time in `--json`, as `list --oplog` gives it. */
+function timeDoc(ts: OplogTime): { ts: string; iso: string } {
+  return { ts: formatTime(ts), iso: isoOf(ts) };
+}
+
+/** The slice part of the plan: the slices to delete with why, how many stay, and the windows that stay restorable. */
+function renderSlicePlan(planned: DestinationPrunePlan): string[] {
+  const { remove, keep, windows, blocked } = planned.slices;
+  if (remove.length + keep.length === 0) return [];
+  const lines = [`oplog slices: ${remove.length} to delete, ${keep.length} kept${blocked ? ` (${blocked})` : ""}`];
+  if (remove.length) lines.push(table(["SLICE", "FIRST", "LAST", "WHY"], remove.map((r) => [r.id, timeText(r.first), timeText(r.last), r.reason])));
+  lines.push(windows.length ? "restorable windows after the prune:" : "no kept base backup has an oplog window");
+  for (const w of windows) lines.push(`  base ${w.base}: ${timeText(w.from)} to ${timeText(w.to)}, ${windowSlices(w).length} slice(s)`);
+  return lines;
+}
 
 /** The plan as a table: every backup with its fate and why, then the orphans. */
 function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
@@ -28,6 +51,7 @@ function renderPlan(planned: DestinationPrunePlan, keepWithin: string): string {
     lines.push("orphans (objects without a manifest and temporary files of interrupted writes, older than the grace period):");
     lines.push(table(["KEY", "SIZE", "MODIFIED", "WHY"], planned.orphans.map((o) => [o.key, formatBytes(o.size), o.lastModified.toISOString().replace(/\.\d{3}Z$/, "Z"), o.reason])));
   }
+  lines.push(...renderSlicePlan(planned));
   return lines.join("\n");
 }
 
@@ -44,9 +68,11 @@ export const run: Run<PruneCommandOptions> = async (ctx) => {
   // A manifest that exists but cannot be read is a damaged backup: kept with its object, and the
   // run exits 4 so that a script alerts.
   for (const p of planned.problems) ctx.out.warn(`warning: ${p.key} is not a readable manifest: a damaged backup, kept with its data object: ${p.message}`);
+  for (const p of planned.sliceProblems) ctx.out.warn(`warning: ${p.key} is not a readable oplog slice manifest: a damaged slice, kept with its data object, and no slice is deleted while it is there: ${p.message}`);
   ctx.out.info(renderPlan(planned, keepWithin));
   const dryRun = Boolean(ctx.opts.dryRun);
-  const outcome = dryRun ? { deleted: [], orphansDeleted: [] } : await executePrune(dest, planned);
+  const outcome = dryRun ? { deleted: [], slicesDeleted: [], orphansDeleted: [] } : await executePrune(dest, planned);
+  const sp = planned.slices;
   ctx.out.result(
     {
       destination: planned.destination,
@@ -55,14 +81,26 @@ export const run: Run<PruneCommandOptions> = async (ctx) => {
       keep: planned.plan.keep,
       remove: planned.plan.remove,
       orphans: planned.orphans.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), reason: o.reason, temporary: o.temporary === true })),
+      slices: {
+        remove: sp.remove.map((r) => ({ id: r.id, first: timeDoc(r.first), last: timeDoc(r.last), reason: r.reason })),
+        keep: sp.keep,
+        windows: sp.windows.map((w) => ({ base: w.base, from: timeDoc(w.from), to: timeDoc(w.to), slices: windowSlices(w).length })),
+        ...(sp.blocked ? { blocked: sp.blocked } : {}),
+      },
       deleted: outcome.deleted,
+      slicesDeleted: outcome.slicesDeleted,
       orphansDeleted: outcome.orphansDeleted,
       problems: planned.problems,
+      sliceProblems: planned.sliceProblems,
     },
-    () =>
-      dryRun
-        ? `dry run: would delete ${planned.plan.remove.length} backup(s) and ${planned.orphans.length} orphan(s); nothing was deleted`
-        : `deleted ${outcome.deleted.length} backup(s) and ${outcome.orphansDeleted.length} orphan(s) from ${planned.destination}; ${planned.plan.keep.length} backup(s) kept`,
+    () => {
+      // Slices are named only where there are some, so a destination without PITR reads as before.
+      const withSlices = sp.remove.length + sp.keep.length > 0;
+      const slices = (n: number): string => (withSlices ? `, ${n} oplog slice(s)` : "");
+      return dryRun
+        ? `dry run: would delete ${planned.plan.remove.length} backup(s)${slices(sp.remove.length)} and ${planned.orphans.length} orphan(s); nothing was deleted`
+        : `deleted ${outcome.deleted.length} backup(s)${slices(outcome.slicesDeleted.length)} and ${outcome.orphansDeleted.length} orphan(s) from ${planned.destination}; ${planned.plan.keep.length} backup(s)${withSlices ? ` and ${sp.keep.length} oplog slice(s)` : ""} kept`;
+    },
   );
-  if (planned.problems.length > 0) ctx.setExitCode(EXIT.integrity);
+  if (planned.problems.length > 0 || planned.sliceProblems.length > 0) ctx.setExitCode(EXIT.integrity);
 };

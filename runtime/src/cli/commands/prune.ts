@@ -14,8 +14,8 @@ export interface PruneCommandOptions {
 }
 
 /**
- * `cloudsync prune`: delete backups a retention policy no longer keeps, and orphans. The plan is
- * printed before anything is deleted; `--dry-run` stops there.
+ * `cloudsync prune`: delete backups a retention policy no longer keeps, the oplog slices no kept
+ * backup needs, and orphans. The plan is printed before anything is deleted; `--dry-run` stops there.
  */
 export function register(program: Command, app: CliApp): void {
   program
@@ -39,6 +39,14 @@ identity), "read" or "restore-drill". A backup whose manifest cannot be read is 
 and reported, and prune exits 4. Only data objects with no manifest at all, temporary files of
 interrupted writes (a killed backup) and verification records of deleted backups, each older than a
 day, are removed as orphans.
+
+Oplog slices (oplog follow) go only when no kept base backup can use them: those whose entries are
+all at or before the oplog end of the oldest kept base in their chain segment, and whole segments
+older than every kept base that no kept base starts in (never the newest segment); always the
+oldest first, never the newest slice or one stored less than a day ago, and none while a slice or
+backup manifest cannot be read. The plan lists each slice it deletes with its first and last entry
+and why, and the windows that stay restorable. Slice data objects with no manifest, older than a
+day, are orphans.
 
 Examples:
   cloudsync prune --from ./backups --keep-daily 7 --dry-run
