@@ -207,10 +207,9 @@ onEachServer("point-in-time restore end to end, as processes", ["oplog"], (serve
     }
     child.kill("SIGKILL");
     await exited;
-    // FerretDB closes a tailable cursor at the end of the oplog, so once the follower has reached
-    // the end it says it polls, and it never claims to tail. (Whether it reached the end before the
-    // kill depends on how fast other test files write to the same server, so that is not asserted.)
-    if (server.name === "FerretDB") expect(stderr).not.toContain("tailing local.oplog.rs with a tailable awaitData cursor");
+    // Which way the follower read (tailing or polling) is not asserted: on FerretDB v1.24 it was
+    // seen both to close the tailable cursor at the oplog's end and, with other test files writing
+    // to the same server, to keep it open and wait; either way every entry must be stored once.
     for (let k = 0; k < 10; k++, n++) await items.insertOne({ _id: 1000 + n, n: 1000 + n, state: "after" });
     const resumed = await follow();
     expect(resumed.code, `${stderr}\n${resumed.stderr}`).toBe(0);
