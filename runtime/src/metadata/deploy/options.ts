@@ -64,8 +64,8 @@ export const NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=24",
  * to the kernel when freed, and fixes the threshold that glibc otherwise raises to 1 MiB after the
  * first freed push body. Measured 2026-12-03 (`npm run bench:api`, and alternating wrk rounds
  * against servers side by side; shared 2-core machine, load average 5-11): RssAnon under read load
- * 22-24 MiB against 28-32 MiB without it (two runs of 13 without: 42), after the push flood
- * 55-64 against 58-71; requests/s within the machine's noise, and CPU per request +3 % on
+ * 22-24 MiB in 9 runs against 28-32 MiB in 12 on glibc's defaults (once 42.6), after the push
+ * flood 55-64 against 46-71; requests/s within the machine's noise, and CPU per request +3 % on
  * average (16.5-20.4 µs without, 18.2-19.4 with). A threshold of 16 or 32 KiB held 23-25 MiB after
  * 5 s of load but drifted back to 28-30 after 20 s. `MALLOC_ARENA_MAX=1` or `2` and
  * `MALLOC_TRIM_THRESHOLD_` (which trims only the top of an arena) left RssAnon under load at
