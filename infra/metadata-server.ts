@@ -46,7 +46,7 @@ export function contentHash(text: string): string {
 /**
  * The public metadata server on the user's own host, over SSH with `@pulumi/command`: copies the
  * bundle to a persistent staging directory named after its release id (`stagingRoot`), stages the systemd unit (non-root
- * user, `MemoryMax`, `Restart=on-failure`, `EnvironmentFile`), the env file holding the API
+ * user, `MemoryMax`, `Restart=on-failure`, `EnvironmentFile`, the malloc `Environment=`), the env file holding the API
  * secret (sent on stdin, never in a command line) and the Caddy site, then runs the idempotent
  * `deploySteps`. The deploy step's triggers are the release id and the hashes of the unit, env
  * file and site, so the service restarts only when one of them changes; an unchanged bundle is

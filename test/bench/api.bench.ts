@@ -1,8 +1,8 @@
 // `npm run bench:api` (node dist/test/bench/api.bench.js): GET /api/models?limit=50 on a
 // 10,000-model database under `wrk -t2 -c50`, beside two bare node:http servers returning the
 // same precomputed bytes, in the same run: the ceiling, on node's default flags, and the same
-// server on the metadata server's small-heap NODE_FLAGS (which cost throughput too, so a ratio
-// against it alone would flatter us). Measured in mirrored order (ours, ceiling, same-flags,
+// server on the metadata server's small-heap NODE_FLAGS and MALLOC_ENV (which cost throughput too,
+// so a ratio against it alone would flatter us). Measured in mirrored order (ours, ceiling, same-flags,
 // same-flags, ceiling, ours; 5 s each) so a change in machine load hits all alike. Prints
 // requests/s and p99 per round, the ratio of the means, the worst p99, and the memory of the
 // processes from /proc/<pid>/status: VmRSS idle, VmHWM (peak, the target's
@@ -14,15 +14,18 @@
 // same load, and after a flood of 300 unsigned and forged 1 MiB pushes, 20 at a time, each from
 // its own loopback address (so the per-client push limit does not answer them first): VmRSS,
 // VmHWM and RssAnon, against the RssAnon target (< 32 MiB under load). The unit's cgroup
-// memory.peak is printed where cgroup v2 shows this process's own cgroup. A benchmark, not a
-// test: run it on a quiet machine.
+// memory.peak is printed where cgroup v2 shows this process's own cgroup. `-- --no-malloc-env`
+// runs the first server, the same-flags bare one and the deployed entry without the unit's
+// MALLOC_ENV (`cloudsync serve-metadata` always sets it), and MALLOC_* or GLIBC_TUNABLES variables
+// in this benchmark's environment are passed to all three, to try other malloc settings. A
+// benchmark, not a test: run it on a quiet machine.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { copyFileSync } from "node:fs";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
+import { MALLOC_ENV, NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
 import type { PublicModel } from "../../runtime/src/metadata/public-schema.js";
 import { openMetadataStore } from "../../runtime/src/metadata/store.js";
 import { floodPushes } from "../support/push-flood.js";
@@ -34,6 +37,22 @@ const FLOOD = { pushes: 300, concurrent: 20 };
 const API_KEY = "bench-api-key-0123456789abcdef";
 const MiB = 1024 * 1024;
 const ROUND_SECONDS = 5;
+const isMallocVariable = (name: string): boolean => name.startsWith("MALLOC_") || name === "GLIBC_TUNABLES";
+
+/**
+ * The glibc malloc environment of the metadata server and of the bare server on its flags: the
+ * unit's MALLOC_ENV (none with `--no-malloc-env`), then any MALLOC_* or GLIBC_TUNABLES variable of
+ * this benchmark's own environment, to try others.
+ */
+function serverMallocEnv(argv: string[]): Record<string, string> {
+  for (const arg of argv) if (arg !== "--no-malloc-env") throw new Error(`bench:api: unknown argument ${JSON.stringify(arg)}; the only one is --no-malloc-env (measure without the unit's MALLOC_ENV)`);
+  const env: Record<string, string> = argv.includes("--no-malloc-env") ? {} : { ...MALLOC_ENV };
+  for (const [k, v] of Object.entries(process.env)) if (isMallocVariable(k) && v !== undefined) env[k] = v;
+  return env;
+}
+const SERVER_MALLOC = serverMallocEnv(process.argv.slice(2));
+/** This environment without malloc settings: node's defaults, for the ceiling. */
+const DEFAULTS_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !isMallocVariable(k)));
 
 function repoRoot(): string {
   for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
@@ -173,7 +192,7 @@ async function main(): Promise<void> {
     store.close();
 
     // The per-client read limit is off: wrk is one client making tens of thousands of requests a second.
-    const server = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0", "--read-rate-limit", "off"], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } });
+    const server = spawn(process.execPath, [...NODE_FLAGS, entry, "--db", dbPath, "--port", "0", "--read-rate-limit", "off"], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "", ...SERVER_MALLOC } });
     children.push(server);
     const serverUrl = await waitForLine(server, /listening on (\S+)/);
     const sample = await fetch(`${serverUrl}${PATH}`);
@@ -185,10 +204,10 @@ async function main(): Promise<void> {
     const bareScript = `const http=require("node:http");const body=require("node:fs").readFileSync(${JSON.stringify(path.join(dir, "page.json"))});
 const s=http.createServer((q,r)=>{r.writeHead(200,{"content-type":"application/json; charset=utf-8","content-length":body.length});r.end(body)});
 s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.address().port));`;
-    const bare = spawn(process.execPath, ["-e", bareScript], { stdio: ["ignore", "pipe", "inherit"] });
+    const bare = spawn(process.execPath, ["-e", bareScript], { stdio: ["ignore", "pipe", "inherit"], env: DEFAULTS_ENV });
     children.push(bare);
     const bareUrl = await waitForLine(bare, /listening on (\S+)/);
-    const sameFlags = spawn(process.execPath, [...NODE_FLAGS, "-e", bareScript], { stdio: ["ignore", "pipe", "inherit"] });
+    const sameFlags = spawn(process.execPath, [...NODE_FLAGS, "-e", bareScript], { stdio: ["ignore", "pipe", "inherit"], env: { ...DEFAULTS_ENV, ...SERVER_MALLOC } });
     children.push(sameFlags);
     const sameFlagsUrl = await waitForLine(sameFlags, /listening on (\S+)/);
 
@@ -198,7 +217,7 @@ s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.a
     const bareIdle = status(barePid);
     const sameFlagsPid = sameFlags.pid as number;
     const sameFlagsIdle = status(sameFlagsPid);
-    console.log(`bench:api: ${MODELS} models, response ${bytes.length} bytes, node ${process.version}, flags ${NODE_FLAGS.join(" ")}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(`bench:api: ${MODELS} models, response ${bytes.length} bytes, node ${process.version}, flags ${NODE_FLAGS.join(" ")}, malloc env ${JSON.stringify(SERVER_MALLOC)}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     console.log(`idle  metadata server: ${describeMemory(idle)}`);
     console.log(`idle  bare node:http, ceiling   : ${describeMemory(bareIdle)}`);
     console.log(`idle  bare node:http, NODE_FLAGS: ${describeMemory(sameFlagsIdle)}`);
@@ -254,7 +273,7 @@ s.listen(0,"127.0.0.1",()=>console.log("bare listening on http://127.0.0.1:"+s.a
     for (const [name, args] of forms) {
       const copy = path.join(dir, `${name.replace(/\W+/g, "-")}.sqlite`);
       copyFileSync(dbPath, copy);
-      const child = spawn(process.execPath, args(copy), { stdio: ["ignore", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", CLOUD_SYNC_API_KEY: API_KEY } });
+      const child = spawn(process.execPath, args(copy), { stdio: ["ignore", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", CLOUD_SYNC_API_KEY: API_KEY, ...SERVER_MALLOC } });
       children.push(child);
       const url = await waitForLine(child, /listening on (\S+)/);
       const f = await formFigures(child.pid as number, url);

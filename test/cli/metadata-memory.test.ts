@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { environmentLine, MALLOC_ENV } from "../../runtime/src/metadata/deploy/options.js";
 import { renderSystemdUnit } from "../../runtime/src/metadata/deploy/systemd-unit.js";
 import { CLI_SKIP, spawnCli } from "../support/cli.js";
 import { floodPushes } from "../support/push-flood.js";
@@ -41,6 +42,12 @@ describe.skipIf(!!CLI_SKIP)("the metadata server's memory against its unit", () 
   afterAll(() => {
     child.kill("SIGTERM");
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it("runs with the unit's malloc settings (MALLOC_ENV, its Environment= line)", () => {
+    const environ = readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0");
+    for (const [k, v] of Object.entries(MALLOC_ENV)) expect(environ).toContain(`${k}=${v}`);
+    expect(renderSystemdUnit().split("\n")).toContain(environmentLine());
   });
 
   it("keeps RssAnon under 32 MiB through 3000 reads, 50 at a time", async () => {

@@ -38,6 +38,7 @@ function metadataChecks(run: MockedRun): void {
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^User=cloudsync-metadata$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/cloudsync-metadata\/env$/m);
+    expect(unit).toMatch(/^Environment=MALLOC_MMAP_THRESHOLD_=8192$/m);
     const copy = one(run, "command:remote:CopyToRemote", "metadata-bundle").inputs;
     expect([copy.remotePath, copy.triggers]).toEqual(["/var/lib/cloudsync-deploy/0123456789abcdef", ["0123456789abcdef"]]);
     expect(run.outputs.metadataUrl).toBe("https://jeffreysanford.us/");

@@ -1,8 +1,8 @@
 // The deploy over SSH, for real: an sshd on 127.0.0.1 with a throwaway host key, an unprivileged
 // user with key auth, the bundle uploaded, deploySteps run one by one over SSH, then the unit's
 // ExecStart run as that user exactly as systemd would (this container has no systemd as PID 1,
-// so systemctl is not used: WorkingDirectory, EnvironmentFile and ExecStart are applied by
-// the shell), and the deployed server queried over HTTP. The remote user runs the node running
+// so systemctl is not used: WorkingDirectory, Environment, EnvironmentFile and ExecStart are
+// applied by the shell), and the deployed server queried over HTTP. The remote user runs the node running
 // this test (deploy option nodePath), whose major the bundle's native addon is built for; a
 // system node of another major (/usr/bin/node, when it is one) is refused by the first step.
 import { execFileSync } from "node:child_process";
@@ -59,7 +59,7 @@ describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason
 
     const unit = unitSettings(readFileSync(`${tmp.dir}/stage/cloudsync-metadata.service`, "utf8"));
     expect(unit.USER).toBe(USER);
-    remotePid = ssh(`cd ${unit.WORKINGDIRECTORY} && set -a && . ${unit.ENVIRONMENTFILE} && set +a && { nohup ${unit.EXECSTART} > ${home}/server.log 2>&1 < /dev/null & echo $!; }`).trim();
+    remotePid = ssh(`cd ${unit.WORKINGDIRECTORY} && set -a && ${unit.ENVIRONMENT} && . ${unit.ENVIRONMENTFILE} && set +a && { nohup ${unit.EXECSTART} > ${home}/server.log 2>&1 < /dev/null & echo $!; }`).trim();
     expect(remotePid).toMatch(/^\d+$/);
     const url = `http://127.0.0.1:${port}`;
     let health: unknown;
@@ -76,6 +76,7 @@ describe.skipIf(Boolean(reason))(`deploy over SSH${reason ? ` (skipped: ${reason
     expect(await (await fetch(`${url}/api/models/model-00007`)).json()).toEqual(model(7));
     expect(ssh(`test -f ${home}/data/metadata.sqlite && echo yes`).trim()).toBe("yes");
     expect(ssh(`readlink /proc/${remotePid}/exe`).trim()).toBe(realpathSync(process.execPath));
+    expect(ssh(`tr '\\0' '\\n' < /proc/${remotePid}/environ`).split("\n")).toContain(unit.ENVIRONMENT);
   });
 
   const systemNode = "/usr/bin/node";

@@ -10,6 +10,7 @@ import {
   buildServerBundle,
   deploySteps,
   execStartLine,
+  MALLOC_ENV,
   renderEnvFile,
   renderProxySite,
   renderSystemdUnit,
@@ -30,6 +31,7 @@ describe("deploy builders", () => {
       "User=cloudsync-metadata",
       "Group=cloudsync-metadata",
       "WorkingDirectory=/opt/cloudsync-metadata/current",
+      "Environment=MALLOC_MMAP_THRESHOLD_=8192",
       "EnvironmentFile=/etc/cloudsync-metadata/env",
       `ExecStart=/usr/bin/node --max-semi-space-size=1 --max-old-space-size=24 --v8-pool-size=1 /opt/cloudsync-metadata/current/${SERVER_ENTRY}`,
       "Restart=on-failure",
@@ -145,7 +147,9 @@ describe.skipIf(!dist)(`the server bundle${dist ? "" : " (skipped: dist/ missing
     for (const step of deploySteps({ ...host, stagingDir: `${tmp.dir}/stage`, releaseId: bundle.releaseId, privileged: false, startWith: "none" })) execFileSync("sh", ["-c", step]);
 
     const unit = unitSettings(renderSystemdUnit(host));
-    const env = parseEnvFile(readFileSync(unit.ENVIRONMENTFILE as string, "utf8"));
+    // Environment= first, then the env file, whose variables win as under systemd.
+    const env = { ...parseEnvFile(unit.ENVIRONMENT as string), ...parseEnvFile(readFileSync(unit.ENVIRONMENTFILE as string, "utf8")) };
+    expect(env.MALLOC_MMAP_THRESHOLD_).toBe(MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
     const [exe, ...args] = (unit.EXECSTART as string).split(" ");
     expect(unit.EXECSTART).toBe(execStartLine(resolveHostOptions(host)));
     child = spawn(exe as string, args, { cwd: unit.WORKINGDIRECTORY, env: { ...env }, stdio: ["ignore", "pipe", "pipe"] });

@@ -2,7 +2,7 @@
 // command runs, so that its dependencies load only then.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { NODE_FLAGS } from "../../metadata/deploy/options.js";
+import { MALLOC_ENV, NODE_FLAGS } from "../../metadata/deploy/options.js";
 import { resolveServerOptions, serveEnv, type ServerFlags } from "../../metadata/server-options.js";
 import type { Run } from "../app.js";
 import type { ServeMetadataCommandOptions } from "./serve-metadata.js";
@@ -13,9 +13,9 @@ const SERVE_MAIN = fileURLToPath(new URL("../../metadata/serve-main.js", import.
 /**
  * Runs `cloudsync serve-metadata`: checks the settings as the server reads them (a bad flag or
  * variable fails here, exit 2), then replaces this process with the deployed entry,
- * `node <NODE_FLAGS> serve-main.js <flags>`, the systemd unit's ExecStart: the same code, heap
- * flags and memory as the deployed server, none of the CLI's modules left resident (V8's heap
- * flags cannot change once it runs). The push secret is the configuration's
+ * `node <NODE_FLAGS> serve-main.js <flags>`, the systemd unit's ExecStart, with the unit's
+ * MALLOC_ENV: the same code, heap flags, malloc settings and memory as the deployed server, none
+ * of the CLI's modules left resident (V8's heap flags cannot change once it runs). The push secret is the configuration's
  * CLOUD_SYNC_API_KEY (file or environment), passed in the environment. Where the platform cannot
  * replace a process (Windows), the entry runs as a child with this terminal, stopped by the same
  * signals.
@@ -29,7 +29,8 @@ export const run: Run<ServeMetadataCommandOptions> = async (ctx) => {
   for (const [name, value] of [["--db", given.db], ["--port", given.port], ["--host", given.host], ["--docs", given.docs], ["--read-rate-limit", given.readRateLimit]] as const) {
     if (value !== undefined) args.push(name, value);
   }
-  const env = serveEnv(ctx.env, apiKey);
+  // The unit's malloc settings, unless this environment sets its own (as the unit's env file may).
+  const env = { ...MALLOC_ENV, ...serveEnv(ctx.env, apiKey) };
   if (typeof process.execve === "function") return process.execve(process.execPath, [process.execPath, ...args], env);
   const child = spawn(process.execPath, args, { env, stdio: "inherit" });
   const stop = (): void => void child.kill("SIGTERM");

@@ -3,7 +3,7 @@
  * files, nothing else does) so the infrastructure's MetadataServer component and the tests
  * produce exactly the same unit, env file, proxy site and remote steps.
  */
-export { resolveHostOptions, execStartLine, SERVER_ENTRY, NODE_FLAGS, type MetadataHostOptions, type ResolvedHostOptions } from "./options.js";
+export { resolveHostOptions, execStartLine, environmentLine, SERVER_ENTRY, NODE_FLAGS, MALLOC_ENV, type MetadataHostOptions, type ResolvedHostOptions } from "./options.js";
 export { renderSystemdUnit } from "./systemd-unit.js";
 export { renderEnvFile, API_KEY_PLACEHOLDER, SERVER_ENV } from "./env-file.js";
 export { renderProxySite, type ProxySiteOptions } from "./proxy-site.js";

@@ -1,9 +1,9 @@
-import { execStartLine, resolveHostOptions, type MetadataHostOptions } from "./options.js";
+import { environmentLine, execStartLine, resolveHostOptions, type MetadataHostOptions } from "./options.js";
 
 /**
  * Renders the systemd unit of the metadata server: a non-root user, a hard `MemoryMax`
  * (with `MemoryHigh` below it so the kernel reclaims before it kills), restart on failure, and
- * a sandbox in which only the data directory is writable. Pure; throws like `resolveHostOptions`.
+ * a sandbox in which only the data directory is writable, and the malloc settings of `MALLOC_ENV`. Pure; throws like `resolveHostOptions`.
  * Install it as `/etc/systemd/system/<serviceName>.service`.
  */
 export function renderSystemdUnit(opts: MetadataHostOptions = {}): string {
@@ -22,6 +22,7 @@ Type=simple
 User=${o.user}
 Group=${o.user}
 WorkingDirectory=${o.appDir}/current
+${environmentLine()}
 EnvironmentFile=${o.envFile}
 ExecStart=${execStartLine(o)}
 Restart=on-failure
