@@ -106,7 +106,7 @@ describe("executePrune with oplog slices on a local destination", () => {
     const s3 = await store(s2.oplog.last, t(5), t(4), s2, true);
     const lines: string[] = [];
     const result = await pruneStage({ destination: dest, retention: { keepLast: 1 }, log: (l: string) => lines.push(l) } as unknown as RunPlan);
-    expect(result.detail).toMatchObject({ kept: 0, deleted: [], orphansDeleted: [] });
+    expect(result.detail).toMatchObject({ kept: 0, deleted: [], slicesDeleted: [s1.id, s2.id], orphansDeleted: [] });
     expect((await listSlices(dest)).map((s) => s.id)).toEqual([s3.id]);
     for (const s of [s1, s2]) await expect(dest.head(s.object.key)).rejects.toThrow();
     expect(lines).toEqual([]);

@@ -85,9 +85,10 @@ export async function verifyStage(plan: RunPlan, manifest: BackupManifest, signa
 /** Stage 3: applies the retention policy to the primary destination. */
 export async function pruneStage(plan: RunPlan): Promise<StageResult> {
   const planned = await planDestinationPrune(plan.destination, plan.retention);
-  for (const p of planned.problems) plan.log(`warning: ${p.key} is not a readable manifest and is left alone: ${p.message}`);
+  for (const p of [...planned.problems, ...planned.sliceProblems]) plan.log(`warning: ${p.key} is not a readable manifest and is left alone: ${p.message}`);
+  if (planned.slices.blocked) plan.log(`warning: no oplog slice is pruned: ${planned.slices.blocked}`);
   const outcome = await executePrune(plan.destination, planned);
-  return { detail: { kept: planned.plan.keep.length, deleted: outcome.deleted, orphansDeleted: outcome.orphansDeleted } };
+  return { detail: { kept: planned.plan.keep.length, deleted: outcome.deleted, slicesDeleted: outcome.slicesDeleted, orphansDeleted: outcome.orphansDeleted } };
 }
 
 /** Stage 4: copies the new backup to the cloud destination (object verified, manifest last). */
