@@ -2,14 +2,11 @@
 // --once` slices captured from a server with an oplog (FerretDB here; mongod with MONGODB_URI).
 // Everything is minutes old, so prune deletes no slice (the grace period, the newest slice) while
 // it deletes the older base, and the kept base's window still plans a restore at both ends.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { listSlices } from "../../runtime/src/manifest/slices.js";
 import { CLI_SKIP, runCli } from "../support/cli.js";
+import { startPitrSource, type PitrSource } from "../support/pitr.js";
 import { onEachServer } from "../support/servers.js";
 import { SLOW } from "./helpers.js";
 
@@ -17,31 +14,24 @@ if (CLI_SKIP) console.warn(`skipping slice prune follow tests: ${CLI_SKIP}`);
 
 onEachServer("prune over slices from oplog follow, as processes", ["oplog"], (server) => {
   if (CLI_SKIP) return;
-  let work: string;
+  let source: PitrSource;
   let backups: string;
   let identity: string;
-  let recipient: string;
-  let client: MongoClient;
   const db = `slice_prune_${process.pid}_${Date.now().toString(36)}`;
   const bases: string[] = [];
 
-  const follow = () => runCli(["oplog", "follow", "--uri", server.uri, "--to", backups, "-r", recipient, "--state", join(work, "state.json"), "--once", "--json"], { timeoutMs: 60_000 });
+  const follow = () => source.follow();
   const backup = async (): Promise<void> => {
-    const r = await runCli(["backup", "--uri", server.uri, "--include", `${db}.*`, "--oplog", "--to", backups, "-r", recipient, "--json"]);
+    const r = await runCli(["backup", "--uri", server.uri, "--include", `${db}.*`, "--oplog", "--to", backups, "-r", source.recipient, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     bases.push(r.json<{ id: string }>().id);
   };
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "cloudsync-slice-prune-follow-"));
-    backups = join(work, "backups");
-    identity = join(work, "identity.txt");
-    recipient = (await runCli(["keys", "new", "--out", identity, "--json"])).json<{ recipient: string }>().recipient;
-    client = new MongoClient(server.uri);
-    await client.connect();
-    const items = client.db(db).collection<{ _id: number; n: number }>("items");
-    await items.insertMany([{ _id: 1, n: 1 }, { _id: 2, n: 2 }]);
-    await backup();
+    source = await startPitrSource(server, db, "cloudsync-slice-prune-follow-", [{ _id: 1, n: 1 }, { _id: 2, n: 2 }]);
+    ({ backups, identity } = source);
+    bases.push(source.base.json<{ id: string }>().id);
+    const items = source.client.db(db).collection<{ _id: number; n: number }>("items");
     await items.insertOne({ _id: 3, n: 3 });
     expect((await follow()).code).toBe(0);
     await backup();
@@ -49,9 +39,7 @@ onEachServer("prune over slices from oplog follow, as processes", ["oplog"], (se
     expect((await follow()).code).toBe(0);
   }, SLOW);
   afterAll(async () => {
-    await client?.db(db).dropDatabase().catch(() => undefined);
-    await client?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await source?.stop([]);
   });
 
   it("deletes the older base but no slice (all within the grace period), and the kept window plans a restore at both ends", async () => {
