@@ -2,8 +2,8 @@
 // and finding and deleting orphans, the objects no readable manifest references (crash leftovers).
 import type { Destination, ObjectInfo } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
-import { DATA_PREFIX, MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, sliceManifestKeyFor, type BackupManifest } from "./manifest.js";
-import { SLICE_DATA_PREFIX, SLICE_MANIFEST_PREFIX, listSlices, sliceIdOfKey, type SliceManifest } from "./slices.js";
+import { DATA_PREFIX, MANIFEST_PREFIX, SLICE_DATA_PREFIX, SLICE_MANIFEST_PREFIX, VERIFICATION_PREFIX, idOfKey, manifestKeyFor, sliceManifestKeyFor, type BackupManifest } from "./manifest.js";
+import { listSlices, sliceIdOfKey, type SliceManifest } from "./slices.js";
 import { listBackups } from "./store.js";
 
 /**

@@ -139,14 +139,19 @@ export function objectKeyFor(id: string, compression: Compression, scheme: Encry
 /** Key prefix of oplog slices: `oplog/manifests/<id>.json` and `oplog/data/<id>.oplog…`, apart from backups. */
 export const OPLOG_PREFIX = "oplog/";
 
+/** Key prefix of slice manifests (`oplog/manifests/<id>.json`). */
+export const SLICE_MANIFEST_PREFIX = `${OPLOG_PREFIX}manifests/`;
+/** Key prefix of slice data objects (`oplog/data/<id>.oplog.archive…`). */
+export const SLICE_DATA_PREFIX = `${OPLOG_PREFIX}data/`;
+
 /** Object key of an oplog slice's data (`oplog/data/<id>.oplog.archive.gz.age`). */
 export function sliceObjectKeyFor(id: string, compression: Compression, scheme: EncryptionScheme): string {
-  return `${OPLOG_PREFIX}data/${id}.oplog.archive${objectSuffix(compression, scheme)}`;
+  return `${SLICE_DATA_PREFIX}${id}.oplog.archive${objectSuffix(compression, scheme)}`;
 }
 
 /** Key of an oplog slice's manifest. */
 export function sliceManifestKeyFor(id: string): string {
-  return `${OPLOG_PREFIX}manifests/${id}.json`;
+  return `${SLICE_MANIFEST_PREFIX}${id}.json`;
 }
 
 /** Key of a backup's manifest. */

@@ -3,13 +3,8 @@
 import { text } from "node:stream/consumers";
 import type { Destination } from "../destinations/destination.js";
 import { NotFoundError } from "../errors.js";
-import { OPLOG_PREFIX, compareTimes, formatTime, idOfKey, parseManifest, type BackupManifest, type OplogTime } from "./manifest.js";
+import { OPLOG_PREFIX, SLICE_MANIFEST_PREFIX, compareTimes, formatTime, idOfKey, parseManifest, type BackupManifest, type OplogTime } from "./manifest.js";
 import type { BackupEntry } from "./store.js";
-
-/** Key prefix of slice manifests (`oplog/manifests/<id>.json`). */
-export const SLICE_MANIFEST_PREFIX = `${OPLOG_PREFIX}manifests/`;
-/** Key prefix of slice data objects (`oplog/data/<id>.oplog.archive…`). */
-export const SLICE_DATA_PREFIX = `${OPLOG_PREFIX}data/`;
 
 /** A stored oplog slice: a manifest with `kind: "oplog-slice"` (its `oplog` is always set). */
 export type SliceManifest = BackupManifest & { readonly kind: "oplog-slice"; readonly oplog: NonNullable<BackupManifest["oplog"]> };

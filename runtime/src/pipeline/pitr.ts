@@ -130,15 +130,15 @@ export async function restoreToTime(dest: Destination, plan: PitrPlan, keys: Dec
     for (const raw of baseOplog) await applier.apply(decodeEntry(raw));
     let alreadyInBase = 0;
     let entries = baseOplog.length;
-    await forEachSliceEntry(dest, plan.slices, keys, opts.signal, async (raw) => {
+    for await (const raw of sliceEntries(dest, plan.slices, keys, opts.signal)) {
       opts.signal?.throwIfAborted();
       if (compareTimes(rawTime(raw), plan.baseEnd) <= 0) {
         alreadyInBase++;
-        return;
+        continue;
       }
       if (replayed(plan, raw)) entries++;
       await applier.apply(decodeEntry(raw));
-    });
+    }
     const replay = applier.finish();
     replay.before += alreadyInBase;
     return { restore, replay, entries, ok: restore.ok };
@@ -161,13 +161,6 @@ export async function countReplay(dest: Destination, plan: PitrPlan, keys: Decry
 function replayed(plan: PitrPlan, raw: Uint8Array): boolean {
   const ts = rawTime(raw);
   return compareTimes(ts, plan.baseEnd) > 0 && compareTimes(ts, plan.target) <= 0;
-}
-
-/**
- * Calls `fn` with every entry of `slices`, in order, checked as `sliceEntries` checks them.
- */
-export async function forEachSliceEntry(dest: Destination, slices: readonly SliceManifest[], keys: DecryptionKeys, signal: AbortSignal | undefined, fn: (raw: Uint8Array) => unknown): Promise<void> {
-  for await (const raw of sliceEntries(dest, slices, keys, signal)) await fn(raw);
 }
 
 /**
@@ -313,7 +306,7 @@ export async function verifyChain(dest: Destination, keys: DecryptionKeys | unde
   const results: Array<{ id: string; ok: boolean; problem?: string }> = [];
   for (const slice of slices) {
     try {
-      if (keys) await forEachSliceEntry(dest, [slice], keys, signal, () => undefined);
+      if (keys) for await (const _ of sliceEntries(dest, [slice], keys, signal));
       else await (await fetchVerified(dest, slice, signal ? { signal } : {})).cleanup();
       results.push({ id: slice.id, ok: true });
     } catch (err) {
