@@ -1,8 +1,7 @@
 import type { Transform } from "node:stream";
-import { constants, createZstdCompress, zstdCompressSync, type ZstdOptions } from "node:zlib";
+import { constants, zstdCompressSync } from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { OUTPUT_CHUNK } from "./gzip.js";
-import { createParallelCompressor, parallelSettings, blockCompressor, type ParallelCompressionOptions } from "./parallel.js";
+import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions } from "./parallel.js";
 
 /** Options of `createZstdStream`. */
 export interface ZstdStreamOptions extends ParallelCompressionOptions {
@@ -38,15 +37,12 @@ export function createZstdStream(options: ZstdStreamOptions = {}): Transform {
   }
   const settings = parallelSettings("zstd", options);
   const params = { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 1 };
-  const frameOptions = (size: number): ZstdOptions => ({ params, chunkSize: OUTPUT_CHUNK, pledgedSrcSize: size });
   return createParallelCompressor(
     {
       name: "zstd",
-      // ZSTD_e_end completes the frame; reset() starts the next one with the same pledged size, so
-      // every frame of a reused compressor still declares its content size.
-      createBlock: (length) => blockCompressor(createZstdCompress(frameOptions(length))),
-      endFlush: constants.ZSTD_e_end,
-      compressSync: (input) => zstdCompressSync(input, frameOptions(input.length)),
+      // The threads set the same parameters (block-worker.ts), and pledge each frame's size.
+      engine: { algorithm: "zstd", level },
+      compressSync: (input) => zstdCompressSync(input, { params, pledgedSrcSize: input.length }),
     },
     settings,
   );
