@@ -6,10 +6,12 @@
 // Fastify and SQLite and still neither the driver nor the SDK.
 // Every `--help` stays as it was before commands became lazy: test/cli/help/ holds the text.
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { NODE_FLAGS, SERVER_ENTRY } from "../../runtime/src/metadata/deploy/options.js";
 import { CLI_SKIP, REPO, runCli, spawnCli } from "../support/cli.js";
 
@@ -65,6 +67,17 @@ describe.skipIf(!!CLI_SKIP)("the CLI loads only what a command needs", () => {
     const r = await runCli(["list", "--from", dir], { env: trace.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`no complete backups in ${dir}\n`);
+    expect(trace.loaded()).toEqual([]);
+  });
+
+  it("cloudsync backup --from-archive into a local directory loads none of them", async () => {
+    const archive = join(work, "lazy.archive");
+    await pipeline(generateDemoArchive({ targetBytes: 256 * 1024, seed: 5 }), createWriteStream(archive));
+    const keys = await runCli(["keys", "new", "--out", join(work, "lazy-identity.txt"), "--json"]);
+    expect(keys.code, keys.stderr).toBe(0);
+    const trace = traced();
+    const r = await runCli(["backup", "--from-archive", archive, "--to", join(work, "lazy-backups"), "-r", keys.json<{ recipient: string }>().recipient, "--compress", "zstd", "--json"], { env: trace.env });
+    expect(r.code, r.stderr).toBe(0);
     expect(trace.loaded()).toEqual([]);
   });
 
