@@ -6,12 +6,12 @@ import { serveEnv } from "../../runtime/src/metadata/server-options.js";
 import { Secret } from "../../runtime/src/secret.js";
 
 describe("serveEnv", () => {
-  it("keeps the base environment, sets the configured push secret and drops the CLI's thread-pool size", () => {
-    const base = { PATH: "/usr/bin", METADATA_PORT: "9000", CLOUD_SYNC_API_KEY: "from-the-environment", UV_THREADPOOL_SIZE: "8" };
+  it("keeps the base environment and sets the configured push secret", () => {
+    const base = { PATH: "/usr/bin", METADATA_PORT: "9000", CLOUD_SYNC_API_KEY: "from-the-environment" };
     const env = serveEnv(base, new Secret("from-the-config-file-0123456789"));
     expect(env).toEqual({ PATH: "/usr/bin", METADATA_PORT: "9000", CLOUD_SYNC_API_KEY: "from-the-config-file-0123456789" });
     // A new object: the CLI's own environment is left as it was.
-    expect(base).toEqual({ PATH: "/usr/bin", METADATA_PORT: "9000", CLOUD_SYNC_API_KEY: "from-the-environment", UV_THREADPOOL_SIZE: "8" });
+    expect(base).toEqual({ PATH: "/usr/bin", METADATA_PORT: "9000", CLOUD_SYNC_API_KEY: "from-the-environment" });
   });
 
   it("removes CLOUD_SYNC_API_KEY when the configuration has none, so the server disables pushes", () => {

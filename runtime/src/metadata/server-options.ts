@@ -58,15 +58,13 @@ export function resolveServerOptions(flags: ServerFlags, env: NodeJS.ProcessEnv 
 /**
  * The environment `cloudsync serve-metadata` gives the deployed entry (`serve-main.js`): `base`
  * (the CLI's own environment) with `CLOUD_SYNC_API_KEY` set to `apiKey` (the configuration's push
- * secret, from the config file or the environment) or removed when there is none, and without
- * `UV_THREADPOOL_SIZE`, which bin/cloudsync.js sets for compression while the systemd unit runs
- * the server on libuv's default pool. Returns a new object; `base` is not changed.
+ * secret, from the config file or the environment) or removed when there is none. Returns a new
+ * object; `base` is not changed.
  */
 export function serveEnv(base: NodeJS.ProcessEnv, apiKey: Secret | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   if (apiKey) env.CLOUD_SYNC_API_KEY = apiKey.reveal();
   else delete env.CLOUD_SYNC_API_KEY;
-  delete env.UV_THREADPOOL_SIZE;
   return env;
 }
 
