@@ -147,7 +147,7 @@ export function createCloudSync(config: SyncConfig, options: CloudSyncOptions = 
       const encryption = await planEncryption(loaded);
       const dest = destinationFor(loaded);
       const result = await runBackupPipeline({
-        source: archive.stream,
+        source: archive.source,
         sourceInfo: archive.info,
         destination: dest,
         compression: compressionOf(loaded),

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { CLI_SKIP, FIXTURES, FIXTURES_SKIP, runCli, filesUnder } from "../support/cli.js";
 
 const skip = CLI_SKIP ?? FIXTURES_SKIP;
@@ -121,6 +122,27 @@ describe.skipIf(!!skip)("cloudsync backup → list → verify → inspect → re
     const t = await runCli(["backup", "--from-archive", "-", "--to", d2, "-r", recipient], { input: truncated });
     expect(t.code).toBe(4);
     expect(filesUnder(d2)).toEqual([]);
+
+    // A file is read straight into the compression blocks (gzip, zstd) or streamed (none): each way, the same refusal.
+    const truncatedFile = join(work, "truncated.archive");
+    writeFileSync(truncatedFile, truncated);
+    // A changed byte inside a document: with gzip and zstd the CRCs are computed by the compression threads.
+    const chunks: Buffer[] = [];
+    for await (const c of generateDemoArchive({ targetBytes: 2 * 1024 * 1024, seed: 2026 })) chunks.push(c as Buffer);
+    const changed = Buffer.concat(chunks);
+    changed[(1 << 20) + 123]! ^= 0x20;
+    const changedFile = join(work, "changed.archive");
+    writeFileSync(changedFile, changed);
+    for (const compress of ["gzip", "zstd", "none"]) {
+      const f = await runCli(["backup", "--from-archive", truncatedFile, "--to", d2, "-r", recipient, "--compress", compress]);
+      expect(f.code, `${compress}: ${f.stderr}`).toBe(4);
+      expect(f.stderr).toMatch(/truncated/);
+      expect(filesUnder(d2)).toEqual([]);
+      const c = await runCli(["backup", "--from-archive", changedFile, "--to", d2, "-r", recipient, "--compress", compress]);
+      expect(c.code, `${compress}: ${c.stderr}`).toBe(4);
+      expect(c.stderr).toMatch(/^cloudsync: archive: CRC mismatch for cloudsync\.\w+ \(EOF header at offset \d+\): stored -?\d+, computed -?\d+ over \d+ documents$/m);
+      expect(filesUnder(d2)).toEqual([]);
+    }
   });
 
   it("one flipped byte in a stored object fails verify, inspect and restore with exit 4", async () => {

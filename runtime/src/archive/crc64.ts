@@ -8,7 +8,7 @@
  * slicing-by-8 tables; ranges of KERNEL_MIN bytes or more go to the same algorithm compiled to
  * WebAssembly (crc64-wasm.ts), whose native 64-bit arithmetic is about 2.5× faster.
  */
-import { createWasmCrcKernel } from "./crc64-wasm.js";
+import { createWasmCrcKernel } from "./crc64-wasm.ts";
 
 /** The reflected form of the ECMA-182 polynomial 0x42F0E1EBA9EA3693, split into halves. */
 const POLY_HI = 0xc96c5795;
@@ -121,4 +121,81 @@ export function crc64(buf: Uint8Array): bigint {
 /** The unsigned CRC as the signed int64 the archive stores (Go writes `int64(hash.Sum64())`). */
 export function crcToInt64(crc: bigint): bigint {
   return BigInt.asIntN(64, crc);
+}
+
+/**
+ * The CRC-64/XZ of `buf[start, end)` for each `[start, end)` pair of `ranges` (flattened), each
+ * range on its own, as a fresh CRC would give it. What a compression thread computes for the
+ * ranges of its block (`createDeferredCrcs`).
+ */
+export function crc64Ranges(buf: Uint8Array, ranges: readonly number[]): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i + 1 < ranges.length; i += 2) {
+    const c = createCrc64();
+    c.update(buf, ranges[i], ranges[i + 1]);
+    out.push(c.digest());
+  }
+  return out;
+}
+
+/**
+ * `a · b mod P` over GF(2) in the reflected bit order of the register (x^0 is the top bit), as
+ * [high, low] 32-bit halves.
+ */
+function mulModP(aHi: number, aLo: number, bHi: number, bLo: number): [number, number] {
+  let pHi = 0;
+  let pLo = 0;
+  for (let i = 0; i < 64; i++) {
+    const bit = i < 32 ? (aHi >>> (31 - i)) & 1 : (aLo >>> (63 - i)) & 1;
+    if (bit) {
+      pHi ^= bHi;
+      pLo ^= bLo;
+    }
+    // b ← b · x mod P: one step right in the reflected order, folding the polynomial back in.
+    const carry = bLo & 1;
+    bLo = ((bLo >>> 1) | ((bHi & 1) << 31)) >>> 0;
+    bHi >>>= 1;
+    if (carry) {
+      bHi = (bHi ^ POLY_HI) >>> 0;
+      bLo = (bLo ^ POLY_LO) >>> 0;
+    }
+  }
+  return [pHi >>> 0, pLo >>> 0];
+}
+
+/** x^(2^k) mod P for k = 0…63, reflected: entry k at [2k] (high half) and [2k + 1] (low half). */
+const X2N = new Uint32Array(128);
+X2N[0] = 0x40000000; // x^1
+for (let k = 1; k < 64; k++) {
+  const [h, l] = mulModP(X2N[2 * k - 2]!, X2N[2 * k - 1]!, X2N[2 * k - 2]!, X2N[2 * k - 1]!);
+  X2N[2 * k] = h;
+  X2N[2 * k + 1] = l;
+}
+
+/** x^(8·bytes) mod P, the shift of appending `bytes` bytes, cached by length (blocks repeat lengths). */
+const SHIFTS = new Map<number, [number, number]>();
+
+function shiftFor(bytes: number): [number, number] {
+  const cached = SHIFTS.get(bytes);
+  if (cached) return cached;
+  let pHi = 0x80000000; // x^0
+  let pLo = 0;
+  // 8·bytes = bytes · 2^3: walk the bits of `bytes`, starting from x^(2^3).
+  for (let n = bytes, k = 3; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) [pHi, pLo] = mulModP(X2N[2 * k]!, X2N[2 * k + 1]!, pHi, pLo);
+  }
+  if (SHIFTS.size >= 4096) SHIFTS.clear();
+  SHIFTS.set(bytes, [pHi, pLo]);
+  return [pHi, pLo];
+}
+
+/**
+ * The CRC-64/XZ of A ‖ B from the CRC of A, the CRC of B and B's length. (CRC-64/XZ starts from
+ * and ends with all ones, so those terms cancel: crc(A ‖ B) = crc(A) · x^(8·|B|) ⊕ crc(B) mod P.)
+ */
+export function crc64Combine(crcA: bigint, crcB: bigint, bytesB: number): bigint {
+  if (bytesB === 0) return crcA;
+  const [sHi, sLo] = shiftFor(bytesB);
+  const [hi, lo] = mulModP(Number(crcA >> 32n), Number(crcA & 0xffffffffn), sHi, sLo);
+  return ((BigInt(hi) << 32n) | BigInt(lo)) ^ crcB;
 }

@@ -36,6 +36,13 @@ export interface ScanSink {
 export interface ScanOptions {
   /** Report a CRC mismatch through `eof` (crcOk false) instead of throwing. Default false. */
   tolerateCrc?: boolean;
+  /**
+   * Checksums computed elsewhere (crc64-deferred.ts): each namespace's bytes go to `create()`'s
+   * Crc64 as usual, but are compared with the EOF headers only in `end()`, once every digest is
+   * settled. Until then `eof` events carry the stored CRC as computed and `crcOk` true; a mismatch
+   * makes `end()` throw the IntegrityError the EOF header would have. Not with `tolerateCrc`.
+   */
+  deferredCrc?: { create(): Crc64 };
 }
 
 /**
@@ -78,7 +85,11 @@ interface Namespace {
 
 /** Creates a scanner that reports to `sink`. */
 export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}): ArchiveScanner {
+  if (options.deferredCrc && options.tolerateCrc) throw new InternalError("archive scanner: deferredCrc and tolerateCrc do not go together");
   const collect = sink.documents !== undefined;
+  const newCrc = options.deferredCrc ? () => options.deferredCrc!.create() : createCrc64;
+  /** EOF headers whose CRC is checked in end() (deferredCrc). */
+  const deferredChecks: Array<{ entry: Namespace; stored: bigint; at: number }> = [];
   let state: State = State.Magic;
   /** Absolute offset of chunk[0] of the chunk being pushed. */
   let base = 0;
@@ -109,7 +120,7 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
 
   function addNamespace(ns: string, required: boolean): void {
     if (namespaces.has(ns)) fail(`namespace ${ns} is listed twice in the prelude`);
-    namespaces.set(ns, { ns, status: Status.Unopened, required, crc: createCrc64(), documents: 0, bytes: 0 });
+    namespaces.set(ns, { ns, status: Status.Unopened, required, crc: newCrc(), documents: 0, bytes: 0 });
     if (required) remainingRequired++;
     else optionalNames++;
   }
@@ -234,14 +245,21 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
     entry.status = Status.Closed;
     if (entry.required) remainingRequired--;
     else optionalNames--;
-    const computed = BigInt.asIntN(64, entry.crc.digest());
-    const crcOk = computed === h.crc;
-    if (!crcOk && !options.tolerateCrc) {
-      fail(`CRC mismatch for ${ns} (EOF header at offset ${at}): stored ${h.crc}, computed ${computed} over ${entry.documents} documents`);
+    if (options.deferredCrc) {
+      deferredChecks.push({ entry, stored: h.crc, at });
+      sink.eof({ kind: "eof", ns, documents: entry.documents, bytes: entry.bytes, crc: h.crc, computedCrc: h.crc, crcOk: true });
+    } else {
+      const computed = BigInt.asIntN(64, entry.crc.digest());
+      const crcOk = computed === h.crc;
+      if (!crcOk && !options.tolerateCrc) crcMismatch(entry, h.crc, computed, at);
+      sink.eof({ kind: "eof", ns, documents: entry.documents, bytes: entry.bytes, crc: h.crc, computedCrc: computed, crcOk });
     }
-    sink.eof({ kind: "eof", ns, documents: entry.documents, bytes: entry.bytes, crc: h.crc, computedCrc: computed, crcOk });
     state = State.EofTerminator;
     startSmall(4, next);
+  }
+
+  function crcMismatch(entry: Namespace, stored: bigint, computed: bigint, at: number): never {
+    fail(`CRC mismatch for ${entry.ns} (EOF header at offset ${at}): stored ${stored}, computed ${computed} over ${entry.documents} documents`);
   }
 
   function startSmall(want: number, at: number): void {
@@ -381,6 +399,10 @@ export function createArchiveScanner(sink: ScanSink, options: ScanOptions = {}):
       if (entry.required && entry.status === Status.Unopened) {
         fail(`truncated at offset ${consumed}: namespace ${entry.ns} announced in the prelude never appears`);
       }
+    }
+    for (const { entry, stored, at } of deferredChecks) {
+      const computed = BigInt.asIntN(64, entry.crc.digest());
+      if (computed !== stored) crcMismatch(entry, stored, computed, at);
     }
   }
 

@@ -3,7 +3,7 @@
  * stage (compression, encryption, storage): the hot path of `backup --from-archive`.
  */
 import { Transform, type TransformCallback } from "node:stream";
-import { createArchiveScanner } from "./scanner.js";
+import { createArchiveScanner, type ScanOptions } from "./scanner.js";
 import { createSummaryCollector } from "./summary.js";
 import type { ArchiveSummary } from "./types.js";
 
@@ -17,6 +17,30 @@ export type ArchiveVerifier = Transform & {
   readonly summary: Promise<ArchiveSummary>;
 };
 
+/** The archive checks of the verifier without the stream around them: for a caller that already holds the bytes. */
+export interface ArchiveCheck {
+  /** Parses the next bytes; throws IntegrityError on the first problem (and on every call after it). */
+  push(chunk: Buffer): void;
+  /** Declares the input complete and returns its summary; throws IntegrityError if it is not a whole archive. */
+  end(): ArchiveSummary;
+}
+
+/**
+ * Creates the checks `createArchiveVerifier` runs on every chunk (see there). With `deferredCrc`
+ * the CRCs are computed elsewhere and compared in `end()` (ScanOptions.deferredCrc).
+ */
+export function createArchiveCheck(options: Pick<ScanOptions, "deferredCrc"> = {}): ArchiveCheck {
+  const collector = createSummaryCollector();
+  const scanner = createArchiveScanner(collector, options);
+  return {
+    push: (chunk) => scanner.push(chunk),
+    end: () => {
+      scanner.end();
+      return collector.summary();
+    },
+  };
+}
+
 /**
  * Creates a Transform whose output is its input, byte for byte and chunk for chunk, while it
  * parses the archive and checks structure and per-namespace CRC-64 (documents are checksummed
@@ -28,8 +52,7 @@ export type ArchiveVerifier = Transform & {
  * the stream ends without error.
  */
 export function createArchiveVerifier(): ArchiveVerifier {
-  const collector = createSummaryCollector();
-  const scanner = createArchiveScanner(collector);
+  const check = createArchiveCheck();
   let resolve!: (s: ArchiveSummary) => void;
   let reject!: (e: unknown) => void;
   const summary = new Promise<ArchiveSummary>((res, rej) => {
@@ -41,7 +64,7 @@ export function createArchiveVerifier(): ArchiveVerifier {
   const stream = new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       try {
-        scanner.push(chunk);
+        check.push(chunk);
       } catch (err) {
         cb(err as Error);
         return;
@@ -50,8 +73,7 @@ export function createArchiveVerifier(): ArchiveVerifier {
     },
     flush(cb: TransformCallback) {
       try {
-        scanner.end();
-        resolve(collector.summary());
+        resolve(check.end());
         cb();
       } catch (err) {
         cb(err as Error);

@@ -2,9 +2,10 @@
  * The compression thread of `createParallelCompressor` (parallel.ts): a worker thread that turns
  * whole blocks into whole gzip members or zstd frames, one synchronous call per block.
  *
- * It runs as its own module in a worker thread, so it imports nothing but Node's built-ins (under
- * the tests Node loads it from TypeScript by stripping the types, which project imports would
- * not survive) and holds only erasable TypeScript.
+ * It runs as its own module in a worker thread. Under the tests Node loads it from TypeScript by
+ * stripping the types, so it holds only erasable TypeScript, and its one project import (the
+ * CRC-64, which imports only its WebAssembly kernel) names the `.ts` file, as that module's own
+ * import does; tsc rewrites both to `.js` when it builds (rewriteRelativeImportExtensions).
  *
  * Why the zlib handle, not `gzipSync` / `zstdCompressSync`: those allocate a fresh compressor and
  * fresh output buffers for every call. In a worker thread that garbage is external memory, which
@@ -16,6 +17,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as zlib from "node:zlib";
+import { crc64Ranges } from "../archive/crc64.ts";
 
 /** What a compression thread produces, fixed for its life. */
 export type BlockEngine = { readonly algorithm: "gzip"; readonly level: number; readonly memLevel: number } | { readonly algorithm: "zstd"; readonly level: number };
@@ -40,15 +42,19 @@ export interface BlockWorkerData {
   readonly slots: readonly BlockSlot[];
 }
 
-/** One block to compress: `length` bytes at the start of slot `slot`'s input, compressed into its output. */
+/**
+ * One block to compress: `length` bytes at the start of slot `slot`'s input, compressed into its
+ * output; and the CRC-64/XZ of each `[start, end)` pair of `ranges` within it, when given.
+ */
 export interface BlockJob {
   readonly seq: number;
   readonly slot: number;
   readonly length: number;
+  readonly ranges?: readonly number[];
 }
 
-/** The answer to a BlockJob: the compressed length at the start of `output`, or why it failed. */
-export type BlockResult = { readonly seq: number; readonly length: number } | { readonly seq: number; readonly error: string };
+/** The answer to a BlockJob: the compressed length at the start of `output` and the ranges' CRCs, or why it failed. */
+export type BlockResult = { readonly seq: number; readonly length: number; readonly crcs?: bigint[] } | { readonly seq: number; readonly error: string };
 
 /** The two internals of a node:zlib stream that its synchronous path uses. */
 interface NativeHandle {
@@ -118,7 +124,9 @@ function worker(): void {
   port.on("message", (job: BlockJob) => {
     let result: BlockResult;
     try {
-      result = { seq: job.seq, length: compressBlock(data, full, job) };
+      const length = compressBlock(data, full, job);
+      const slot = data.slots[job.slot]!;
+      result = job.ranges ? { seq: job.seq, length, crcs: crc64Ranges(new Uint8Array(slot.input, 0, job.length), job.ranges) } : { seq: job.seq, length };
     } catch (err) {
       result = { seq: job.seq, error: err instanceof Error ? err.message : String(err) };
     }

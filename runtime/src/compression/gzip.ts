@@ -1,7 +1,6 @@
-import type { Transform } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions } from "./parallel.js";
+import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions, type ParallelCompressor } from "./parallel.js";
 
 /** Options of `createGzipStream`. */
 export interface GzipStreamOptions extends ParallelCompressionOptions {
@@ -26,7 +25,7 @@ export const GZIP_MEM_LEVEL = 9;
  * Throws ConfigError synchronously for an invalid option ("gzip.level", "gzip.workers",
  * "gzip.blockSize"). A zlib failure destroys the stream with an Error naming the block.
  */
-export function createGzipStream(options: GzipStreamOptions = {}): Transform {
+export function createGzipStream(options: GzipStreamOptions = {}): ParallelCompressor {
   const level = options.level ?? 1;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new ConfigError("gzip.level", `must be an integer from 0 to 9, got ${String(level)}`);

@@ -3,11 +3,11 @@ import * as zlib from "node:zlib";
 import { ConfigError } from "../errors.js";
 import { createGzipStream } from "./gzip.js";
 import type { Compression } from "./kinds.js";
-import type { ParallelCompressionOptions } from "./parallel.js";
+import type { ParallelCompressionOptions, ParallelCompressor } from "./parallel.js";
 import { createZstdStream } from "./zstd.js";
 
 export { createGzipStream, GZIP_MEM_LEVEL, type GzipStreamOptions } from "./gzip.js";
-export { activeCompressionJobs, defaultCompressionWorkers, DEFAULT_BLOCK_SIZE, type ParallelCompressionOptions } from "./parallel.js";
+export { activeCompressionJobs, defaultCompressionWorkers, DEFAULT_BLOCK_SIZE, type BlockSource, type ParallelCompressionOptions, type ParallelCompressor } from "./parallel.js";
 export { createZstdStream, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, type ZstdStreamOptions } from "./zstd.js";
 
 export { COMPRESSIONS, type Compression, type CompressionChoice } from "./kinds.js";
@@ -20,12 +20,13 @@ export interface CompressorOptions extends ParallelCompressionOptions {
 /**
  * Returns a fresh Transform compressing with `kind`: "gzip" is the parallel multi-member gzip
  * of `createGzipStream`, "zstd" the parallel multi-frame zstd of `createZstdStream` (node:zlib,
- * in every supported Node, 22.15+), both level 1 by default; "none" a pass-through.
+ * in every supported Node, 22.15+), both level 1 by default and both able to read a file
+ * themselves (`fill`); "none" a pass-through.
  *
  * Throws ConfigError("compress", …) when `kind` is not a known compression; ConfigError for an
  * invalid option.
  */
-export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform {
+export function createCompressor(kind: Compression, options: CompressorOptions = {}): Transform | ParallelCompressor {
   switch (kind) {
     case "gzip":
       return createGzipStream(options);

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
 import { Worker } from "node:worker_threads";
+import { crc64Ranges } from "../archive/crc64.js";
 import { ConfigError } from "../errors.js";
 import type { BlockEngine, BlockJob, BlockResult, BlockSlot, BlockWorkerData } from "./block-worker.js";
 
@@ -78,6 +79,36 @@ export function parallelSettings(name: string, options: ParallelCompressionOptio
 }
 
 
+/** Bytes the compressor can read straight into its blocks: a file, read on from where the last read stopped. */
+export interface BlockSource {
+  /** Reads up to `length` bytes into `buffer` at `offset`; resolves to the number read, 0 at the end. */
+  readBlock(buffer: Buffer, offset: number, length: number): Promise<number>;
+}
+
+/**
+ * Ranges of each block to checksum (CRC-64/XZ) on the compression thread beside compressing it,
+ * found while the block is inspected (`createDeferredCrcs` is one).
+ */
+export interface BlockChecksums {
+  /** A block starts being filled in `block`; the bytes `inspect` is then given are views of it. */
+  startBlock(block: SharedArrayBuffer): void;
+  /** The block is complete: its ranges, and where their checksums go. */
+  takeBlock(): { readonly ranges: readonly number[]; settle(crcs: readonly bigint[]): void };
+}
+
+/** A parallel compressor; besides being written to, it can read its input itself. */
+export type ParallelCompressor = Transform & {
+  /**
+   * Reads `source` to its end straight into the blocks, with no intermediate chunks and no copy,
+   * calls `inspect` with each run of bytes read (in order, before they are compressed), then
+   * ends the stream. For a caller that does not write to the stream. With `checksums`, the
+   * ranges each block's inspection recorded are checksummed by the thread that compresses it
+   * and settled before the stream ends. An error from the source or thrown by `inspect` destroys
+   * the stream with it; the promise itself always resolves.
+   */
+  fill(source: BlockSource, inspect: (bytes: Buffer) => void, checksums?: BlockChecksums): Promise<void>;
+};
+
 /** The compression thread's module beside this one: block-worker.js once built, block-worker.ts when the tests run the sources. */
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./block-worker.ts" : "./block-worker.js", import.meta.url);
 
@@ -105,7 +136,7 @@ const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./block-worker.ts"
  * A compressor failure destroys the stream with an Error naming the block; a thread that dies
  * destroys it with an Error naming the thread.
  */
-export function createParallelCompressor(codec: BlockCodec, settings: { workers: number; blockSize: number }): Transform {
+export function createParallelCompressor(codec: BlockCodec, settings: { workers: number; blockSize: number }): ParallelCompressor {
   const { workers, blockSize } = settings;
   const maxInFlight = workers * BLOCKS_PER_WORKER;
   const outputSize = compressedBound(blockSize);
@@ -119,6 +150,7 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     readonly seq: number;
     readonly slot: Slot;
     readonly length: number;
+    readonly sums: ReturnType<BlockChecksums["takeBlock"]> | undefined;
   }
   interface Thread {
     readonly worker: Worker;
@@ -136,6 +168,8 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
   let nextEmit = 0;
   let failure: Error | null = null;
   let stopped = false;
+  /** Set by fill(): the checksums of each block it reads. */
+  let checksums: BlockChecksums | undefined;
   // Resolved whenever a block finishes (or the stream fails): a writer waiting for a slot, or flush waiting for the last block.
   let wake: (() => void) | null = null;
 
@@ -183,7 +217,7 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
   const run = (t: Thread, job: Job): void => {
     t.job = job;
     activeJobs += 1;
-    const message: BlockJob = { seq: job.seq, slot: job.slot.index, length: job.length };
+    const message: BlockJob = { seq: job.seq, slot: job.slot.index, length: job.length, ...(job.sums ? { ranges: job.sums.ranges } : {}) };
     t.worker.postMessage(message);
   };
 
@@ -191,6 +225,7 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     const job = release(t);
     if (!job || failure) return;
     if ("error" in result) return fail(new Error(`${codec.name} block ${job.seq}: ${result.error}`));
+    job.sums?.settle(result.crcs ?? []);
     // A copy: the slot takes the next block at once.
     finished.set(job.seq, Buffer.from(new Uint8Array(job.slot.output, 0, result.length)));
     spare.push(job.slot);
@@ -222,7 +257,7 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
   const sendBlock = async (): Promise<void> => {
     while (nextSeq - nextEmit >= maxInFlight && !failure) await waitForProgress();
     if (failure || !slot) return;
-    const job: Job = { seq: nextSeq, slot, length: filled };
+    const job: Job = { seq: nextSeq, slot, length: filled, sums: checksums?.takeBlock() };
     nextSeq += 1;
     slot = null;
     filled = 0;
@@ -255,9 +290,37 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
     return slots[0] as Slot;
   };
 
+  const fill = async (source: BlockSource, inspect: (bytes: Buffer) => void, sums?: BlockChecksums): Promise<void> => {
+    checksums = sums;
+    try {
+      while (!failure) {
+        if (!slot) {
+          slot = spare.pop() ?? firstSlot();
+          checksums?.startBlock(slot.input);
+        }
+        const into = slot;
+        const n = await source.readBlock(into.view, filled, blockSize - filled);
+        // Destroyed while reading: the slot may be gone already.
+        if (failure || slot !== into) return;
+        if (n === 0) break;
+        inspect(into.view.subarray(filled, filled + n));
+        filled += n;
+        if (filled === blockSize) await sendBlock();
+      }
+      if (!failure) stream.end();
+    } catch (err) {
+      stream.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
   const finish = async (): Promise<void> => {
     if (nextSeq === 0) {
-      stream.push(codec.compressSync(slot ? Buffer.from(slot.view.subarray(0, filled)) : Buffer.alloc(0)));
+      const input = slot ? Buffer.from(slot.view.subarray(0, filled)) : Buffer.alloc(0);
+      if (checksums) {
+        const sums = checksums.takeBlock();
+        sums.settle(crc64Ranges(slot ? slot.view : input, sums.ranges));
+      }
+      stream.push(codec.compressSync(input));
       return;
     }
     if (filled > 0) await sendBlock();
@@ -290,5 +353,5 @@ export function createParallelCompressor(codec: BlockCodec, settings: { workers:
       callback(err);
     },
   });
-  return stream;
+  return Object.assign(stream, { fill });
 }

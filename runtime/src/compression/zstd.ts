@@ -1,7 +1,6 @@
-import type { Transform } from "node:stream";
 import { constants, zstdCompressSync } from "node:zlib";
 import { ConfigError } from "../errors.js";
-import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions } from "./parallel.js";
+import { createParallelCompressor, parallelSettings, type ParallelCompressionOptions, type ParallelCompressor } from "./parallel.js";
 
 /** Options of `createZstdStream`. */
 export interface ZstdStreamOptions extends ParallelCompressionOptions {
@@ -30,7 +29,7 @@ export const ZSTD_MAX_LEVEL = 19;
  * Throws ConfigError synchronously for an invalid option ("zstd.level", "zstd.workers",
  * "zstd.blockSize"). A zstd failure destroys the stream with an Error naming the block.
  */
-export function createZstdStream(options: ZstdStreamOptions = {}): Transform {
+export function createZstdStream(options: ZstdStreamOptions = {}): ParallelCompressor {
   const level = options.level ?? ZSTD_DEFAULT_LEVEL;
   if (!Number.isInteger(level) || level < 1 || level > ZSTD_MAX_LEVEL) {
     throw new ConfigError("zstd.level", `must be an integer from 1 to ${ZSTD_MAX_LEVEL}, got ${String(level)}`);

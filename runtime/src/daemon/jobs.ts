@@ -53,7 +53,7 @@ export async function backupStage(plan: RunPlan, signal: AbortSignal): Promise<B
   }
   // A named pipe is fine too: mongodump --archive=<fifo> can feed the daemon without a temporary file.
   const archive = await openArchiveSource(plan.source.path, "--from-archive");
-  const r = await runBackupPipeline({ ...common, source: archive.stream, sourceInfo: archive.info });
+  const r = await runBackupPipeline({ ...common, source: archive.source, sourceInfo: archive.info });
   return r.manifest;
 }
 

@@ -1,7 +1,8 @@
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { CompressionChoice } from "../compression/kinds.js";
-import { createArchiveVerifier } from "../archive/verifier.js";
+import { createDeferredCrcs } from "../archive/crc64-deferred.js";
+import { createArchiveCheck, createArchiveVerifier } from "../archive/verifier.js";
 import type { ArchiveSummary } from "../archive/types.js";
 import { createCompressor } from "../compression/index.js";
 import type { Destination, PutResult } from "../destinations/destination.js";
@@ -9,13 +10,18 @@ import { IntegrityError, RemoteError } from "../errors.js";
 import { MANIFEST_FORMAT, newBackupId, objectKeyFor, sliceObjectKeyFor, type BackupManifest, type ManifestConsistency, type OplogSliceInfo } from "../manifest/manifest.js";
 import { writeManifest } from "../manifest/store.js";
 import { VERSION } from "../version.js";
+import { fileChunks, isArchiveFile, type ArchiveFile } from "./archive-source.js";
 import type { EncryptionPlan } from "./encryption.js";
 import { createCountingStream, createHashingStream } from "./streams.js";
 
 /** Input of `runBackupPipeline`. */
 export interface BackupPipelineOptions {
-  /** The archive bytes (a mongodump archive, or what the archive writer produces from MongoDB). */
-  readonly source: Readable | AsyncIterable<Uint8Array>;
+  /**
+   * The archive bytes (a mongodump archive, or what the archive writer produces from MongoDB). An
+   * ArchiveFile (`openArchiveSource` of an uncompressed file) is read straight into the
+   * compression blocks, and closed by the pipeline either way.
+   */
+  readonly source: Readable | AsyncIterable<Uint8Array> | ArchiveFile;
   /** What the data came from; never holds secrets (redact URIs before passing them). */
   readonly sourceInfo: BackupManifest["source"];
   /** The consistency achieved, asked for after the source is drained; `archive` when unknown. */
@@ -65,11 +71,19 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
   const key = (opts.slice ? sliceObjectKeyFor : objectKeyFor)(id, opts.compression.algorithm, opts.encryption.manifest.scheme);
   const dest = opts.destination;
 
-  const verifier = createArchiveVerifier();
+  const compressor = createCompressor(opts.compression.algorithm, { level: opts.compression.level });
+  // An archive file with a parallel compressor: the compressor reads the file into its blocks and
+  // the checks run on them in place. Measured on the 1 GiB zstd backup: 0.7 s less CPU and ~40 MiB
+  // less peak RSS than 1 MiB stream chunks, which are as fast but leave V8 garbage it collects late.
+  const direct = isArchiveFile(opts.source) && "fill" in compressor ? { file: opts.source, fill: compressor.fill } : undefined;
+  // The CRCs of the archive's namespaces are then computed by the compression threads too.
+  const crcs = direct ? createDeferredCrcs() : undefined;
+  const check = crcs ? createArchiveCheck({ deferredCrc: crcs }) : undefined;
+  const verifier = direct ? undefined : createArchiveVerifier();
   // The verifier's summary promise rejects on damage; the pipeline reports that error itself.
-  verifier.summary.catch(() => undefined);
+  verifier?.summary.catch(() => undefined);
   const hasher = createHashingStream();
-  const stages: Transform[] = [createCountingStream((n) => opts.onProgress?.(n)), verifier, createCompressor(opts.compression.algorithm, { level: opts.compression.level })];
+  const stages: Transform[] = verifier ? [createCountingStream((n) => opts.onProgress?.(n)), verifier, compressor] : [];
   const encryptor = opts.encryption.create();
   if (encryptor) stages.push(encryptor);
   stages.push(hasher);
@@ -79,7 +93,19 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
   // close" the other stages report once it stops reading, so it wins.
   let putError: unknown;
   try {
-    const source = opts.source instanceof Readable ? opts.source : Readable.from(opts.source, { objectMode: false });
+    let source: Readable;
+    if (direct) {
+      void direct.fill(
+        direct.file,
+        (bytes) => {
+          check!.push(bytes);
+          opts.onProgress?.(bytes.length);
+        },
+        crcs,
+      );
+      source = compressor;
+    } else if (isArchiveFile(opts.source)) source = fileChunks(opts.source);
+    else source = opts.source instanceof Readable ? opts.source : Readable.from(opts.source, { objectMode: false });
     let putDone: Promise<unknown> = Promise.resolve();
     const sink = (body: AsyncIterable<Uint8Array>): Promise<void> => {
       const p = dest.put(key, body, { signal: opts.signal, contentType: "application/octet-stream" }).then(
@@ -102,7 +128,7 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
       await putDone;
       throw putError ?? err;
     });
-    const summary = await verifier.summary;
+    const summary = check ? check.end() : await verifier!.summary;
     if (!put) throw new RemoteError(`store ${key}`, "the destination returned no result");
     const sha256 = hasher.digest();
     if (put.size !== hasher.bytes || put.sha256 !== sha256) {
@@ -137,5 +163,7 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
     // Leave nothing behind: the object is unreferenced, and deleting it keeps the store tidy.
     await dest.delete(key).catch(() => undefined);
     throw err;
+  } finally {
+    if (isArchiveFile(opts.source)) await opts.source.close();
   }
 }

@@ -87,7 +87,7 @@ export const run: Run<BackupCommandOptions> = async (ctx) => {
   if (total) progress.update({ total });
   const started = Date.now();
   const result = await runBackupPipeline({
-    source: archive.stream,
+    source: archive.source,
     sourceInfo: archive.info,
     destination: dest,
     compression: compressionOf(config),
