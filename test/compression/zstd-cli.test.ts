@@ -8,6 +8,7 @@ import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDecompressor, detectCompression } from "../../runtime/src/compression/index.js";
 import { createZstdStream, type ZstdStreamOptions } from "../../runtime/src/compression/zstd.js";
+import { createZstdFrameSplitter } from "../../runtime/src/compression/zstd-frames.js";
 import { generateDemoArchive } from "../../runtime/src/demo/dataset.js";
 import { ConfigError } from "../../runtime/src/errors.js";
 import { CLI_SKIP, filesUnder, runCli } from "../support/cli.js";
@@ -20,36 +21,19 @@ function zstd(input: Buffer, options: ZstdStreamOptions = {}): Promise<Buffer> {
   return throughUneven(input, createZstdStream({ blockSize: BLOCK, workers: 2, ...options }));
 }
 
-/**
- * Splits a zstd stream into its frames (RFC 8878 §3.1.1), using each frame header's content size
- * (present in every frame we write) and walking its blocks to find where it ends. Returns each
- * frame's bytes.
- */
+/** Each frame's bytes, as the frame splitter of the decoder finds them. */
 function frames(z: Buffer): Buffer[] {
+  const splitter = createZstdFrameSplitter();
   const out: Buffer[] = [];
-  let off = 0;
-  while (off < z.length) {
-    expect(z.readUInt32LE(off)).toBe(0xfd2fb528);
-    const fhd = z[off + 4] as number;
-    const fcsFlag = fhd >> 6;
-    const single = (fhd >> 5) & 1;
-    const checksum = (fhd >> 2) & 1;
-    const didFlag = fhd & 3;
-    const fcsSize = [single ? 1 : 0, 2, 4, 8][fcsFlag] as number;
-    const didSize = [0, 1, 2, 4][didFlag] as number;
-    let p = off + 5 + (single ? 0 : 1) + didSize + fcsSize;
-    for (;;) {
-      const header = z.readUIntLE(p, 3);
-      const last = header & 1;
-      const type = (header >> 1) & 3;
-      const size = header >> 3;
-      p += 3 + (type === 1 ? 1 : size);
-      if (last) break;
+  let parts: Uint8Array[] = [];
+  for (const e of splitter.push(z)) {
+    if (e.kind === "data") parts.push(e.bytes);
+    else if (e.kind === "end") {
+      out.push(Buffer.concat(parts));
+      parts = [];
     }
-    if (checksum) p += 4;
-    out.push(z.subarray(off, p));
-    off = p;
   }
+  splitter.end();
   return out;
 }
 
