@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import * as zlib from "node:zlib";
 import { ConfigError, IntegrityError } from "../errors.js";
 import type { FrameJob, FrameResult, FrameSlot, FrameWorkerData } from "./frame-worker.js";
-import { compressedBound } from "./parallel.js";
+import { compressedBound, threadModule, WORKER_LIMITS } from "./parallel.js";
 import { createZstdFrameSplitter, type ZstdFrameEvent, type ZstdFrameInfo } from "./zstd-frames.js";
 
 /** Options of `createParallelZstdDecompressor`. */
@@ -35,14 +35,11 @@ export const MAX_THREADED_FRAME = 4 * 1024 * 1024;
 /** Frames per thread that may be decoding or waiting to be emitted in order, as for compression (parallel.ts). */
 const FRAMES_PER_WORKER = 2;
 
-/** V8 heap limits of a decompression thread: its JavaScript allocates next to nothing (the data lives in shared buffers). */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 };
 
 /** Output chunk of the streaming decoder, the size of a frame we write. */
 const STREAM_CHUNK = 1024 * 1024;
 
-/** The decompression thread's module beside this one: frame-worker.js once built, frame-worker.ts when the tests run the sources. */
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./frame-worker.ts" : "./frame-worker.js", import.meta.url);
+const WORKER_URL = threadModule("frame-worker");
 
 let liveThreads = 0;
 

@@ -27,10 +27,19 @@ const MAX_BLOCK = 64 * 1024 * 1024;
 const BLOCKS_PER_WORKER = 2;
 
 /**
- * V8 heap limits of a compression thread. Its JavaScript allocates next to nothing per block
- * (the data lives in shared buffers), so small limits only keep idle heap from being reserved.
+ * V8 heap limits of a compression or decompression thread. Its JavaScript allocates next to
+ * nothing per block (the data lives in shared buffers), so small limits only keep idle heap from
+ * being reserved.
  */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 };
+export const WORKER_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 };
+
+/**
+ * The URL of a thread's module `name` beside this one: `name`.js once built, `name`.ts when the
+ * tests run the sources (Node strips the types itself).
+ */
+export function threadModule(name: string): URL {
+  return new URL(`./${name}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+}
 
 /**
  * Room a block of `length` bytes may need once compressed: more than both zlib's deflateBound
@@ -109,8 +118,7 @@ export type ParallelCompressor = Transform & {
   fill(source: BlockSource, inspect: (bytes: Buffer) => void, checksums?: BlockChecksums): Promise<void>;
 };
 
-/** The compression thread's module beside this one: block-worker.js once built, block-worker.ts when the tests run the sources. */
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./block-worker.ts" : "./block-worker.js", import.meta.url);
+const WORKER_URL = threadModule("block-worker");
 
 /**
  * A Transform that compresses its input on several threads at once.
