@@ -2,6 +2,7 @@ import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { CompressionChoice } from "../compression/kinds.js";
 import { createDeferredCrcs } from "../archive/crc64-deferred.js";
+import { encryptorReady } from "../crypto/age/encrypt.js";
 import { createArchiveCheck, createArchiveVerifier } from "../archive/verifier.js";
 import type { ArchiveSummary } from "../archive/types.js";
 import { createCompressor } from "../compression/index.js";
@@ -93,6 +94,9 @@ export async function runBackupPipeline(opts: BackupPipelineOptions): Promise<Ba
   // close" the other stages report once it stops reading, so it wins.
   let putError: unknown;
   try {
+    // A passphrase's scrypt (256 MiB at age's default work factor) finishes before any block is
+    // read, so its memory and the pipeline's buffers are never needed at once.
+    if (encryptor) await encryptorReady(encryptor);
     let source: Readable;
     if (direct) {
       void direct.fill(

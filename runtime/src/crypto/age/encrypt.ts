@@ -26,6 +26,18 @@ export type AgeEncryptOptions = { recipients: string[] } | { passphrase: Secret;
  * The passphrase mode spends about 256 MiB and a second of CPU in scrypt (work factor 18) once,
  * before the first output byte; the memory is released before the payload streams.
  */
+/** What each stream's header waits for (a passphrase's scrypt), by stream: see `encryptorReady`. */
+const READY = new WeakMap<Transform, Promise<unknown>>();
+
+/**
+ * Resolves once `stream` (from createAgeEncryptStream) has what its header needs: at once for
+ * recipients, after scrypt for a passphrase; rejects with scrypt's error. Any other stream is ready.
+ * Lets a caller finish scrypt's 256 MiB before it allocates its own buffers.
+ */
+export async function encryptorReady(stream: Transform): Promise<void> {
+  await READY.get(stream);
+}
+
 export function createAgeEncryptStream(opts: AgeEncryptOptions): Transform {
   const fileKey = randomBytes(16);
   let stanzas: Promise<Stanza[]>;
@@ -58,7 +70,7 @@ export function createAgeEncryptStream(opts: AgeEncryptOptions): Transform {
     t.push(tag);
   };
 
-  return new Transform({
+  const stream = new Transform({
     transform(data: Buffer, _enc, cb) {
       if (!cipher) return void start(this).then((c) => chunker.write(data, sealInto(this, c))).then(() => cb(), cb);
       chunker.write(data, sealInto(this, cipher));
@@ -70,4 +82,6 @@ export function createAgeEncryptStream(opts: AgeEncryptOptions): Transform {
         .then(() => cb(), cb);
     },
   });
+  READY.set(stream, stanzas);
+  return stream;
 }
