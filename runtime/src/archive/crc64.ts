@@ -8,6 +8,8 @@
  * slicing-by-8 tables; ranges of KERNEL_MIN bytes or more go to the same algorithm compiled to
  * WebAssembly (crc64-wasm.ts), whose native 64-bit arithmetic is about 2.5× faster.
  */
+// Named as the .ts file (tsc writes .js when it builds): the compression threads load this module,
+// and under the tests Node loads them from the sources (block-worker.ts).
 import { createWasmCrcKernel } from "./crc64-wasm.ts";
 
 /** The reflected form of the ECMA-182 polynomial 0x42F0E1EBA9EA3693, split into halves. */
