@@ -136,13 +136,15 @@ onEachServer("daemon --oplog-follow, as a process", ["oplog"], (server) => {
     // A restart resumes after the last stored slice: no base backup again, no entry twice.
     const before = (await listSlices(dest)).length;
     const second = daemon(["--to", backups, "--state-dir", state, "--slice", "1s"]);
+    // The restarted follower first reads the shared server's oplog from its stored position; with
+    // the whole suite writing to the same FerretDB that took over 60 s twice (alone: 2–3 s).
     await waitFor(
       "a slice from the restarted daemon",
       async () => {
         await insert(n++, "after-restart");
         return (await listSlices(dest)).length > before + 1;
       },
-      60_000,
+      120_000,
     );
     second.proc.kill("SIGTERM");
     expect((await second.done).code).toBe(0);
