@@ -87,9 +87,7 @@ function createEngine(engine: BlockEngine, length: number): Engine {
   return { stream, handle: handle as NativeHandle, state, used: false };
 }
 
-function compressBlock(data: BlockWorkerData, full: { engine?: Engine }, job: BlockJob): number {
-  const slot = data.slots[job.slot];
-  if (!slot) throw new Error(`no slot ${job.slot}`);
+function compressBlock(data: BlockWorkerData, full: { engine?: Engine }, job: BlockJob, slot: BlockSlot): number {
   // Full blocks share one compressor, reset between blocks; a short last block gets its own,
   // since a zstd frame declares its content size.
   const reusable = job.length === data.blockSize;
@@ -124,8 +122,9 @@ function worker(): void {
   port.on("message", (job: BlockJob) => {
     let result: BlockResult;
     try {
-      const length = compressBlock(data, full, job);
-      const slot = data.slots[job.slot]!;
+      const slot = data.slots[job.slot];
+      if (!slot) throw new Error(`no slot ${job.slot}`);
+      const length = compressBlock(data, full, job, slot);
       result = job.ranges ? { seq: job.seq, length, crcs: crc64Ranges(new Uint8Array(slot.input, 0, job.length), job.ranges) } : { seq: job.seq, length };
     } catch (err) {
       result = { seq: job.seq, error: err instanceof Error ? err.message : String(err) };
