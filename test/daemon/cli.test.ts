@@ -12,7 +12,8 @@ import { generateAgeIdentity } from "../../runtime/src/crypto/index.js";
 import { openDestination } from "../../runtime/src/destinations/open.js";
 import { listBackups } from "../../runtime/src/manifest/store.js";
 import { CLI } from "../support/cli.js";
-import { DIST_SKIP, makeArchive, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { DIST_SKIP, makeArchive } from "./helpers.js";
 
 
 interface Run {

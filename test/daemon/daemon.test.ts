@@ -17,7 +17,8 @@ import { BusyError, IntegrityError } from "../../runtime/src/errors.js";
 import { listBackups } from "../../runtime/src/manifest/store.js";
 import { loadDecryptionKeys, planEncryption } from "../../runtime/src/pipeline/encryption.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { makeArchive, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { makeArchive } from "./helpers.js";
 
 let dir: string;
 let archive: { path: string; origin: string };

@@ -1,4 +1,4 @@
-// Shared pieces of the daemon tests: a small real archive, and polling for a condition.
+// Shared pieces of the daemon tests: a small real archive, and whether dist/ has the daemon.
 import { createWriteStream, existsSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -27,13 +27,3 @@ export async function makeArchive(dir: string): Promise<{ path: string; origin: 
   return { path, origin: "generated demo archive" };
 }
 
-/** Polls `check` every 50 ms until it returns a truthy value or `ms` passes (then throws `what`). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { acquireLock, readLock } from "../../runtime/src/daemon/lock.js";
 import { BusyError } from "../../runtime/src/errors.js";
-import { DIST_LOCK, DIST_SKIP, waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { DIST_LOCK, DIST_SKIP } from "./helpers.js";
 
 let dir: string;
 beforeEach(async () => {

@@ -14,7 +14,7 @@ import { createLocalDestination } from "../../runtime/src/destinations/local.js"
 import type { BackupManifest } from "../../runtime/src/manifest/manifest.js";
 import { followStatePath } from "../../runtime/src/pipeline/oplog-follow.js";
 import { Secret } from "../../runtime/src/secret.js";
-import { waitFor } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
 
 const base = (id: string, end: { t: number; i: number } | undefined): BackupManifest =>
   ({ format: 1, id, createdAt: "2026-12-01T00:00:00.000Z", completedAt: `completed ${id}`, consistency: end ? { mode: "oplog-window", detail: { oplogIncluded: true, oplogWindow: { start: { t: 1, i: 1 }, end } } } : { mode: "fuzzy" }, namespaces: [], object: { key: `data/${id}.archive`, size: 1, sha256: "0".repeat(64) } }) as unknown as BackupManifest;
