@@ -18,6 +18,7 @@ import { azureSkipReason, azureTestOptions, azuriteConnectionString } from "../s
 import { uniqueStoreName } from "../support/service.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/fault-proxy.js";
 import { runDestinationContract } from "./contract.js";
+import { waitFor } from "../support/wait.js";
 import { listAll, pieces, sha256, waitForLine } from "./helpers.js";
 import { readAll } from "../support/streams.js";
 
@@ -289,15 +290,21 @@ describe.skipIf(!!killSkip)(`kill -9 during an Azure Blob upload${killSkip ? ` (
     const child = spawn(process.execPath, [path.join(import.meta.dirname, "put-child.mjs"), distModule, `azblob://${container}/pre`, "backups/killed", "{}", remotes], {
       stdio: ["ignore", "pipe", "inherit"],
     });
+    const pending = async (): Promise<string[]> => {
+      const names: string[] = [];
+      for await (const b of raw(container).listBlobsFlat({ includeUncommitedBlobs: true })) names.push(b.name);
+      return names;
+    };
     await waitForLine(child.stdout, "streaming");
+    // Killed once the service holds a staged block: 12 MiB read is no proof that one has landed
+    // (CI once killed it with both blocks still in flight).
+    await waitFor("a staged block", async () => (await pending()).length > 0, 30_000);
     child.kill("SIGKILL");
     await new Promise((resolve) => child.on("exit", resolve));
     const d = dest(container, { prefix: "pre" });
     await expect(d.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(d, "")).toEqual([]);
     // Asked for explicitly, the service shows the name whose blocks wait uncommitted.
-    const pending: string[] = [];
-    for await (const b of raw(container).listBlobsFlat({ includeUncommitedBlobs: true })) pending.push(b.name);
-    expect(pending).toEqual(["pre/backups/killed"]);
+    expect(await pending()).toEqual(["pre/backups/killed"]);
   });
 });

@@ -17,6 +17,7 @@ import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/f
 import { createTestBucket, deleteTestBucket, s3SkipReason, s3TestClient, s3TestOptions } from "../support/s3-service.js";
 import { runDestinationContract } from "./contract.js";
 import { readAll } from "../support/streams.js";
+import { waitFor } from "../support/wait.js";
 import { listAll, pieces, sha256, waitForLine } from "./helpers.js";
 
 const skip = s3SkipReason();
@@ -265,13 +266,15 @@ describe.skipIf(!!killSkip)(`kill -9 during an S3 upload${killSkip ? ` (skipped:
     const child = spawn(process.execPath, [path.join(import.meta.dirname, "put-child.mjs"), distModule, `s3://${bucket}/pre`, "backups/killed", childOptions], {
       stdio: ["ignore", "pipe", "inherit"],
     });
+    const uploads = async () => (await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.map((u) => u.Key) ?? [];
     await waitForLine(child.stdout, "streaming");
+    // Killed once the server holds the multipart upload, which 12 MiB read does not prove.
+    await waitFor("the multipart upload", async () => (await uploads()).length > 0, 30_000);
     child.kill("SIGKILL");
     await new Promise((resolve) => child.on("exit", resolve));
     const d = dest(bucket, { prefix: "pre" });
     await expect(d.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(d, "")).toEqual([]);
-    const uploads = await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    expect(uploads.Uploads?.map((u) => u.Key)).toEqual(["pre/backups/killed"]);
+    expect(await uploads()).toEqual(["pre/backups/killed"]);
   });
 });
