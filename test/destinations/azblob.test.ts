@@ -1,10 +1,7 @@
 // The Azure Blob destination against a real service: Azurite, which the global setup starts, or
 // the developer's own account when AZURE_TEST_CONNECTION_STRING is set. Faults are injected for
 // real by the TCP proxy in front of Azurite (plain HTTP only, so not for a real account).
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,8 +15,8 @@ import { azureSkipReason, azureTestOptions, azuriteConnectionString } from "../s
 import { uniqueStoreName } from "../support/service.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/fault-proxy.js";
 import { runDestinationContract } from "./contract.js";
-import { waitFor } from "../support/wait.js";
-import { listAll, pieces, sha256, waitForLine } from "./helpers.js";
+import { DIST_SKIP, killDuringPut, runSharedProxyCases } from "./faults.js";
+import { listAll, pieces, sha256 } from "./helpers.js";
 import { readAll } from "../support/streams.js";
 
 const skip = azureSkipReason();
@@ -92,26 +89,6 @@ describe.skipIf(!!skip)(`Azure Blob destination specifics${skip ? ` (skipped: ${
     const props = await raw(container).getBlobClient("team/db/x/1").getProperties();
     expect(Buffer.from(props.contentMD5 ?? []).toString("base64")).toBe(createHash("md5").update(data).digest("base64"));
     expect((await listAll(d, "")).map((i) => i.key)).toEqual(["x/1"]);
-  });
-
-  it("an aborted or failed multi-block put commits nothing: its staged blocks are not a blob", async () => {
-    const own = await containerFor("no-orphans");
-    const d = dest(own);
-    const data = randomBytes(2 * BLOCK + 1);
-    const controller = new AbortController();
-    let pulled = 0;
-    const hanging = (async function* () {
-      for await (const piece of pieces(data, 256 * 1024, { hang: true })) {
-        pulled += piece.length;
-        if (pulled === data.length) setTimeout(() => controller.abort(new Error("user abort")), 300);
-        yield piece;
-      }
-    })();
-    await expect(d.put("orphan/aborted", hanging, { signal: controller.signal })).rejects.toThrow("user abort");
-    await expect(d.put("orphan/failed", pieces(data, 256 * 1024, { error: new Error("source broke") }))).rejects.toThrow("source broke");
-    expect(await listAll(d, "")).toEqual([]);
-    await expect(d.head("orphan/aborted")).rejects.toBeInstanceOf(NotFoundError);
-    await expect(d.head("orphan/failed")).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("a flipped byte in a stored blob is an IntegrityError on get (the blob's Content-MD5 no longer matches)", async () => {
@@ -245,62 +222,21 @@ describe.skipIf(!!proxySkip)(`Azure Blob through a fault-injecting proxy${proxyS
     expect(await listAll(dest(container), "fail/")).toEqual([]);
   });
 
-  it("keeps at most queueSize blocks in flight and reads at most one block ahead", async () => {
-    proxy.setPlan((r) => (isBlock(r) ? { kind: "stall", ms: 1_000 } : undefined));
-    const start = proxy.requests.length;
-    const data = randomBytes(4 * BLOCK + 1);
-    let pulled = 0;
-    const body = (async function* () {
-      for await (const piece of pieces(data, 256 * 1024)) {
-        pulled += piece.length;
-        yield piece;
-      }
-    })();
-    const upload = viaProxy({ queueSize: 2 }).put("queue/bounded", body);
-    while (since(start).filter(isBlock).length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(since(start).filter(isBlock)).toHaveLength(2);
-    expect(pulled).toBeLessThanOrEqual(3 * BLOCK);
-    expect((await upload).sha256).toBe(sha256(data));
-    expect(since(start).filter(isBlock)).toHaveLength(5);
-  });
-
-  it("get, head, list and delete retry 503s too", async () => {
-    await dest(container).put("reads/x", Readable.from([Buffer.from("readable")]));
-    const failed = new Set<string>();
-    proxy.setPlan((r) => (!failed.has(r.method + r.url) && failed.add(r.method + r.url) ? { kind: "503" } : undefined));
-    const d = viaProxy();
-    expect((await readAll(await d.get("reads/x"))).toString()).toBe("readable");
-    expect((await d.head("reads/x")).size).toBe(8);
-    expect((await listAll(d, "reads/")).map((i) => i.key)).toEqual(["reads/x"]);
-    await d.delete("reads/x");
-    proxy.setPlan(() => undefined);
-    await expect(d.head("reads/x")).rejects.toBeInstanceOf(NotFoundError);
-  });
+  runSharedProxyCases({ piece: "block", pieceSize: BLOCK, proxy: () => proxy, viaProxy, isPiece: isBlock });
 });
 
 // kill -9 mid-upload, for real: a child process runs the compiled module from dist/.
-const distRoot = process.env.CLOUDSYNC_DIST ?? path.resolve(import.meta.dirname, "../../dist");
-const distModule = path.join(distRoot, "runtime", "src", "destinations", "index.js");
-const killSkip = skip ?? (existsSync(distModule) ? undefined : "no dist/; run npm run build");
+const killSkip = skip ?? DIST_SKIP;
 describe.skipIf(!!killSkip)(`kill -9 during an Azure Blob upload${killSkip ? ` (skipped: ${killSkip})` : ""}`, () => {
   it("leaves nothing listed; the staged blocks are uncommitted and the service drops them", async () => {
     const container = await containerFor("kill");
-    const remotes = JSON.stringify({ azure: { connectionString: process.env.AZURE_TEST_CONNECTION_STRING, blockSize: BLOCK } });
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, "put-child.mjs"), distModule, `azblob://${container}/pre`, "backups/killed", "{}", remotes], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
     const pending = async (): Promise<string[]> => {
       const names: string[] = [];
       for await (const b of raw(container).listBlobsFlat({ includeUncommitedBlobs: true })) names.push(b.name);
       return names;
     };
-    await waitForLine(child.stdout, "streaming");
-    // Killed once the service holds a staged block: 12 MiB read is no proof that one has landed
-    // (CI once killed it with both blocks still in flight).
-    await waitFor("a staged block", async () => (await pending()).length > 0, 30_000);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.on("exit", resolve));
+    const remotes = { azure: { connectionString: process.env.AZURE_TEST_CONNECTION_STRING, blockSize: BLOCK } };
+    await killDuringPut(`azblob://${container}/pre`, "backups/killed", { remotes, landed: async () => (await pending()).length > 0 });
     const d = dest(container, { prefix: "pre" });
     await expect(d.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(d, "")).toEqual([]);

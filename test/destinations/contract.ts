@@ -14,6 +14,11 @@ export interface ContractOptions {
   readonly multipartBytes: number;
   /** Skip the whole suite, saying why. */
   readonly skip?: string;
+  /**
+   * The keys of the unfinished multipart uploads the service holds (S3's ListMultipartUploads),
+   * where it keeps them: none may be left under the test's namespace by an aborted or failed put.
+   */
+  readonly unfinished?: () => Promise<string[]>;
 }
 
 async function expectAbsent(dest: Destination, ns: string, key: string): Promise<void> {
@@ -152,6 +157,7 @@ export function runDestinationContract(name: string, make: () => Promise<Destina
       })();
       await expect(dest.put(key, body, { signal: controller.signal })).rejects.toThrow("stop here");
       await expectAbsent(dest, ns, key);
+      if (options.unfinished) expect((await options.unfinished()).filter((k) => k.includes(ns))).toEqual([]);
     });
 
     it("a put with an already-aborted signal rejects and leaves nothing", async () => {
@@ -172,6 +178,7 @@ export function runDestinationContract(name: string, make: () => Promise<Destina
       await expect(dest.put(old, pieces(data, 512 * 1024, { error: new Error("source broke again") }))).rejects.toThrow("source broke again");
       expect((await readAll(await dest.get(old))).toString()).toBe("previous backup");
       expect((await listAll(dest, ns)).map((i) => i.key)).toEqual([old]);
+      if (options.unfinished) expect((await options.unfinished()).filter((k) => k.includes(ns))).toEqual([]);
     });
   });
 }

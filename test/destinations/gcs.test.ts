@@ -1,8 +1,7 @@
 // The GCS destination against a real JSON API: fake-gcs-server, which the global setup starts
 // (scripts/build-peers.sh builds it), or Google's service in GCS_TEST_PROJECT.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -17,7 +16,8 @@ import { Secret } from "../../runtime/src/secret.js";
 import { gcsSkipReason, gcsTestOptions } from "../support/fake-gcs-service.js";
 import { uniqueStoreName } from "../support/service.js";
 import { runDestinationContract } from "./contract.js";
-import { listAll, waitForLine } from "./helpers.js";
+import { DIST_SKIP, killDuringPut } from "./faults.js";
+import { listAll } from "./helpers.js";
 import { readAll } from "../support/streams.js";
 
 const skip = gcsSkipReason();
@@ -103,19 +103,11 @@ describe.skipIf(!!skip)(`GCS destination specifics${skip ? ` (skipped: ${skip})`
 });
 
 // kill -9 mid-upload, for real: a child process runs the compiled module from dist/.
-const distRoot = process.env.CLOUDSYNC_DIST ?? path.resolve(import.meta.dirname, "../../dist");
-const distModule = path.join(distRoot, "runtime", "src", "destinations", "index.js");
-const killSkip = skip ?? (existsSync(distModule) ? undefined : "no dist/; run npm run build");
+const killSkip = skip ?? DIST_SKIP;
 describe.skipIf(!!killSkip)(`kill -9 during a GCS upload${killSkip ? ` (skipped: ${killSkip})` : ""}`, () => {
   it("leaves nothing listed: an unfinished resumable session is not an object", async () => {
     const bucket = await bucketFor("kill");
-    const remotes = JSON.stringify({ gcs: { ...gcsTestOptions(bucket), chunkSize: MiB } });
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, "put-child.mjs"), distModule, `gs://${bucket}/pre`, "backups/killed", "{}", remotes], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await waitForLine(child.stdout, "streaming");
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.on("exit", resolve));
+    await killDuringPut(`gs://${bucket}/pre`, "backups/killed", { remotes: { gcs: { ...gcsTestOptions(bucket), chunkSize: MiB } } });
     const d = dest(bucket, { prefix: "pre" });
     await expect(d.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(d, "")).toEqual([]);

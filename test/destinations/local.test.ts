@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,9 +8,9 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLocalDestination } from "../../runtime/src/destinations/local.js";
 import { LocalIOError, NotFoundError } from "../../runtime/src/errors.js";
-import { repoRoot } from "../support/paths.js";
 import { runDestinationContract } from "./contract.js";
-import { listAll, pieces, waitForLine } from "./helpers.js";
+import { DIST_SKIP, killDuringPut } from "./faults.js";
+import { listAll, pieces } from "./helpers.js";
 
 const run = promisify(execFile);
 const roots: string[] = [];
@@ -110,16 +110,10 @@ describe("local destination where a directory stands at the object's path", () =
 });
 
 // kill -9 mid-put, for real: a child process runs the compiled module from dist/.
-// CLOUDSYNC_DIST points at another build output (default <repo>/dist).
-const distModule = path.join(process.env.CLOUDSYNC_DIST ?? path.join(repoRoot, "dist"), "runtime", "src", "destinations", "index.js");
-const childScript = path.join(import.meta.dirname, "put-child.mjs");
-describe.skipIf(!existsSync(distModule))(`kill -9 during a local put${existsSync(distModule) ? "" : " (skipped: no dist/; run npm run build)"}`, () => {
+describe.skipIf(!!DIST_SKIP)(`kill -9 during a local put${DIST_SKIP ? ` (skipped: ${DIST_SKIP})` : ""}`, () => {
   it("leaves nothing under the final key and the listing empty", async () => {
     const root = await freshRoot();
-    const child = spawn(process.execPath, [childScript, distModule, `file://${root}`, "backups/killed"], { stdio: ["ignore", "pipe", "inherit"] });
-    await waitForLine(child.stdout, "streaming");
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.on("exit", resolve));
+    await killDuringPut(`file://${root}`, "backups/killed");
     const dest = createLocalDestination(root);
     await expect(dest.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(dest, "")).toEqual([]);

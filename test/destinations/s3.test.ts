@@ -1,10 +1,7 @@
 // The S3 destination against a real server: the Ceph RGW the global setup starts, or the
 // developer's own endpoint when S3_TEST_ENDPOINT is set. Faults are injected for real by a TCP
 // proxy in front of that server.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { Readable } from "node:stream";
 import { ListMultipartUploadsCommand, ListObjectsV2Command, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,8 +14,8 @@ import { startFaultProxy, type FaultProxy, type SeenRequest } from "../support/f
 import { createTestBucket, deleteTestBucket, s3SkipReason, s3TestClient, s3TestOptions } from "../support/s3-service.js";
 import { runDestinationContract } from "./contract.js";
 import { readAll } from "../support/streams.js";
-import { waitFor } from "../support/wait.js";
-import { listAll, pieces, sha256, waitForLine } from "./helpers.js";
+import { DIST_SKIP, killDuringPut, runSharedProxyCases } from "./faults.js";
+import { listAll, pieces, sha256 } from "./helpers.js";
 
 const skip = s3SkipReason();
 if (skip) console.warn(`S3 destination tests skip: ${skip}`);
@@ -39,7 +36,11 @@ function dest(bucket: string, extra: Partial<S3DestinationOptions> = {}): Destin
   return createS3Destination({ ...(s3TestOptions(bucket) as S3DestinationOptions), partSize: PART, ...extra });
 }
 
-runDestinationContract(server, async () => dest(await bucketFor("contract")), { multipartBytes: 2 * PART + 12_345, skip });
+/** The keys of the multipart uploads the server holds unfinished in `bucket`. */
+const unfinishedIn = async (bucket: string): Promise<string[]> => ((await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key ?? "");
+
+let contractBucket = "";
+runDestinationContract(server, async () => dest((contractBucket = await bucketFor("contract"))), { multipartBytes: 2 * PART + 12_345, skip, unfinished: () => unfinishedIn(contractBucket) });
 runDestinationContract(`${server} with a key prefix`, async () => dest(await bucketFor("contract-prefix"), { prefix: "/some/prefix/" }), {
   multipartBytes: 2 * PART + 1,
   skip,
@@ -58,26 +59,6 @@ describe.skipIf(!!skip)(`S3 destination specifics${skip ? ` (skipped: ${skip})` 
     const raw = await s3TestClient().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "team/" }));
     expect(raw.Contents?.map((c) => c.Key)).toEqual(["team/db/x/1"]);
     expect((await listAll(d, "")).map((i) => i.key)).toEqual(["x/1"]);
-  });
-
-  it("an aborted or failed multipart put leaves no unfinished upload behind", async () => {
-    const own = await bucketFor("no-orphans");
-    const d = dest(own);
-    const data = randomBytes(2 * PART + 1);
-    const controller = new AbortController();
-    let pulled = 0;
-    const hanging = (async function* () {
-      for await (const piece of pieces(data, 256 * 1024, { hang: true })) {
-        pulled += piece.length;
-        if (pulled === data.length) setTimeout(() => controller.abort(new Error("user abort")), 300);
-        yield piece;
-      }
-    })();
-    await expect(d.put("orphan/aborted", hanging, { signal: controller.signal })).rejects.toThrow("user abort");
-    await expect(d.put("orphan/failed", pieces(data, 256 * 1024, { error: new Error("source broke") }))).rejects.toThrow("source broke");
-    const uploads = await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: own }));
-    expect(uploads.Uploads ?? []).toEqual([]);
-    expect(await listAll(d, "")).toEqual([]);
   });
 
   it("a wrong secret is an AuthError that names the operation and never shows the secret", async () => {
@@ -219,59 +200,17 @@ describe.skipIf(!!skip)(`S3 through a fault-injecting proxy${skip ? ` (skipped: 
     await expect(dest(bucket).head("fail/small")).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it("keeps at most queueSize parts in flight and reads at most one part ahead", async () => {
-    proxy.setPlan((r) => (isPart(r) ? { kind: "stall", ms: 1_000 } : undefined));
-    const start = proxy.requests.length;
-    const data = randomBytes(4 * PART + 1);
-    let pulled = 0;
-    const body = (async function* () {
-      for await (const piece of pieces(data, 256 * 1024)) {
-        pulled += piece.length;
-        yield piece;
-      }
-    })();
-    const upload = viaProxy({ queueSize: 2 }).put("queue/bounded", body);
-    while (since(start).filter(isPart).length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    // Both stalled parts hold their slots: no third part is sent, and the reader waits.
-    expect(since(start).filter(isPart)).toHaveLength(2);
-    expect(pulled).toBeLessThanOrEqual(3 * PART);
-    expect((await upload).sha256).toBe(sha256(data));
-    expect(since(start).filter(isPart)).toHaveLength(5);
-  });
-
-  it("get, head, list and delete retry 503s too", async () => {
-    await dest(bucket).put("reads/x", Readable.from([Buffer.from("readable")]));
-    const failed = new Set<string>();
-    proxy.setPlan((r) => (!failed.has(r.method + r.url) && failed.add(r.method + r.url) ? { kind: "503" } : undefined));
-    const d = viaProxy();
-    expect((await readAll(await d.get("reads/x"))).toString()).toBe("readable");
-    expect((await d.head("reads/x")).size).toBe(8);
-    expect((await listAll(d, "reads/")).map((i) => i.key)).toEqual(["reads/x"]);
-    await d.delete("reads/x");
-    proxy.setPlan(() => undefined);
-    await expect(d.head("reads/x")).rejects.toBeInstanceOf(NotFoundError);
-  });
+  runSharedProxyCases({ piece: "part", pieceSize: PART, proxy: () => proxy, viaProxy, isPiece: isPart });
 });
 
 // kill -9 mid-upload, for real: a child process runs the compiled module from dist/.
-const distRoot = process.env.CLOUDSYNC_DIST ?? path.resolve(import.meta.dirname, "../../dist");
-const distModule = path.join(distRoot, "runtime", "src", "destinations", "index.js");
-const killSkip = skip ?? (existsSync(distModule) ? undefined : "no dist/; run npm run build");
+const killSkip = skip ?? DIST_SKIP;
 describe.skipIf(!!killSkip)(`kill -9 during an S3 upload${killSkip ? ` (skipped: ${killSkip})` : ""}`, () => {
   it("leaves nothing under the key; the orphaned multipart upload is the bucket lifecycle rule's to expire", async () => {
     const bucket = await bucketFor("kill");
     const opts = s3TestOptions(bucket) as S3DestinationOptions;
-    const childOptions = JSON.stringify({ ...opts, secretAccessKey: process.env.S3_TEST_SECRET_KEY, partSize: PART });
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, "put-child.mjs"), distModule, `s3://${bucket}/pre`, "backups/killed", childOptions], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const uploads = async () => (await s3TestClient().send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.map((u) => u.Key) ?? [];
-    await waitForLine(child.stdout, "streaming");
-    // Killed once the server holds the multipart upload, which 12 MiB read does not prove.
-    await waitFor("the multipart upload", async () => (await uploads()).length > 0, 30_000);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.on("exit", resolve));
+    const uploads = () => unfinishedIn(bucket);
+    await killDuringPut(`s3://${bucket}/pre`, "backups/killed", { s3: { ...opts, secretAccessKey: process.env.S3_TEST_SECRET_KEY, partSize: PART }, landed: async () => (await uploads()).length > 0 });
     const d = dest(bucket, { prefix: "pre" });
     await expect(d.head("backups/killed")).rejects.toBeInstanceOf(NotFoundError);
     expect(await listAll(d, "")).toEqual([]);
